@@ -1,0 +1,123 @@
+# conkit -- build, run and check the concurrency labs.
+#
+#   make                 build every program at the top of the kit
+#   make lab3            build lab 3 (and start the site simulator for I/O labs)
+#   make io_threads      build one program
+#   make demo            build, start the simulator, run the labs, compare
+#   make test            install what is missing, build, run every check
+#   make check LAB=3     run one lab's checks
+#   make grade           score the graded checks (scripts/grade)
+#   make serve / stop    start / stop the local site simulator
+#   make SAN=address     ASan+UBSan build in build/address/bin/
+#   make SAN=thread      TSan build in build/thread/bin/
+#   make deps            install the Debian packages the kit needs
+#
+# Every file labs/labN/NAME.c is a program NAME; common/ is linked into all.
+
+CC       ?= cc
+SAN      ?=
+CFLAGS   := -std=gnu11 -Wall -Wextra -Wshadow -Werror -g -O2 -pthread \
+            -MMD -MP -Icommon
+PKGS     := libcurl openssl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || \
+                echo -lcurl -lssl -lcrypto)
+LDLIBS   := $(PKG_LIBS) -lm
+
+ifeq ($(SAN),)
+  BUILD  := build/normal
+  BIN    :=
+else ifeq ($(SAN),address)
+  BUILD  := build/address
+  BIN    := $(BUILD)/bin/
+  CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
+            -fno-sanitize-recover=undefined
+  LDFLAGS += -fsanitize=address,undefined
+else ifeq ($(SAN),thread)
+  BUILD  := build/thread
+  BIN    := $(BUILD)/bin/
+  CFLAGS += -fsanitize=thread -fno-omit-frame-pointer
+  LDFLAGS += -fsanitize=thread
+else
+  $(error SAN must be address or thread, not '$(SAN)')
+endif
+
+LAB_DIRS     := $(sort $(wildcard labs/lab*))
+LABS         := $(notdir $(LAB_DIRS))
+PROGRAM_SRCS := $(sort $(wildcard labs/lab*/*.c))
+PROGRAMS     := $(basename $(notdir $(PROGRAM_SRCS)))
+COMMON_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard common/*.c))
+SITESIM_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard scripts/sitesim/*.c))
+IO_LABS      := lab2 lab3 lab4 lab5
+
+.PHONY: all $(LABS) demo test check grade serve stop clean deps tsan \
+        check-races
+.DEFAULT_GOAL := all
+
+all: $(addprefix $(BIN),$(PROGRAMS) sitesim)
+
+# --- objects and programs ------------------------------------------------
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(BUILD)/libcommon.a: $(COMMON_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+# one rule per program: NAME from labs/labN/NAME.c
+define program_rule
+$(BIN)$(1): $(BUILD)/$(2:.c=.o) $(BUILD)/libcommon.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS) $$(LDFLAGS) $$^ -o $$@ $$(LDLIBS)
+.PHONY: $(if $(BIN),$(1))
+$(if $(BIN),$(1): $(BIN)$(1))
+endef
+$(foreach src,$(PROGRAM_SRCS),\
+  $(eval $(call program_rule,$(basename $(notdir $(src))),$(src))))
+
+$(BIN)sitesim: $(SITESIM_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+# make labN: that lab's programs; the I/O labs also need the simulator
+define lab_rule
+$(1): $(addprefix $(BIN),$(basename $(notdir $(wildcard labs/$(1)/*.c))))
+	$(if $(filter $(1),$(IO_LABS)),@$$(MAKE) --no-print-directory serve)
+endef
+$(foreach lab,$(LABS),$(eval $(call lab_rule,$(lab))))
+
+-include $(shell find build -name '*.d' 2>/dev/null)
+
+# --- running -------------------------------------------------------------
+
+serve: $(BIN)sitesim
+	@scripts/serve start
+
+stop:
+	@scripts/serve stop
+
+demo: all
+	@scripts/demo
+
+deps:
+	@scripts/deps
+
+test:
+	@scripts/deps
+	@$(MAKE) --no-print-directory all
+	@scripts/run-checks all
+
+check: all
+	@scripts/run-checks $(if $(LAB),lab$(LAB:lab%=%),all)
+
+grade:
+	@scripts/grade
+
+tsan check-races:
+	@$(MAKE) --no-print-directory SAN=thread all
+	@scripts/check-races
+
+clean:
+	rm -rf build $(PROGRAMS) sitesim grade.json grade-output

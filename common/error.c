@@ -1,0 +1,95 @@
+/* error.c -- one-line error reporting; see error.h. */
+#include "error.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *program_name = "conkit";
+
+void error_init(const char *argv0)
+{
+    const char *slash = strrchr(argv0, '/');
+
+    program_name = slash ? slash + 1 : argv0;
+}
+
+/* Format "prefix message\n" into one buffer and write it in one call, so
+ * that concurrent writers cannot interleave inside a line.  Long messages
+ * are cut, never split. */
+static void write_line(int fd, const char *prefix, const char *fmt,
+                       va_list ap)
+{
+    char line[1024];
+    int len = 0;
+
+    if (prefix)
+        len = snprintf(line, sizeof line, "%s: ", prefix);
+    int n = vsnprintf(line + len, sizeof line - len, fmt, ap);
+    if (n < 0)
+        n = 0;
+    len += n;
+    if (len > (int)sizeof line - 2)
+        len = (int)sizeof line - 2;
+    line[len++] = '\n';
+
+    const char *p = line;
+    while (len > 0) {
+        ssize_t written = write(fd, p, len);
+        if (written < 0) {
+            if (errno == EINTR)
+                continue;
+            return;             /* nowhere left to report it */
+        }
+        p += written;
+        len -= (int)written;
+    }
+}
+
+void error_report(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    write_line(STDERR_FILENO, program_name, fmt, ap);
+    va_end(ap);
+}
+
+void error_usage(const char *fmt, ...)
+{
+    va_list ap;
+
+    fflush(stdout);
+    va_start(ap, fmt);
+    write_line(STDERR_FILENO, program_name, fmt, ap);
+    va_end(ap);
+    exit(EXIT_USAGE);
+}
+
+void error_fatal(const char *fmt, ...)
+{
+    va_list ap;
+
+    fflush(stdout);
+    va_start(ap, fmt);
+    write_line(STDERR_FILENO, program_name, fmt, ap);
+    va_end(ap);
+    exit(EXIT_FAILURE);
+}
+
+void error_fatal_errno(int errnum, const char *what)
+{
+    error_fatal("%s: %s", what, strerror(errnum));
+}
+
+void print_line(const char *fmt, ...)
+{
+    va_list ap;
+
+    fflush(stdout);             /* keep order with earlier stdio output */
+    va_start(ap, fmt);
+    write_line(STDOUT_FILENO, NULL, fmt, ap);
+    va_end(ap);
+}

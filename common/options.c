@@ -1,0 +1,73 @@
+/* options.c -- checked option values; see options.h. */
+#include "options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+long option_long(const char *option, const char *text, long min, long max)
+{
+    char *end;
+    long value;
+
+    errno = 0;
+    value = strtol(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || value < min
+        || value > max)
+        error_usage("%s must be a whole number from %ld to %ld: '%s'",
+                    option, min, max, text);
+    return value;
+}
+
+double option_double(const char *option, const char *text,
+                     double min, double max)
+{
+    char *end;
+    double value;
+
+    errno = 0;
+    value = strtod(text, &end);
+    if (errno != 0 || end == text || *end != '\0' || isnan(value)
+        || value < min || value > max)
+        error_usage("%s must be a number from %g to %g: '%s'",
+                    option, min, max, text);
+    return value;
+}
+
+int option_choice(const char *option, const char *text,
+                  const char *const choices[])
+{
+    char list[256] = "";
+    size_t used = 0;
+
+    for (int i = 0; choices[i] != NULL; i++) {
+        if (strcmp(text, choices[i]) == 0)
+            return i;
+        int n = snprintf(list + used, sizeof list - used, "%s%s",
+                         i ? ", " : "", choices[i]);
+        if (n > 0 && (size_t)n < sizeof list - used)
+            used += n;
+    }
+    error_usage("%s must be one of %s: '%s'", option, list, text);
+}
+
+void option_unknown(char *const argv[])
+{
+    /* getopt_long leaves optind past the offending word */
+    const char *word = argv[optind - 1];
+
+    if (optopt != 0 && word[0] == '-' && word[1] != '-')
+        error_usage("unknown option or missing value: '-%c'", optopt);
+    error_usage("unknown option or missing value: '%s'", word);
+}
+
+void option_no_operands(int argc, char *const argv[])
+{
+    if (optind < argc)
+        error_usage("unexpected argument: '%s'", argv[optind]);
+}

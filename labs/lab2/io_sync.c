@@ -1,0 +1,167 @@
+/* io_sync.c -- download every site, one after another, on one session.
+ *
+ * The baseline of the I/O labs: no concurrency at all.  One libcurl easy
+ * handle is made once and reused for every download -- the "session".  A
+ * reused handle keeps its connection to each host open (HTTP keep-alive),
+ * so only the first download from a host pays for connecting and for the
+ * TLS handshake.
+ *
+ * Run:    make lab2 && ./io_sync
+ *         ./io_sync --no-session      (a new handle for every download)
+ *
+ * Watch:  the total time is about (number of downloads) x (latency): the
+ *         program spends nearly all of it waiting for the network, with
+ *         the CPU idle.  That waiting is what the next labs overlap.
+ *
+ * Compare with labs/lab3/io_threads.c, which runs the same downloads on
+ * several threads.
+ */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "error.h"
+#include "http.h"
+#include "options.h"
+#include "sites.h"
+#include "timer.h"
+#include "trace.h"
+
+struct settings {
+    const char *sites;          /* --sites: local, internet or a file */
+    long repeat;                /* --repeat: -1 means the list's default */
+    double timeout;             /* --timeout: seconds per download, 0 none */
+    bool no_session;            /* --no-session: new handle per download */
+    bool quiet;                 /* --quiet: summary lines only */
+    const char *trace;          /* --trace: CSV file, or NULL */
+};
+
+struct totals {
+    size_t done;                /* downloads that succeeded */
+    size_t failed;              /* downloads that failed */
+    size_t bytes;               /* body bytes of the successful ones */
+};
+
+static void usage(void)
+{
+    printf("usage: io_sync [options]\n"
+           "Download every site in turn on one reused libcurl handle.\n\n"
+           "  --sites local|internet|FILE  what to download (local)\n"
+           "  --repeat N                   repeat the list N times "
+           "(50; 1 for a FILE)\n"
+           "  --timeout SECONDS            limit per download (0: none)\n"
+           "  --no-session                 a new handle for every download\n"
+           "  --trace FILE                 write one CSV row per download\n"
+           "  -q, --quiet                  print only the summary lines\n"
+           "  -h, --help                   show this help\n");
+}
+
+static void parse_options(int argc, char *argv[], struct settings *settings)
+{
+    static const struct option options[] = {
+        { "sites", required_argument, NULL, 's' },
+        { "repeat", required_argument, NULL, 'r' },
+        { "timeout", required_argument, NULL, 't' },
+        { "no-session", no_argument, NULL, 'n' },
+        { "trace", required_argument, NULL, 'T' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+
+    *settings = (struct settings){ .sites = "local", .repeat = -1 };
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":qh", options, NULL)) != -1) {
+        switch (c) {
+        case 's': settings->sites = optarg; break;
+        case 'r':
+            settings->repeat = option_long("--repeat", optarg, 1, 1000000);
+            break;
+        case 't':
+            settings->timeout = option_double("--timeout", optarg, 0, 86400);
+            break;
+        case 'n': settings->no_session = true; break;
+        case 'T': settings->trace = optarg; break;
+        case 'q': settings->quiet = true; break;
+        case 'h': usage(); exit(0);
+        default: option_unknown(argv);
+        }
+    }
+    option_no_operands(argc, argv);
+}
+
+/* Download one URL on the given handle; 0 on success, -1 on failure. */
+static int download_site(CURL *session, const char *url, size_t *bytes)
+{
+    *bytes = 0;
+    curl_easy_setopt(session, CURLOPT_URL, url);
+    curl_easy_setopt(session, CURLOPT_WRITEDATA, bytes);
+    CURLcode result = curl_easy_perform(session);   /* blocks: we wait */
+    return http_check(session, result, url);
+}
+
+static void download_all_sites(const struct settings *settings,
+                               const struct site_list *sites,
+                               struct totals *totals)
+{
+    /* The session: one handle, made once, reused for every download. */
+    CURL *session = settings->no_session
+                        ? NULL : http_easy_new(settings->timeout);
+
+    for (size_t i = 0; i < sites->count; i++) {
+        const char *url = sites->urls[i];
+        CURL *handle = session;
+        size_t bytes;
+
+        if (settings->no_session)
+            handle = http_easy_new(settings->timeout);  /* no reuse */
+
+        int64_t start = program_us();
+        int status = download_site(handle, url, &bytes);
+        trace_record((long)i, 0, url, start, program_us(),
+                     status == 0 ? "ok" : "failed");
+        if (status == 0) {
+            totals->done++;
+            totals->bytes += bytes;
+            if (!settings->quiet)
+                print_line("Read %zu bytes from %s", bytes, url);
+        } else {
+            totals->failed++;
+        }
+
+        if (settings->no_session)
+            curl_easy_cleanup(handle);  /* closes its connection too */
+    }
+    if (session != NULL)
+        curl_easy_cleanup(session);     /* always cleanup */
+}
+
+int main(int argc, char *argv[])
+{
+    struct settings settings;
+    struct site_list sites;
+    struct totals totals = { 0 };
+    struct timer timer;
+
+    error_init(argv[0]);
+    parse_options(argc, argv, &settings);
+    sites_load(&sites, settings.sites, settings.repeat);
+    if (settings.trace != NULL)
+        trace_open(settings.trace);
+    sites_check_simulator(&sites);
+    http_global_init();
+
+    timer_start(&timer);
+    download_all_sites(&settings, &sites, &totals);
+    printf("Downloaded %zu of %zu sites, %zu bytes\n", totals.done,
+           sites.count, totals.bytes);
+    timer_print(&timer);
+
+    http_global_cleanup();
+    sites_free(&sites);
+    if (trace_close() != 0)
+        return EXIT_WORK_FAILED;
+    return totals.failed == 0 ? 0 : EXIT_WORK_FAILED;
+}

@@ -1,0 +1,142 @@
+# common.bash -- shared setup for every conkit bats file.
+#
+#   load ../../scripts/bats/common
+#
+#   setup_file()    { sim_start --latency 40 --jitter 0; }
+#   teardown_file() { sim_stop; }
+#
+# sim_start runs the kit's site simulator on free ports with its own lab CA
+# folder and exports CONKIT_HTTP_PORT, CONKIT_HTTPS_PORT and CONKIT_SIMDIR,
+# so that every program the test runs with --sites local talks to it.
+
+KIT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+export KIT
+
+# bats-support and bats-assert from Debian (bats-support, bats-assert)
+bats_load_library bats-support
+bats_load_library bats-assert
+
+# Programs under test live at the top of the kit unless the grader points
+# KIT_BIN elsewhere (a student's kit).
+KIT_BIN="${KIT_BIN:-$KIT}"
+export KIT_BIN
+
+# The longest any single command in a check may run.
+KIT_TIMEOUT="${KIT_TIMEOUT:-60}"
+
+# kit PROGRAM ARGS...: run a kit program under a time limit (for `run`).
+kit() {
+    local program="$1"
+    shift
+    timeout -k 5 "$KIT_TIMEOUT" "$KIT_BIN/$program" "$@"
+}
+
+# free_port: print a TCP port on 127.0.0.1 that nothing listens on now.
+free_port() {
+    local port
+    while :; do
+        port=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "$port"
+            return
+        fi
+    done
+}
+
+# sim_start [sitesim options]: start a private simulator for this file.
+sim_start() {
+    local dir="$BATS_FILE_TMPDIR/sim" try
+    mkdir -p "$dir"
+    export CONKIT_SIMDIR="$dir"
+    for try in 1 2 3 4 5; do
+        CONKIT_HTTP_PORT="$(free_port)"
+        CONKIT_HTTPS_PORT="$(free_port)"
+        export CONKIT_HTTP_PORT CONKIT_HTTPS_PORT
+        rm -f "$dir/sitesim.pid"
+        # 3>&- : bats waits for fd 3 to close; a server must not hold it
+        "$KIT/sitesim" --dir "$dir" --pidfile "$dir/sitesim.pid" "$@" \
+            >"$dir/sitesim.out" 2>&1 3>&- &
+        SIM_PID=$!
+        export SIM_PID
+        local waited
+        for waited in $(seq 50); do
+            [ -s "$dir/sitesim.pid" ] && return 0
+            kill -0 "$SIM_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill "$SIM_PID" 2>/dev/null || true
+        wait "$SIM_PID" 2>/dev/null || true
+    done
+    echo "sim_start: the simulator did not start:" >&2
+    cat "$dir/sitesim.out" >&2
+    return 1
+}
+
+# sim_stop: stop the simulator sim_start started (by its pid only).
+sim_stop() {
+    [ -n "${SIM_PID:-}" ] || return 0
+    kill "$SIM_PID" 2>/dev/null || true
+    local waited
+    for waited in $(seq 50); do
+        kill -0 "$SIM_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -9 "$SIM_PID" 2>/dev/null || true
+    wait "$SIM_PID" 2>/dev/null || true
+    SIM_PID=
+}
+
+# sim_restart [options]: stop the simulator and start it with new options.
+sim_restart() {
+    sim_stop
+    sim_start "$@"
+}
+
+# sim_url PATH [https]: the simulator's URL for PATH.
+sim_url() {
+    if [ "${2:-}" = https ]; then
+        echo "https://127.0.0.1:$CONKIT_HTTPS_PORT$1"
+    else
+        echo "http://127.0.0.1:$CONKIT_HTTP_PORT$1"
+    fi
+}
+
+# sim_reset: zero the simulator's counters before a measured run.
+sim_reset() {
+    timeout 10 curl -sf "$(sim_url /stats/reset)" >/dev/null
+}
+
+# sim_stat KEY: print one counter, e.g. sim_stat connections_total
+sim_stat() {
+    timeout 10 curl -sf "$(sim_url /stats)" | sed -n "s/^$1=//p"
+}
+
+# sites_file NAME URL...: write a sites file and print its path.
+sites_file() {
+    local file="$BATS_TEST_TMPDIR/$1"
+    shift
+    printf '%s\n' "$@" >"$file"
+    echo "$file"
+}
+
+# seconds_of OUTPUT: the X.XX of the "Execution time: X.XXs" line.
+seconds_of() {
+    sed -n 's/^Execution time: \([0-9.]*\)s$/\1/p' <<<"$1" | tail -n 1
+}
+
+# ratio_at_least A B R: succeed when A >= R * B (decimals allowed).
+ratio_at_least() {
+    awk -v a="$1" -v b="$2" -v r="$3" 'BEGIN { exit !(a >= r * b) }' || {
+        echo "expected $1 >= $3 x $2" >&2
+        return 1
+    }
+}
+
+# need_cores N: skip (never pass) a check that needs N cores.
+need_cores() {
+    local cores
+    cores="$(nproc)"
+    if [ "$cores" -lt "$1" ]; then
+        skip "needs $1 cores, this machine has $cores"
+    fi
+}
