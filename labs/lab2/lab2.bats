@@ -1,0 +1,98 @@
+#!/usr/bin/env bats
+# lab2.bats -- checks for io_sync: one thread, one reused session.
+
+load ../../scripts/bats/common
+load ../../scripts/bats/io
+
+setup_file() {
+    # small latency keeps the checks quick; the connection delay makes a
+    # new connection cost something, as on a real network
+    sim_start --latency 10 --jitter 0 --conn-delay 50
+}
+
+teardown_file() {
+    sim_stop
+}
+
+@test "io_sync: every download of the default list succeeds with the right byte counts" {
+    assert_default_downloads io_sync
+}
+
+@test "io_sync: --quiet prints only the summary and the timer line" {
+    run --separate-stderr kit io_sync -q --repeat 5
+    assert_success
+    assert_equal "${#lines[@]}" 2
+    assert_line --index 0 "Downloaded 10 of 10 sites, $((5 * JYTHON_BYTES + 5 * DICE_BYTES)) bytes"
+}
+
+@test "io_sync: --help lists every option and exits 0" {
+    run kit io_sync --help
+    assert_success
+    for option in --sites --repeat --timeout --no-session --trace --quiet; do
+        assert_output --partial -- "$option"
+    done
+}
+
+@test "io_sync: bad usage prints one line and exits 2" {
+    assert_common_usage_errors io_sync
+    assert_usage_error io_sync --timeout -1
+}
+
+@test "io_sync: a failing site is reported and counted, the rest complete" {
+    assert_failed_site_counted io_sync
+}
+
+@test "io_sync: without the simulator, one line says how to start it" {
+    assert_no_simulator_message io_sync
+}
+
+@test "io_sync: TLS is verified against the lab CA" {
+    assert_lab_ca_required io_sync
+}
+
+@test "io_sync: the session opens one connection per host" {
+    sim_reset
+    run kit io_sync -q --repeat 10
+    assert_success
+    assert_equal "$(sim_stat requests_total)" 20
+    assert_equal "$(sim_stat http_connections_total)" 1
+    assert_equal "$(sim_stat https_connections_total)" 1
+}
+
+@test "io_sync: --no-session opens one connection per download" {
+    sim_reset
+    run kit io_sync -q --repeat 10 --no-session
+    assert_success
+    assert_equal "$(sim_stat requests_total)" 20
+    assert_equal "$(sim_stat connections_total)" 20
+}
+
+@test "io_sync: --no-session is slower when connecting costs time" {
+    run kit io_sync -q --repeat 10
+    assert_success
+    local with_session
+    with_session="$(seconds_of "$output")"
+    run kit io_sync -q --repeat 10 --no-session
+    assert_success
+    # 20 x (10 ms + 50 ms connecting) against 20 x 10 ms + 2 x 50 ms
+    ratio_at_least "$(seconds_of "$output")" "$with_session" 1.5
+}
+
+@test "io_sync: redirects are followed" {
+    file="$(sites_file redirect.txt "$(sim_url /redirect)")"
+    run --separate-stderr kit io_sync --sites "$file"
+    assert_success
+    assert_line "Read $DICE_BYTES bytes from $(sim_url /redirect)"
+}
+
+@test "io_sync: --trace writes one row per download" {
+    run kit io_sync -q --repeat 3 --trace "$BATS_TEST_TMPDIR/t.csv"
+    assert_success
+    run cat "$BATS_TEST_TMPDIR/t.csv"
+    assert_line --index 0 "id,worker,label,start_us,end_us,status"
+    assert_equal "${#lines[@]}" 7
+    # one worker, ids 0..5, every row ok, end after start
+    run awk -F, 'NR > 1 && ($2 != 0 || $6 != "ok" || $5 < $4) { bad++ }
+                 END { exit bad > 0 }' "$BATS_TEST_TMPDIR/t.csv"
+    assert_success
+}

@@ -1,0 +1,114 @@
+# io.bash -- checks every I/O lab shares (the io_* contract, DESIGN 4).
+#
+#   load ../../scripts/bats/common
+#   load ../../scripts/bats/io
+#
+# Each helper runs a program and asserts on its real output.
+
+bats_require_minimum_version 1.5.0
+
+JYTHON_BYTES=10966
+DICE_BYTES=272
+
+# read_prefix PROG: the start of a "Read" line (io_fork names its worker).
+read_prefix() {
+    if [ "$1" = io_fork ]; then
+        echo 'ForkProcess-[0-9]+:'
+    fi
+}
+
+# assert_default_downloads PROG [ARGS...]: the default local list is 100
+# downloads, 50 of each site, each with its exact size, and a summary
+# line with the byte total.
+assert_default_downloads() {
+    local program="$1" prefix jython dice
+    prefix="$(read_prefix "$program")"
+    run --separate-stderr kit "$@"
+    assert_success
+    jython="$(grep -cE "^${prefix}Read $JYTHON_BYTES bytes from https://127\.0\.0\.1:$CONKIT_HTTPS_PORT/jython\$" <<<"$output" || true)"
+    dice="$(grep -cE "^${prefix}Read $DICE_BYTES bytes from http://127\.0\.0\.1:$CONKIT_HTTP_PORT/dice\$" <<<"$output" || true)"
+    [ "$jython" -eq 50 ] || fail "expected 50 jython downloads, saw $jython"
+    [ "$dice" -eq 50 ] || fail "expected 50 dice downloads, saw $dice"
+    [ "$(grep -c 'Read ' <<<"$output")" -eq 100 ] ||
+        fail "expected exactly 100 Read lines"
+    assert_line "Downloaded 100 of 100 sites, $((50 * JYTHON_BYTES + 50 * DICE_BYTES)) bytes"
+    assert_equal "$stderr" ""
+    [[ "${lines[-1]}" =~ ^Execution\ time:\ [0-9]+\.[0-9]{2}s$ ]] ||
+        fail "last line is not the timer line: ${lines[-1]}"
+}
+
+# assert_usage_error PROG ARGS...: exit 2, one line on stderr naming the
+# program, nothing on stdout (nothing was done).
+assert_usage_error() {
+    local program="$1"
+    run --separate-stderr kit "$@"
+    assert_equal "$status" 2
+    assert_equal "$output" ""
+    [ "${#stderr_lines[@]}" -eq 1 ] ||
+        fail "expected one line on stderr, got: $stderr"
+    [[ "$stderr" == "$program: "* ]] ||
+        fail "the error does not start with '$program: ': $stderr"
+}
+
+# assert_common_usage_errors PROG: the bad inputs every I/O program
+# rejects the same way.
+assert_common_usage_errors() {
+    local program="$1" bad
+    assert_usage_error "$program" --bogus
+    assert_usage_error "$program" --repeat 0
+    assert_usage_error "$program" --repeat abc
+    assert_usage_error "$program" --sites "$BATS_TEST_TMPDIR/no-such-file"
+    assert_line --stderr --partial "no-such-file"
+    bad="$(sites_file bad.txt '# a comment' "$(sim_url /dice)" 'ftp://x/y')"
+    assert_usage_error "$program" --sites "$bad"
+    assert_line --stderr --partial "bad.txt:3:"
+    assert_usage_error "$program" extra-argument
+}
+
+# assert_failed_site_counted PROG [ARGS...]: a /status/503 site is
+# reported on stderr and counted, the other downloads still complete.
+assert_failed_site_counted() {
+    local program="$1" prefix file
+    shift
+    prefix="$(read_prefix "$program")"
+    file="$(sites_file mixed.txt "$(sim_url /jython https)" \
+        "$(sim_url /dice)" "$(sim_url /status/503)" "$(sim_url /dice)")"
+    run --separate-stderr kit "$program" --sites "$file" "$@"
+    assert_equal "$status" 1
+    assert_equal "$stderr" "$program: $(sim_url /status/503): HTTP 503"
+    [ "$(grep -cE "^${prefix}Read " <<<"$output")" -eq 3 ] ||
+        fail "expected the 3 good downloads to complete"
+    assert_line "Downloaded 3 of 4 sites, $((JYTHON_BYTES + 2 * DICE_BYTES)) bytes"
+}
+
+# assert_no_simulator_message PROG: with nothing on the simulator's ports,
+# one line saying how to start it, exit 1, no downloads tried.
+assert_no_simulator_message() {
+    local program="$1"
+    CONKIT_HTTP_PORT="$(free_port)" CONKIT_HTTPS_PORT="$(free_port)" \
+        run --separate-stderr kit "$program"
+    assert_equal "$status" 1
+    [ "${#stderr_lines[@]}" -eq 1 ] ||
+        fail "expected one line on stderr, got: $stderr"
+    assert_line --stderr --partial "start it with: make serve"
+    refute_output --partial "Read "
+}
+
+# assert_lab_ca_required PROG: a client that does not trust the lab CA
+# fails the HTTPS download (TLS is verified), and curl with the CA works.
+assert_lab_ca_required() {
+    local program="$1" file
+    file="$(sites_file https.txt "$(sim_url /jython https)")"
+    run timeout 10 curl -s -o /dev/null "$(sim_url /jython https)"
+    assert_equal "$status" 60           # curl: peer certificate not trusted
+    run timeout 10 curl -s -o /dev/null --cacert "$CONKIT_SIMDIR/ca.pem" \
+        "$(sim_url /jython https)"
+    assert_success
+    : >"$BATS_TEST_TMPDIR/empty.pem"
+    CONKIT_CA="$BATS_TEST_TMPDIR/empty.pem" \
+        run --separate-stderr kit "$program" --sites "$file"
+    assert_equal "$status" 1
+    assert_line --stderr --regexp "certificate|SSL"
+    run --separate-stderr kit "$program" --sites "$file"
+    assert_success
+}

@@ -1,0 +1,401 @@
+/* conn.c -- one client connection of sitesim, as a small state machine
+ * driven by the epoll loop in sitesim.c.
+ *
+ *   HANDSHAKE --> READING --> WAITING --> WRITING --+
+ *   (HTTPS only)     ^        (timer)               |
+ *                    +------------------------------+  (keep-alive)
+ *
+ * Every step either finishes, or must wait for the socket to become
+ * readable or writable (it says which in c->wait_events), or fails.
+ * Nothing here ever blocks: the sockets are non-blocking, and the
+ * delays are timers in the loop, not sleeps.
+ *
+ * TLS makes one thing less obvious: SSL_read() may need to *write*
+ * (and SSL_write() to read), so the event a step waits for comes from
+ * SSL_get_error() (WANT_READ / WANT_WRITE), not from the step's name.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <openssl/err.h>
+
+#include "sitesim.h"
+
+/* What a step returns. */
+enum step {
+    STEP_DONE,          /* finished: go on to the next state */
+    STEP_AGAIN,         /* must wait for c->wait_events */
+    STEP_EOF,           /* the client closed its side */
+    STEP_FAILED,        /* the connection is broken: close it */
+};
+
+/* ====================== Idle list ====================== */
+
+/* Connections that are not waiting on a timer sit in a list, least
+ * recently active first. As the idle timeout is the same for all,
+ * the loop only ever looks at the head of the list. */
+
+static void idle_remove(struct server *s, struct conn *c)
+{
+    if (c->idle_prev == NULL && s->idle_head != c)
+        return;  /* not in the list */
+    if (c->idle_prev != NULL)
+        c->idle_prev->idle_next = c->idle_next;
+    else
+        s->idle_head = c->idle_next;
+    if (c->idle_next != NULL)
+        c->idle_next->idle_prev = c->idle_prev;
+    else
+        s->idle_tail = c->idle_prev;
+    c->idle_prev = c->idle_next = NULL;
+}
+
+/* The connection made progress: move it to the tail of the list. */
+void idle_touch(struct server *s, struct conn *c)
+{
+    idle_remove(s, c);
+    c->active_at_us = now_us();
+    c->idle_prev = s->idle_tail;
+    if (s->idle_tail != NULL)
+        s->idle_tail->idle_next = c;
+    else
+        s->idle_head = c;
+    s->idle_tail = c;
+}
+
+/* ====================== Creating and closing ====================== */
+
+/* Make a connection for an accepted socket and watch it for input.
+ * Returns NULL (socket untouched) if that fails. */
+struct conn *conn_new(struct server *s, int fd, bool tls)
+{
+    struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+    struct conn *c = calloc(1, sizeof(*c));
+
+    if (c == NULL)
+        return NULL;
+    c->fd = fd;
+    c->first_response = true;
+    c->state = CONN_READING;
+    c->wait_events = EPOLLIN;
+    c->epoll_events = EPOLLIN;
+    if (tls) {
+        c->ssl = SSL_new(s->tls);
+        if (c->ssl == NULL || SSL_set_fd(c->ssl, fd) != 1)
+            goto out_free;
+        SSL_set_accept_state(c->ssl);
+        c->state = CONN_HANDSHAKE;
+    }
+    if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
+        goto out_free;
+
+    /* link it in: the fd table, the list of all, the idle list */
+    s->conn_by_fd[fd] = c;
+    c->next = s->conns;
+    if (s->conns != NULL)
+        s->conns->prev = c;
+    s->conns = c;
+    s->conn_count++;
+    idle_touch(s, c);
+    return c;
+
+out_free:
+    SSL_free(c->ssl);  /* SSL_free(NULL) does nothing */
+    ERR_clear_error();
+    free(c);
+    return NULL;
+}
+
+/* Close the socket and forget the connection. */
+void conn_close(struct server *s, struct conn *c)
+{
+    if (c->ssl != NULL) {
+        /* say goodbye (close_notify) if TLS is still healthy; we do not
+         * wait for the answer */
+        if (!c->tls_failed && SSL_is_init_finished(c->ssl))
+            (void)SSL_shutdown(c->ssl);
+        SSL_free(c->ssl);
+        ERR_clear_error();
+    }
+    if (c->state == CONN_WAITING)
+        timer_remove(s, c);
+    idle_remove(s, c);
+
+    /* EPOLL_CTL_DEL before close(): a habit that matters once fds are
+     * shared (dup, fork); here close() alone would also do */
+    if (epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL) != 0)
+        log_line(s, "epoll_ctl DEL fd %d: %s", c->fd, strerror(errno));
+    if (close(c->fd) != 0 && errno != EINTR)
+        log_line(s, "close fd %d: %s", c->fd, strerror(errno));
+
+    /* the fd number may come back from accept() later in this same
+     * batch of events: make the batch forget this one's events */
+    for (int i = s->event_index + 1; i < s->event_count; i++)
+        if (s->events[i].data.fd == c->fd)
+            s->events[i].data.fd = -1;
+
+    s->conn_by_fd[c->fd] = NULL;
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    s->conn_count--;
+    if (c->counted)
+        s->stats.connections_open--;
+    free(c);
+}
+
+/* ====================== TLS ====================== */
+
+/* Turn the result of SSL_accept/SSL_read/SSL_write into a step. */
+static enum step tls_step(struct conn *c, int ret)
+{
+    switch (SSL_get_error(c->ssl, ret)) {
+    case SSL_ERROR_WANT_READ:
+        c->wait_events = EPOLLIN;
+        return STEP_AGAIN;
+    case SSL_ERROR_WANT_WRITE:
+        c->wait_events = EPOLLOUT;
+        return STEP_AGAIN;
+    case SSL_ERROR_ZERO_RETURN:     /* the client sent close_notify */
+        return STEP_EOF;
+    default:                        /* e.g. it does not trust our CA */
+        c->tls_failed = true;
+        ERR_clear_error();
+        return STEP_FAILED;
+    }
+}
+
+static enum step tls_handshake(struct conn *c)
+{
+    int ret;
+
+    ERR_clear_error();  /* SSL_get_error() reads the queue: start empty */
+    ret = SSL_accept(c->ssl);
+    if (ret == 1)
+        return STEP_DONE;
+    return tls_step(c, ret);
+}
+
+/* ====================== Reading and writing ====================== */
+
+/* Read what fits into c->in. STEP_DONE means "got bytes or EOF". */
+static enum step conn_read(struct conn *c)
+{
+    size_t room = sizeof(c->in) - c->in_len;
+    ssize_t n;
+
+    if (c->ssl != NULL) {
+        ERR_clear_error();
+        int ret = SSL_read(c->ssl, c->in + c->in_len, (int)room);
+        if (ret > 0) {
+            c->in_len += (size_t)ret;
+            return STEP_DONE;
+        }
+        enum step step = tls_step(c, ret);
+        if (step == STEP_EOF) {
+            c->read_closed = true;
+            return STEP_DONE;
+        }
+        return step;
+    }
+
+    /* a short read emptied the socket: save a read() that would only
+     * say EAGAIN, and let epoll tell us when more comes */
+    if (c->socket_drained) {
+        c->wait_events = EPOLLIN;
+        return STEP_AGAIN;
+    }
+    n = read(c->fd, c->in + c->in_len, room);
+    if (n > 0) {
+        c->in_len += (size_t)n;
+        c->socket_drained = (size_t)n < room;
+        return STEP_DONE;
+    }
+    if (n == 0) {
+        c->read_closed = true;
+        return STEP_DONE;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        c->wait_events = EPOLLIN;
+        return STEP_AGAIN;
+    }
+    if (errno == EINTR)
+        return STEP_DONE;
+    return STEP_FAILED;  /* ECONNRESET and friends */
+}
+
+/* Copy up to cap not-yet-sent bytes of the response (head, then body)
+ * into out. The same state gives the same bytes, which is what
+ * OpenSSL asks for when an SSL_write() has to be repeated. */
+static size_t output_peek(const struct conn *c, char *out, size_t cap)
+{
+    size_t n = 0;
+
+    if (c->sent < c->head_len) {
+        n = c->head_len - (size_t)c->sent;
+        if (n > cap)
+            n = cap;
+        memcpy(out, c->head + c->sent, n);
+    }
+    if (n < cap && c->sent + n >= c->head_len) {
+        uint64_t body_offset = c->sent + n - c->head_len;
+        n += http_body_copy(c, body_offset, out + n, cap - n);
+    }
+    return n;
+}
+
+/* Send the response until it is all sent or the socket is full. */
+static enum step conn_write(struct server *s, struct conn *c)
+{
+    static char scratch[65536];  /* one loop, one thread: shared */
+    uint64_t total = c->head_len + c->body_len;
+    bool progress = false;
+    enum step step = STEP_DONE;
+
+    while (c->sent < total) {
+        /* TLS: at most one 16 KiB record per SSL_write */
+        size_t cap = c->ssl != NULL ? 16384 : sizeof(scratch);
+        size_t n = output_peek(c, scratch, cap);
+
+        if (c->ssl != NULL) {
+            ERR_clear_error();
+            int ret = SSL_write(c->ssl, scratch, (int)n);
+            if (ret > 0) {
+                c->sent += (uint64_t)ret;
+                progress = true;
+                continue;
+            }
+            step = tls_step(c, ret);
+            if (step == STEP_EOF)
+                step = STEP_FAILED;  /* cannot answer a closed session */
+            break;
+        }
+
+        /* MSG_NOSIGNAL: a client gone away gives EPIPE, not SIGPIPE */
+        ssize_t sent = send(c->fd, scratch, n, MSG_NOSIGNAL);
+        if (sent >= 0) {
+            c->sent += (uint64_t)sent;
+            progress = true;
+        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            c->wait_events = EPOLLOUT;
+            step = STEP_AGAIN;
+            break;
+        } else if (errno != EINTR) {
+            step = STEP_FAILED;
+            break;
+        }
+    }
+    if (progress)
+        idle_touch(s, c);  /* a slow reader is not an idle one */
+    return step;
+}
+
+/* ====================== The state machine ====================== */
+
+/* Tell epoll what the connection waits for, if that changed. */
+static int conn_watch(struct server *s, struct conn *c)
+{
+    /* WAITING: no events; errors and hangups are reported anyway */
+    uint32_t events = c->state == CONN_WAITING ? 0 : c->wait_events;
+    struct epoll_event ev = { .events = events, .data.fd = c->fd };
+
+    if (events == c->epoll_events)
+        return 0;
+    if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
+        log_line(s, "epoll_ctl MOD fd %d: %s", c->fd, strerror(errno));
+        return -1;
+    }
+    c->epoll_events = events;
+    return 0;
+}
+
+/* Take a complete request from c->in, or read more of one.
+ * STEP_DONE means "the state may have changed: look again". */
+static enum step conn_next_request(struct server *s, struct conn *c)
+{
+    size_t head_len;
+
+    if (http_head_complete(c->in, c->in_len, &head_len)) {
+        http_handle(s, c, c->in, head_len);  /* -> WAITING or WRITING */
+        /* drop the request; pipelined ones behind it stay */
+        memmove(c->in, c->in + head_len, c->in_len - head_len);
+        c->in_len -= head_len;
+        if (c->state == CONN_WAITING)
+            idle_remove(s, c);  /* the timer will wake it */
+        else
+            idle_touch(s, c);
+        return STEP_DONE;
+    }
+    if (c->in_len == sizeof(c->in)) {
+        http_error(s, c, 431);  /* 8 KiB and still no end of head */
+        c->in_len = 0;
+        if (c->state == CONN_WAITING)
+            idle_remove(s, c);
+        return STEP_DONE;
+    }
+    if (c->read_closed)
+        return STEP_EOF;  /* nothing more will come */
+    return conn_read(c);
+}
+
+/* Move the connection along until it has to wait, or close it. */
+static void conn_run(struct server *s, struct conn *c)
+{
+    for (;;) {
+        enum step step = STEP_AGAIN;
+
+        switch (c->state) {
+        case CONN_HANDSHAKE:
+            step = tls_handshake(c);
+            if (step == STEP_DONE)
+                c->state = CONN_READING;
+            break;
+        case CONN_READING:
+            step = conn_next_request(s, c);
+            break;
+        case CONN_WAITING:
+            step = STEP_AGAIN;  /* the timer will call us */
+            break;
+        case CONN_WRITING:
+            step = conn_write(s, c);
+            if (step == STEP_DONE && c->close_after)
+                step = STEP_EOF;  /* "Connection: close" */
+            else if (step == STEP_DONE)
+                c->state = CONN_READING;  /* keep-alive: next request */
+            break;
+        }
+
+        if (step == STEP_DONE)
+            continue;
+        if (step == STEP_AGAIN && conn_watch(s, c) == 0)
+            return;
+        conn_close(s, c);  /* EOF, failure, or epoll failed */
+        return;
+    }
+}
+
+/* epoll reported events on the connection's socket. */
+void conn_event(struct server *s, struct conn *c, uint32_t events)
+{
+    if (events & (EPOLLERR | EPOLLHUP)) {
+        conn_close(s, c);  /* reset by the client: nobody to answer */
+        return;
+    }
+    if (events & EPOLLIN)
+        c->socket_drained = false;
+    conn_run(s, c);
+}
+
+/* The delay of the pending response is over: send it. */
+void conn_timer_fired(struct server *s, struct conn *c)
+{
+    c->state = CONN_WRITING;
+    idle_touch(s, c);
+    conn_run(s, c);
+}

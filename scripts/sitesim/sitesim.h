@@ -1,0 +1,157 @@
+/* sitesim.h -- what the files of the site simulator share.
+ *
+ * sitesim.c  options, the epoll loop, listening sockets, timers, main()
+ * conn.c     one client connection: reading, writing, TLS, delays
+ * http.c     HTTP parsing, the paths we serve, the pages, /stats
+ * certs.c    the lab CA and the server certificate, made on first start
+ */
+#ifndef SITESIM_H
+#define SITESIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/epoll.h>
+#include <openssl/ssl.h>
+
+/* ====================== Constants ====================== */
+
+#define SITESIM_HEAD_MAX 8192          /* longest request head we read */
+#define SITESIM_IDLE_US (60LL * 1000000) /* idle connections closed after */
+#define SITESIM_MAX_EVENTS 256         /* events taken per epoll_wait */
+#define SITESIM_BYTES_MAX (100LL * 1024 * 1024) /* largest /bytes/N */
+#define SITESIM_DELAY_MAX 600000       /* largest /delay/MS and options */
+
+/* ====================== Structures ====================== */
+
+/* What a connection is doing; conn.c moves it along these steps. */
+enum conn_state {
+    CONN_HANDSHAKE,    /* TLS handshake in progress (HTTPS only) */
+    CONN_READING,      /* waiting for (the rest of) a request head */
+    CONN_WAITING,      /* response ready, its delay timer is armed */
+    CONN_WRITING,      /* sending the response */
+};
+
+/* The settings, from defaults, then environment, then options. */
+struct config {
+    int http_port;              /* plain HTTP port (default 8480) */
+    int https_port;             /* HTTPS port (default 8443) */
+    int latency_ms;             /* mean delay before each response */
+    int jitter_ms;              /* +/- uniform spread around latency */
+    int conn_delay_ms;          /* extra delay before a connection's
+                                   first response */
+    char dir[4096];             /* folder with ca.pem, server.pem/.key */
+    const char *pidfile;        /* --pidfile FILE, or NULL */
+    const char *logfile;        /* --log FILE, or NULL */
+};
+
+/* The counters /stats reports. Only non-stats requests count. */
+struct stats {
+    uint64_t connections_total;       /* counted connections */
+    uint64_t connections_open;        /* counted ones still open */
+    uint64_t connections_peak;        /* most open at once */
+    uint64_t requests_total;          /* non-stats requests */
+    uint64_t http_connections_total;  /* counted, on the HTTP port */
+    uint64_t https_connections_total; /* counted, on the HTTPS port */
+};
+
+/* One client connection. */
+struct conn {
+    int fd;                     /* the accepted socket */
+    SSL *ssl;                   /* TLS state, NULL on the HTTP port */
+    bool tls_failed;            /* TLS error: skip the close_notify */
+    enum conn_state state;      /* see enum conn_state */
+    uint32_t wait_events;       /* EPOLLIN/EPOLLOUT the step waits for */
+    uint32_t epoll_events;      /* what epoll watches for now */
+    bool read_closed;           /* the client sent EOF (no more input) */
+    bool socket_drained;        /* last read() was short: wait for
+                                   EPOLLIN before trying again */
+    bool counted;               /* served a non-stats request already */
+    bool first_response;        /* next counted response is the first */
+
+    char in[SITESIM_HEAD_MAX];  /* bytes read, not yet parsed */
+    size_t in_len;              /* bytes in in[] */
+
+    char head[1024];            /* status line and headers to send */
+    size_t head_len;            /* bytes in head[] */
+    char small_body[512];       /* body of short generated responses */
+    const char *body;           /* body source: a page, small_body, or
+                                   the repeating /bytes pattern */
+    uint64_t body_len;          /* body bytes to send (0 for HEAD) */
+    bool body_repeats;          /* body is the pattern, repeated */
+    uint64_t sent;              /* bytes of head + body sent so far */
+    bool close_after;           /* close once this response is sent */
+
+    int64_t wake_at_us;         /* when the delayed response is due */
+    size_t heap_index;          /* position in server.timers */
+    int64_t active_at_us;       /* last progress; for the idle timeout */
+
+    struct conn *prev, *next;           /* all connections */
+    struct conn *idle_prev, *idle_next; /* not waiting, oldest first */
+};
+
+/* The whole simulator: one of these lives in main(). */
+struct server {
+    struct config config;       /* settings */
+    int epfd;                   /* the epoll instance */
+    int http_fd;                /* listening socket, HTTP */
+    int https_fd;               /* listening socket, HTTPS */
+    int signal_fd;              /* signalfd for SIGTERM and SIGINT */
+    SSL_CTX *tls;               /* certificate and key for HTTPS */
+    FILE *log;                  /* --log file, or NULL */
+    bool stopping;              /* a signal came: leave the loop */
+
+    struct conn **conn_by_fd;   /* like Redis ae: look up by fd */
+    size_t fd_limit;            /* entries in conn_by_fd */
+    struct conn *conns;         /* list of all connections */
+    size_t conn_count;          /* connections in that list */
+    struct conn *idle_head;     /* least recently active connection */
+    struct conn *idle_tail;     /* most recently active connection */
+
+    struct conn **timers;       /* min-heap of waiting connections,
+                                   ordered by wake_at_us */
+    size_t timer_count;         /* entries used in timers */
+    size_t timer_capacity;      /* entries allocated in timers */
+
+    bool accept_paused;         /* out of fds: listeners switched off */
+    int64_t accept_resume_us;   /* when to switch them on again */
+
+    struct epoll_event *events; /* the batch being handled */
+    int event_count;            /* entries in that batch */
+    int event_index;            /* entry being handled */
+
+    struct stats stats;         /* for /stats */
+    uint64_t random_state;      /* xorshift state for the jitter */
+};
+
+/* ====================== Functions ====================== */
+
+/* sitesim.c */
+int64_t now_us(void);
+void log_line(struct server *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void timer_add(struct server *s, struct conn *c);
+void timer_remove(struct server *s, struct conn *c);
+
+/* conn.c */
+struct conn *conn_new(struct server *s, int fd, bool tls);
+void conn_event(struct server *s, struct conn *c, uint32_t events);
+void conn_timer_fired(struct server *s, struct conn *c);
+void conn_close(struct server *s, struct conn *c);
+void idle_touch(struct server *s, struct conn *c);
+
+/* http.c */
+int pages_init(void);
+bool http_head_complete(const char *buf, size_t len, size_t *head_len);
+void http_handle(struct server *s, struct conn *c,
+                 char *head, size_t head_len);
+void http_error(struct server *s, struct conn *c, int status);
+size_t http_body_copy(const struct conn *c, uint64_t offset,
+                      char *out, size_t cap);
+
+/* certs.c */
+int certs_ensure(const char *dir);
+SSL_CTX *certs_server_context(const char *dir);
+
+#endif
