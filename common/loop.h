@@ -113,6 +113,8 @@ struct task {
     struct loop *loop;          /* the loop it runs on */
     struct task *next;          /* the loop's run queue or a lock's queue */
     bool finished;              /* the body returned TASK_FINISHED */
+    struct task *prev_alive;    /* the loop's list of unfinished tasks */
+    struct task *next_alive;    /* (so loop_free can free them) */
 };
 
 /* Make a task that starts on the loop's next turn; NULL on no memory.
