@@ -1,0 +1,640 @@
+/* io_fork.c -- download every site on a pool of fork()ed worker processes,
+ * each with its own session made by an initializer.
+ *
+ * The parent fork()s N workers (default: the number of online CPUs), like
+ * Python's ProcessPoolExecutor.  A worker is a copy of the parent: same
+ * code, same site list, but its own memory from then on.  So a session
+ * cannot be shared between workers; each worker makes one, once, in
+ * worker_initializer() right after the fork and before it takes any work
+ * (the tutorial's initializer=), and reuses it for every download.
+ *
+ * Processes do not share variables, so the parent and the workers talk
+ * through pipes (the IPC that multiprocessing hides from you):
+ *
+ *            task pipe K: one index     +--------------------------+
+ *   parent  ------------------------->  | ForkProcess-K: download  |
+ *   (hands  <-------------------------  | sites->urls[index]       |
+ *   out,    result pipe K: one record   +--------------------------+
+ *   prints,
+ *   totals)   ... the same pair for every worker ...
+ *
+ * Each worker has its own pair.  The parent gives a worker one download
+ * at a time and the next one only when that worker's result comes back,
+ * so the work is spread dynamically (a worker stuck on a slow site does
+ * not hold up a queue of others), and at any moment the parent knows
+ * exactly which download each worker holds.  When a worker dies, that
+ * one download is reported as lost and the rest go to the survivors.
+ *
+ * Run:    make lab5 && ./io_fork
+ *         ./io_fork --workers 8
+ *
+ * Watch:  the time against io_threads' (5 threads) and io_sync's; try
+ *         `kill -9` on one worker (ps --ppid $(pgrep -n io_fork)) mid-run.
+ *
+ * Compare with labs/lab3/io_threads.c (threads share one memory, one
+ * session per thread) and labs/lab4/io_async.c (one thread, one loop).
+ */
+#define _GNU_SOURCE             /* ppoll() */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "http.h"
+#include "options.h"
+#include "sites.h"
+#include "timer.h"
+#include "trace.h"
+
+#define MAX_WORKERS 256
+
+struct settings {
+    const char *sites;          /* --sites: local, internet or a file */
+    long repeat;                /* --repeat: -1 means the list's default */
+    long workers;               /* --workers: number of processes */
+    double timeout;             /* --timeout: seconds per download, 0 none */
+    bool no_session;            /* --no-session: new handle per download */
+    bool quiet;                 /* --quiet: summary lines only */
+    const char *trace;          /* --trace: CSV file, or NULL */
+};
+
+/* ====== The messages on the pipes ======
+ *
+ * Every message is a fixed-size struct sent with one write() and read
+ * with one read() of exactly that size.  POSIX makes a write of at most
+ * PIPE_BUF bytes (4096 on Linux) to a pipe atomic: its bytes land in the
+ * pipe all together or not at all, never split and never mixed with
+ * another write.  So the pipe always holds whole records, a read of one
+ * record's size returns one whole record, and a worker killed in the
+ * middle of a write() leaves either its whole record or nothing -- never
+ * half a record for the parent to misread.
+ *
+ * Both processes hold the same site list (fork copied it), so a task
+ * only needs the index of the URL, not the URL itself. */
+
+struct task_record {            /* parent -> worker: "download this" */
+    uint32_t index;             /* index into sites->urls */
+};
+
+struct result_record {          /* worker -> parent: "this is how it went" */
+    uint32_t index;             /* the task's index */
+    uint32_t ok;                /* 1: downloaded, 0: failed */
+    uint64_t bytes;             /* body bytes received */
+    int64_t start_us;           /* program_us() when the download began */
+    int64_t end_us;             /* program_us() when it ended */
+    char error[224];            /* "HTTP 503" or curl's error text */
+};
+
+_Static_assert(sizeof(struct task_record) <= PIPE_BUF,
+               "a task must fit in one atomic pipe write");
+_Static_assert(sizeof(struct result_record) <= PIPE_BUF,
+               "a result must fit in one atomic pipe write");
+
+/* ====== The parent's view of the pool ====== */
+
+struct worker {
+    int number;                 /* K of ForkProcess-K: 1 .. workers */
+    pid_t pid;                  /* its process id; 0 once reaped */
+    int task_fd;                /* write end of its task pipe, -1: closed */
+    int result_fd;              /* read end of its result pipe, -1: gone */
+    long current;               /* index it is downloading, -1: none */
+    int64_t handed_us;          /* program_us() when current was handed */
+};
+
+struct pool {
+    const struct settings *settings;    /* read-only */
+    const struct site_list *sites;      /* read-only */
+    struct worker *workers;     /* started workers, [0] is ForkProcess-1 */
+    long started;               /* how many were started */
+    long alive;                 /* how many have not been reaped yet */
+    size_t next;                /* next index never handed out */
+    size_t done;                /* downloads that succeeded */
+    size_t failed;              /* downloads that failed or were lost */
+    size_t bytes;               /* body bytes of the successful ones */
+    bool worker_failed;         /* a worker died or exited badly */
+    int stop_signal;            /* SIGINT/SIGTERM received, or 0 */
+};
+
+/* Set by the signal handler, read by the parent's loop.  SIGINT and
+ * SIGTERM stay blocked except inside ppoll(), so the loop can never miss
+ * one between checking this flag and going to sleep. */
+static volatile sig_atomic_t received_signal;
+
+/* This process's session.  A global, as in the tutorial: after fork()
+ * every worker has its own copy of this variable, set by its own
+ * worker_initializer().  It stays NULL in the parent. */
+static CURL *session;
+
+static void usage(void)
+{
+    printf("usage: io_fork [options]\n"
+           "Download every site on a pool of fork()ed processes, one "
+           "session per process.\n\n"
+           "  --workers N                  number of processes, 1..%d "
+           "(online CPUs: %ld)\n"
+           "  --sites local|internet|FILE  what to download (local)\n"
+           "  --repeat N                   repeat the list N times "
+           "(50; 1 for a FILE)\n"
+           "  --timeout SECONDS            limit per download (0: none)\n"
+           "  --no-session                 a new handle for every download\n"
+           "  --trace FILE                 write one CSV row per download\n"
+           "  -q, --quiet                  print only the summary lines\n"
+           "  -h, --help                   show this help\n\n"
+           "Exit status: 0 all downloaded; 1 some download failed or a "
+           "worker died;\n"
+           "2 bad usage; 130 or 143 stopped by SIGINT or SIGTERM (the "
+           "workers are\n"
+           "stopped and reaped first).\n",
+           MAX_WORKERS, sysconf(_SC_NPROCESSORS_ONLN));
+}
+
+/* The tutorial's default: one process per CPU. */
+static long default_workers(void)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+    if (cpus < 1)
+        return 1;
+    return cpus > MAX_WORKERS ? MAX_WORKERS : cpus;
+}
+
+static void parse_options(int argc, char *argv[], struct settings *settings)
+{
+    static const struct option options[] = {
+        { "workers", required_argument, NULL, 'w' },
+        { "sites", required_argument, NULL, 's' },
+        { "repeat", required_argument, NULL, 'r' },
+        { "timeout", required_argument, NULL, 't' },
+        { "no-session", no_argument, NULL, 'n' },
+        { "trace", required_argument, NULL, 'T' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+
+    *settings = (struct settings){
+        .sites = "local", .repeat = -1, .workers = default_workers(),
+    };
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":qh", options, NULL)) != -1) {
+        switch (c) {
+        case 'w':
+            settings->workers = option_long("--workers", optarg, 1,
+                                            MAX_WORKERS);
+            break;
+        case 's': settings->sites = optarg; break;
+        case 'r':
+            settings->repeat = option_long("--repeat", optarg, 1, 1000000);
+            break;
+        case 't':
+            settings->timeout = option_double("--timeout", optarg, 0, 86400);
+            break;
+        case 'n': settings->no_session = true; break;
+        case 'T': settings->trace = optarg; break;
+        case 'q': settings->quiet = true; break;
+        case 'h': usage(); exit(0);
+        default: option_unknown(argv);
+        }
+    }
+    option_no_operands(argc, argv);
+}
+
+/* ====== Whole records over pipes ====== */
+
+/* Write one record with one write(): 0, or -1 (errno EPIPE: the reader
+ * is gone). */
+static int write_record(int fd, const void *record, size_t size)
+{
+    ssize_t n;
+
+    do
+        n = write(fd, record, size);
+    while (n < 0 && errno == EINTR);
+    return n == (ssize_t)size ? 0 : -1;   /* <= PIPE_BUF: all or nothing */
+}
+
+/* Read one record: 1 when a whole one arrived, 0 at end of file (every
+ * writer closed its end -- or died), -1 on an error or a partial record
+ * (which atomic writes rule out; checked anyway). */
+static int read_record(int fd, void *record, size_t size)
+{
+    ssize_t n;
+
+    do
+        n = read(fd, record, size);
+    while (n < 0 && errno == EINTR);
+    if (n == 0)
+        return 0;
+    return n == (ssize_t)size ? 1 : -1;
+}
+
+/* ====== The worker process ====== */
+
+/* Runs once in each new worker, before it takes any work: the tutorial's
+ * initializer.  The handle is made here, after the fork, so it belongs to
+ * this process alone -- a handle must never cross a fork: two processes
+ * using copies of one handle would share its open connections (the same
+ * sockets, the same TLS state) and garble each other's transfers. */
+static void worker_initializer(const struct settings *settings)
+{
+    if (!settings->no_session)
+        session = http_easy_new(settings->timeout);
+}
+
+/* Download one URL and describe the outcome in result (no printing: the
+ * parent prints every line). */
+static void download_site(const struct settings *settings, const char *url,
+                          struct result_record *result)
+{
+    CURL *handle = session;
+    size_t bytes = 0;
+    long http_status = 0;
+
+    if (settings->no_session)
+        handle = http_easy_new(settings->timeout);      /* no reuse */
+    curl_easy_setopt(handle, CURLOPT_URL, url);
+    curl_easy_setopt(handle, CURLOPT_WRITEDATA, &bytes);
+
+    result->start_us = program_us();
+    CURLcode code = curl_easy_perform(handle);      /* this process waits */
+    result->end_us = program_us();
+    result->bytes = bytes;
+
+    /* the same judgement as http_check(), as text for the parent */
+    if (code != CURLE_OK) {
+        snprintf(result->error, sizeof result->error, "%s",
+                 curl_easy_strerror(code));
+    } else {
+        curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &http_status);
+        if (http_status >= 400)
+            snprintf(result->error, sizeof result->error, "HTTP %ld",
+                     http_status);
+    }
+    result->ok = result->error[0] == '\0';
+
+    if (settings->no_session)
+        curl_easy_cleanup(handle);
+}
+
+/* The body of ForkProcess-K: set up, then download what the parent sends
+ * until it closes the task pipe.  Never returns. */
+static void worker_main(const struct pool *pool, int task_fd, int result_fd)
+{
+    const struct settings *settings = pool->settings;
+    struct task_record task;
+
+    worker_initializer(settings);       /* once, before any work */
+
+    while (read_record(task_fd, &task, sizeof task) == 1) {
+        struct result_record result = { .index = task.index };
+
+        download_site(settings, pool->sites->urls[task.index], &result);
+        if (write_record(result_fd, &result, sizeof result) != 0)
+            break;                      /* the parent is gone */
+    }
+
+    if (session != NULL)
+        curl_easy_cleanup(session);     /* closes this worker's connections */
+    /* _exit, not exit: exit() would flush stdio buffers this process
+     * copied from the parent (the trace file's, say) a second time. */
+    _exit(0);
+}
+
+/* ====== Starting the workers ====== */
+
+/* The new child's first steps: undo what it inherited and does not want,
+ * then become a worker. */
+static void become_worker(const struct pool *pool, long k, int task[2],
+                          int result[2], pid_t parent,
+                          const sigset_t *old_mask)
+{
+    /* fork() copied every open file descriptor.  Close the parent's ends
+     * of this worker's pipes, and the parent's ends of the earlier
+     * workers' pipes: while anyone else holds a task pipe's write end,
+     * that worker would never see end of file when the parent closes it. */
+    close(task[1]);
+    close(result[0]);
+    for (long j = 0; j < k; j++) {
+        close(pool->workers[j].task_fd);
+        close(pool->workers[j].result_fd);
+    }
+
+    /* Signals: a worker just dies of SIGINT/SIGTERM (the parent's handler
+     * is for the parent), and gets SIGTERM if the parent dies, so it can
+     * never be left behind waiting on a slow download. */
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    sigprocmask(SIG_SETMASK, old_mask, NULL);
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent)
+        _exit(1);                       /* the parent died before prctl */
+
+    worker_main(pool, task[0], result[1]);
+}
+
+/* Fork ForkProcess-(k+1).  Returns 0, or -1 if it could not be made. */
+static int start_worker(struct pool *pool, long k, const sigset_t *old_mask)
+{
+    int task[2], result[2];
+    pid_t parent = getpid();
+
+    if (pipe(task) != 0)
+        return -1;
+    if (pipe(result) != 0) {
+        close(task[0]);
+        close(task[1]);
+        return -1;
+    }
+
+    fflush(NULL);           /* leave no buffered output for a copy to repeat */
+    pid_t pid = fork();
+    if (pid < 0) {
+        int saved = errno;
+        close(task[0]);
+        close(task[1]);
+        close(result[0]);
+        close(result[1]);
+        errno = saved;
+        return -1;
+    }
+    if (pid == 0)
+        become_worker(pool, k, task, result, parent, old_mask);
+
+    /* parent: keep the write end of the task pipe, the read end of the
+     * result pipe; the worker's ends are the worker's alone */
+    close(task[0]);
+    close(result[1]);
+    pool->workers[k] = (struct worker){
+        .number = (int)k + 1, .pid = pid, .task_fd = task[1],
+        .result_fd = result[0], .current = -1,
+    };
+    pool->started++;
+    pool->alive++;
+    return 0;
+}
+
+/* ====== The parent: hand out work, collect results ====== */
+
+/* Give an idle worker its next download, or tell it there is no more
+ * work by closing its task pipe (it sees end of file and exits). */
+static void hand_out_next(struct pool *pool, struct worker *worker)
+{
+    if (worker->task_fd < 0)
+        return;
+    if (pool->stop_signal == 0 && pool->next < pool->sites->count) {
+        struct task_record task = { .index = (uint32_t)pool->next };
+        worker->handed_us = program_us();
+        if (write_record(worker->task_fd, &task, sizeof task) == 0) {
+            worker->current = (long)pool->next++;
+            return;
+        }
+        /* EPIPE: the worker has died; its end of file on the result pipe
+         * follows, and this download stays for another worker */
+    }
+    close(worker->task_fd);
+    worker->task_fd = -1;
+}
+
+/* Count, print and trace one finished download. */
+static void record_result(struct pool *pool, struct worker *worker,
+                          const struct result_record *result)
+{
+    const char *url = pool->sites->urls[result->index];
+
+    trace_record(result->index, worker->number, url, result->start_us,
+                 result->end_us, result->ok ? "ok" : "failed");
+    if (result->ok) {
+        pool->done++;
+        pool->bytes += result->bytes;
+        if (!pool->settings->quiet)
+            print_line("ForkProcess-%d:Read %llu bytes from %s",
+                       worker->number, (unsigned long long)result->bytes,
+                       url);
+    } else {
+        pool->failed++;
+        error_report("%s: %s", url, result->error);
+    }
+}
+
+/* A worker's result pipe reached end of file: the worker has exited or
+ * died.  Reap it (no zombie stays behind) and account for what it held. */
+static void worker_gone(struct pool *pool, struct worker *worker)
+{
+    int status;
+
+    close(worker->result_fd);
+    worker->result_fd = -1;
+    if (worker->task_fd >= 0) {
+        close(worker->task_fd);
+        worker->task_fd = -1;
+    }
+    while (waitpid(worker->pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    worker->pid = 0;
+    pool->alive--;
+
+    bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (pool->stop_signal != 0)
+        clean = true;       /* we stopped it ourselves: nothing to report */
+    else if (WIFSIGNALED(status))
+        error_report("ForkProcess-%d died (signal %d)", worker->number,
+                     WTERMSIG(status));
+    else if (!clean)
+        error_report("ForkProcess-%d exited with status %d", worker->number,
+                     WEXITSTATUS(status));
+    if (!clean)
+        pool->worker_failed = true;
+
+    /* the download it had taken and not finished: failed, and said so */
+    if (worker->current >= 0) {
+        const char *url = pool->sites->urls[worker->current];
+        if (pool->stop_signal == 0) {
+            error_report("%s: lost: ForkProcess-%d died before finishing it",
+                         url, worker->number);
+            pool->failed++;
+        }
+        trace_record(worker->current, worker->number, url,
+                     worker->handed_us, program_us(), "lost");
+        worker->current = -1;
+    }
+
+    /* no worker left: whatever was never handed out fails too */
+    if (pool->alive == 0 && pool->stop_signal == 0) {
+        for (; pool->next < pool->sites->count; pool->next++) {
+            error_report("%s: not downloaded: no worker left",
+                         pool->sites->urls[pool->next]);
+            pool->failed++;
+        }
+    }
+}
+
+/* Read what one worker sent: a result, or end of file. */
+static void collect_from(struct pool *pool, struct worker *worker)
+{
+    struct result_record result;
+    int got = read_record(worker->result_fd, &result, sizeof result);
+
+    if (got == 1 && (long)result.index == worker->current) {
+        worker->current = -1;
+        record_result(pool, worker, &result);
+        hand_out_next(pool, worker);
+        return;
+    }
+    if (got != 0) {
+        /* cannot happen with whole-record writes; never trust it though */
+        error_report("ForkProcess-%d sent a bad record: stopping it",
+                     worker->number);
+        kill(worker->pid, SIGKILL);
+    }
+    worker_gone(pool, worker);
+}
+
+/* The first SIGINT/SIGTERM: stop handing out work and pass the signal on
+ * to every worker; their pipes then reach end of file and they are
+ * reaped as usual. */
+static void stop_workers(struct pool *pool, int signal_number)
+{
+    pool->stop_signal = signal_number;
+    for (long k = 0; k < pool->started; k++) {
+        struct worker *worker = &pool->workers[k];
+        if (worker->pid > 0)
+            kill(worker->pid, signal_number);
+        if (worker->task_fd >= 0) {
+            close(worker->task_fd);
+            worker->task_fd = -1;
+        }
+    }
+}
+
+/* Wait for results from every live worker at once until all are gone. */
+static void run_pool(struct pool *pool, const sigset_t *wait_mask)
+{
+    struct pollfd *fds = calloc(pool->started, sizeof *fds);
+    struct worker **owner = calloc(pool->started, sizeof *owner);
+
+    if (fds == NULL || owner == NULL)
+        error_fatal("out of memory");
+
+    for (long k = 0; k < pool->started; k++)
+        hand_out_next(pool, &pool->workers[k]);     /* one each to start */
+
+    while (pool->alive > 0) {
+        nfds_t count = 0;
+        for (long k = 0; k < pool->started; k++) {
+            if (pool->workers[k].result_fd >= 0) {
+                fds[count] = (struct pollfd){
+                    .fd = pool->workers[k].result_fd, .events = POLLIN,
+                };
+                owner[count++] = &pool->workers[k];
+            }
+        }
+
+        /* sleep until a worker writes or closes, or a signal comes:
+         * ppoll unblocks SIGINT/SIGTERM only while it waits */
+        int ready = ppoll(fds, count, NULL, wait_mask);
+        if (ready < 0 && errno != EINTR)
+            error_fatal("ppoll: %s", strerror(errno));
+        if (received_signal != 0 && pool->stop_signal == 0) {
+            error_report("interrupted by %s: stopping the workers",
+                         received_signal == SIGINT ? "SIGINT" : "SIGTERM");
+            stop_workers(pool, received_signal);
+        }
+        if (ready <= 0)
+            continue;
+
+        for (nfds_t i = 0; i < count; i++)
+            if (fds[i].revents != 0)    /* POLLIN, or POLLHUP at the end */
+                collect_from(pool, owner[i]);
+    }
+    free(owner);
+    free(fds);
+}
+
+static void on_stop_signal(int signal_number)
+{
+    received_signal = signal_number;
+}
+
+static void download_all_sites(struct pool *pool)
+{
+    sigset_t stop_signals, old_mask;
+    struct sigaction action = { .sa_handler = on_stop_signal };
+
+    /* Block SIGINT/SIGTERM from here on (run_pool unblocks them only in
+     * ppoll) and catch them, so the parent can stop and reap its workers
+     * instead of dying and leaving them orphaned. */
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    sigprocmask(SIG_BLOCK, &stop_signals, &old_mask);
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, NULL);
+    sigaction(SIGTERM, &action, NULL);
+    /* a write to a dead worker's pipe must return EPIPE, not kill us */
+    signal(SIGPIPE, SIG_IGN);
+
+    pool->workers = calloc(pool->settings->workers, sizeof *pool->workers);
+    if (pool->workers == NULL)
+        error_fatal("out of memory");
+    for (long k = 0; k < pool->settings->workers; k++) {
+        if (start_worker(pool, k, &old_mask) != 0) {
+            error_report("cannot start ForkProcess-%ld: %s", k + 1,
+                         strerror(errno));
+            pool->worker_failed = true;
+            break;                      /* carry on with those we have */
+        }
+    }
+    if (pool->started == 0)
+        error_fatal("no worker process could be started");
+
+    run_pool(pool, &old_mask);
+    free(pool->workers);
+    pool->workers = NULL;
+}
+
+int main(int argc, char *argv[])
+{
+    struct settings settings;
+    struct site_list sites;
+    struct timer timer;
+
+    error_init(argv[0]);
+    parse_options(argc, argv, &settings);
+    sites_load(&sites, settings.sites, settings.repeat);
+    if (settings.trace != NULL)
+        trace_open(settings.trace);
+    sites_check_simulator(&sites);
+    /* curl_global_init() once, in the parent, before any fork: every
+     * worker inherits libcurl's initialised global state (and the lab
+     * CA) and then makes its own handles -- none ever crosses a fork. */
+    http_global_init();
+
+    struct pool pool = { .settings = &settings, .sites = &sites };
+    timer_start(&timer);                /* starting processes is work too */
+    download_all_sites(&pool);
+    if (pool.stop_signal != 0)
+        error_report("%zu of %zu downloads not done",
+                     sites.count - pool.done - pool.failed, sites.count);
+    printf("Downloaded %zu of %zu sites, %zu bytes\n", pool.done,
+           sites.count, pool.bytes);
+    timer_print(&timer);
+
+    http_global_cleanup();
+    sites_free(&sites);
+    if (trace_close() != 0)
+        return EXIT_WORK_FAILED;
+    if (pool.stop_signal != 0)
+        return 128 + pool.stop_signal;
+    return pool.failed == 0 && !pool.worker_failed ? 0 : EXIT_WORK_FAILED;
+}
