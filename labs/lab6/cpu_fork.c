@@ -1,0 +1,427 @@
+/* cpu_fork.c -- the CPU-bound jobs on a pool of fork()ed worker processes.
+ *
+ * Python's answer to CPU-bound work: ProcessPoolExecutor.  Each worker is
+ * a whole process with its own memory (and, in Python, its own
+ * interpreter and GIL), so the workers run on every core at once.
+ * Processes share nothing, so everything travels through pipes:
+ *
+ *   parent --- task pipe ---> workers      job numbers, 4 bytes each
+ *   parent <-- result pipe -- workers      one fixed-size record per job
+ *
+ * The parent writes every job number into the task pipe before it forks;
+ * each worker reads one number at a time, so a worker that finishes early
+ * simply takes the next job.  Results come back in the order the jobs
+ * finish; the parent puts them back in job order.
+ *
+ * Run:    make lab6 && ./cpu_fork
+ *         ./cpu_fork --workers 1          (one process: no speed-up)
+ *
+ * Watch:  about 100% CPU per core in `top`, one line per worker process
+ *         (press H to see that cpu_threads shows one line per thread
+ *         instead).  Ctrl-C stops the workers too: the parent reaps them.
+ *
+ * Compare with cpu_threads.c, which gets the same speed-up from threads:
+ * C has no GIL to avoid.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "jobs.h"
+#include "options.h"
+#include "timer.h"
+#include "trace.h"
+
+#define MAX_WORKERS 256         /* processes are heavier than threads */
+
+struct settings {
+    struct jobs jobs;           /* --work, --jobs, --n: what to compute */
+    long workers;               /* --workers: processes (number of CPUs) */
+    bool quiet;                 /* --quiet: summary lines only */
+    const char *trace;          /* --trace: CSV file, or NULL */
+};
+
+/* What a worker sends back for one job.  It is far smaller than PIPE_BUF
+ * (4096 bytes), so the kernel writes each record whole: records from
+ * several workers never mix inside the pipe. */
+struct result_record {
+    int32_t job;                /* the job number it answers */
+    int32_t worker;             /* the worker that ran it, 1..workers */
+    int64_t start_us;           /* program_us() when the job started */
+    int64_t end_us;             /* and when it ended (trace rows) */
+    struct job_result result;   /* the answer */
+};
+
+/* The workers' pids, for the signal handler: written only while SIGINT
+ * and SIGTERM are blocked, so the handler never sees half an entry. */
+static pid_t worker_pids[MAX_WORKERS];
+static volatile sig_atomic_t workers_started;
+static volatile sig_atomic_t stopped_by;    /* the signal that stopped us */
+
+/* ====== Pipes ====== */
+
+/* Write all of buffer to fd, resuming after signals; 0 or -1 (errno). */
+static int write_all(int fd, const void *buffer, size_t size)
+{
+    const char *next = buffer;
+
+    while (size > 0) {
+        ssize_t written = write(fd, next, size);
+        if (written < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        next += written;
+        size -= (size_t)written;
+    }
+    return 0;
+}
+
+/* Read exactly size bytes.  Returns 1 when done, 0 at end of file (no
+ * writer left), -1 on an error or a record cut short. */
+static int read_record(int fd, void *buffer, size_t size)
+{
+    char *next = buffer;
+    size_t got = 0;
+
+    while (got < size) {
+        ssize_t n = read(fd, next + got, size - got);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (n == 0) {
+            if (got == 0)
+                return 0;
+            errno = EPROTO;     /* a record cut short */
+            return -1;
+        }
+        got += (size_t)n;
+    }
+    return 1;
+}
+
+/* ====== The worker process ====== */
+
+/* A worker's whole life: take a job number, run it, send the record
+ * back, until the task pipe is empty.  It ends with _exit(), never exit():
+ * exit() would flush stdio buffers copied from the parent and print their
+ * text twice. */
+static void worker_main(const struct settings *settings, int worker,
+                        int task_fd, int result_fd)
+{
+    int32_t k;
+    int status;
+
+    while ((status = read_record(task_fd, &k, sizeof k)) == 1) {
+        struct result_record record = { .job = k, .worker = worker };
+
+        record.start_us = program_us();
+        run_job(&settings->jobs, k, &record.result);    /* on its own core */
+        record.end_us = program_us();
+        if (write_all(result_fd, &record, sizeof record) != 0) {
+            error_report("worker %d: cannot send a result: %s", worker,
+                         strerror(errno));
+            _exit(1);
+        }
+    }
+    if (status < 0) {
+        error_report("worker %d: cannot read the task pipe: %s", worker,
+                     strerror(errno));
+        _exit(1);
+    }
+    _exit(0);                   /* no jobs left */
+}
+
+/* ====== The parent ====== */
+
+/* SIGINT or SIGTERM reached the parent: pass it on to every worker.  The
+ * workers die, the result pipe reaches end of file, and the parent reaps
+ * them as usual before it dies of the same signal.  (Ctrl-C in a terminal
+ * signals the workers too; passing it on again is harmless.) */
+static void signal_workers(int signal_number)
+{
+    for (int i = 0; i < workers_started; i++)
+        kill(worker_pids[i], signal_number);    /* async-signal-safe */
+}
+
+static void forward_signal(int signal_number)
+{
+    int saved_errno = errno;
+
+    stopped_by = signal_number;
+    signal_workers(signal_number);
+    errno = saved_errno;
+}
+
+/* The signals the parent passes on, and how they were handled when the
+ * program started (restored in the workers). */
+static const int forwarded_signals[] = { SIGINT, SIGTERM };
+static struct sigaction original_actions[2];
+
+/* Forward SIGINT and SIGTERM to the workers -- except a signal the shell
+ * told us to ignore (a background job ignores Ctrl-C): keep ignoring it. */
+static void start_forwarding_signals(void)
+{
+    struct sigaction action = { .sa_handler = forward_signal };
+
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;   /* let read() in the parent go on */
+    for (int i = 0; i < 2; i++) {
+        if (sigaction(forwarded_signals[i], NULL, &original_actions[i]) != 0)
+            error_fatal("sigaction: %s", strerror(errno));
+        if (original_actions[i].sa_handler != SIG_IGN
+            && sigaction(forwarded_signals[i], &action, NULL) != 0)
+            error_fatal("sigaction: %s", strerror(errno));
+    }
+}
+
+/* Back to the way the program started: in a worker, or before the parent
+ * dies of the signal it forwarded. */
+static void restore_signal_handling(void)
+{
+    for (int i = 0; i < 2; i++)
+        sigaction(forwarded_signals[i], &original_actions[i], NULL);
+}
+
+static void block_signals(int how)
+{
+    sigset_t signals;
+
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    if (sigprocmask(how, &signals, NULL) != 0)
+        error_fatal("sigprocmask: %s", strerror(errno));
+}
+
+/* Fill the task pipe with every job number.  MAX_JOBS numbers fit in one
+ * page, the smallest pipe Linux makes, so this never blocks. */
+static void write_tasks(const struct settings *settings, int task_fd)
+{
+    for (int32_t k = 0; k < settings->jobs.count; k++)
+        if (write_all(task_fd, &k, sizeof k) != 0)
+            error_fatal("cannot write the task pipe: %s", strerror(errno));
+}
+
+/* Fork the workers.  Returns how many started (all, unless fork fails). */
+static long start_workers(const struct settings *settings, int task_fd,
+                          int result_pipe[2])
+{
+    long started;
+
+    fflush(stdout);             /* nothing buffered may be copied */
+    block_signals(SIG_BLOCK);   /* worker_pids must not change under the
+                                   handler's feet */
+    for (started = 0; started < settings->workers; started++) {
+        pid_t pid = fork();
+        if (pid < 0) {
+            error_report("fork: %s", strerror(errno));
+            break;
+        }
+        if (pid == 0) {
+            /* the child: default signal handling, its own pipe ends */
+            restore_signal_handling();
+            block_signals(SIG_UNBLOCK);
+            close(result_pipe[0]);
+            worker_main(settings, (int)started + 1, task_fd,
+                        result_pipe[1]);
+        }
+        worker_pids[started] = pid;
+        workers_started = (sig_atomic_t)(started + 1);
+    }
+    block_signals(SIG_UNBLOCK);
+    return started;
+}
+
+/* Read result records until every worker has closed its end of the pipe.
+ * Returns how many jobs came back. */
+static long collect_results(const struct settings *settings, int result_fd,
+                            struct job_result *results, bool *received)
+{
+    const struct jobs *jobs = &settings->jobs;
+    struct result_record record;
+    char label[64];
+    long count = 0;
+    int status;
+
+    while ((status = read_record(result_fd, &record, sizeof record)) == 1) {
+        long k = record.job;
+        if (k < 0 || k >= jobs->count || received[k]) {
+            error_report("unexpected result record for job %ld", k);
+            continue;
+        }
+        results[k] = record.result;
+        received[k] = true;
+        count++;
+        format_job(label, sizeof label, jobs, k);
+        trace_record(k, record.worker, label, record.start_us,
+                     record.end_us, "ok");
+        if (!settings->quiet)
+            print_job_line(jobs, k, &results[k], "worker", record.worker);
+    }
+    if (status < 0)
+        error_report("cannot read the result pipe: %s", strerror(errno));
+    return count;
+}
+
+/* Wait for every worker; returns how many did not exit with status 0. */
+static long reap_workers(long started)
+{
+    long failed = 0;
+
+    for (long i = 0; i < started; i++) {
+        int status;
+        while (waitpid(worker_pids[i], &status, 0) < 0) {
+            if (errno != EINTR)
+                error_fatal("waitpid: %s", strerror(errno));
+        }
+        if (WIFSIGNALED(status) && WTERMSIG(status) == stopped_by) {
+            failed++;           /* the signal we passed on: expected */
+        } else if (WIFSIGNALED(status)) {
+            error_report("worker %ld (pid %ld) was killed by signal %d",
+                         i + 1, (long)worker_pids[i], WTERMSIG(status));
+            failed++;
+        } else if (WEXITSTATUS(status) != 0) {
+            error_report("worker %ld (pid %ld) exited with status %d",
+                         i + 1, (long)worker_pids[i], WEXITSTATUS(status));
+            failed++;
+        }
+    }
+    return failed;
+}
+
+/* Run every job on worker processes; 0 if all came back, else -1. */
+static int run_all_jobs(const struct settings *settings,
+                        struct job_result *results, bool *received)
+{
+    int task_pipe[2], result_pipe[2];
+
+    if (pipe(task_pipe) != 0 || pipe(result_pipe) != 0)
+        error_fatal("pipe: %s", strerror(errno));
+    write_tasks(settings, task_pipe[1]);
+    close(task_pipe[1]);        /* workers see end of file when it's empty */
+
+    long started = start_workers(settings, task_pipe[0], result_pipe);
+    /* the parent keeps only the read end of the results: once every
+     * worker has exited, reading it gives end of file */
+    close(task_pipe[0]);
+    close(result_pipe[1]);
+    if (started < settings->workers)
+        signal_workers(SIGTERM);    /* fork failed: stop the others */
+
+    long count = collect_results(settings, result_pipe[0], results,
+                                 received);
+    close(result_pipe[0]);
+    long failed = reap_workers(started);
+
+    if (stopped_by != 0) {
+        /* stopped by a signal: die of it too, as the shell expects */
+        restore_signal_handling();
+        raise(stopped_by);
+    }
+    for (long k = 0; k < settings->jobs.count; k++)
+        if (!received[k])
+            error_report("job %ld: no result came back", k);
+    return started == settings->workers && failed == 0
+           && count == settings->jobs.count ? 0 : -1;
+}
+
+/* ====== Options and main ====== */
+
+static void usage(void)
+{
+    printf("usage: cpu_fork [options]\n"
+           "Run CPU-bound jobs on a pool of worker processes.\n\n"
+           JOBS_USAGE
+           "  --workers N              worker processes "
+           "(number of CPUs: %ld)\n"
+           "  --trace FILE             write one CSV row per job\n"
+           "  -q, --quiet              print only the summary lines\n"
+           "  -h, --help               show this help\n",
+           sysconf(_SC_NPROCESSORS_ONLN));
+}
+
+static void parse_options(int argc, char *argv[], struct settings *settings)
+{
+    static const struct option options[] = {
+        { "work", required_argument, NULL, 'w' },
+        { "jobs", required_argument, NULL, 'j' },
+        { "n", required_argument, NULL, 'n' },
+        { "workers", required_argument, NULL, 'W' },
+        { "trace", required_argument, NULL, 'T' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *n_text = NULL;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int c;
+
+    *settings = (struct settings){ .jobs.count = DEFAULT_JOBS,
+                                   .workers = cpus > 0 ? cpus : 1 };
+    if (settings->workers > MAX_WORKERS)
+        settings->workers = MAX_WORKERS;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":qh", options, NULL)) != -1) {
+        switch (c) {
+        case 'w':
+            settings->jobs.work = option_choice("--work", optarg,
+                                                work_names);
+            break;
+        case 'j':
+            settings->jobs.count = option_long("--jobs", optarg, 1,
+                                               MAX_JOBS);
+            break;
+        case 'n': n_text = optarg; break;
+        case 'W':
+            settings->workers = option_long("--workers", optarg, 1,
+                                            MAX_WORKERS);
+            break;
+        case 'T': settings->trace = optarg; break;
+        case 'q': settings->quiet = true; break;
+        case 'h': usage(); exit(0);
+        default: option_unknown(argv);
+        }
+    }
+    option_no_operands(argc, argv);
+    jobs_set_size(&settings->jobs, n_text);
+}
+
+int main(int argc, char *argv[])
+{
+    struct settings settings;
+    struct timer timer;
+
+    error_init(argv[0]);
+    parse_options(argc, argv, &settings);
+    struct job_result *results = calloc(settings.jobs.count,
+                                        sizeof *results);
+    bool *received = calloc(settings.jobs.count, sizeof *received);
+    if (results == NULL || received == NULL)
+        error_fatal("out of memory for %ld results", settings.jobs.count);
+    if (settings.trace != NULL)
+        trace_open(settings.trace);
+    start_forwarding_signals();
+
+    timer_start(&timer);
+    int status = run_all_jobs(&settings, results, received);
+    print_results(&settings.jobs, results);
+    timer_print(&timer);
+
+    free(received);
+    free(results);
+    if (trace_close() != 0)
+        status = -1;
+    return status == 0 ? 0 : EXIT_WORK_FAILED;
+}

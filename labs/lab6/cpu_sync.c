@@ -1,0 +1,121 @@
+/* cpu_sync.c -- run every CPU-bound job, one after another, on one thread.
+ *
+ * The baseline of the CPU lab: no concurrency at all.  By default it
+ * computes fib(35) twenty times with the slow recursive fib, as seed 000
+ * does.  Nothing here waits for anything: the one core it runs on is busy
+ * from the first job to the last.
+ *
+ * Run:    make lab6 && ./cpu_sync
+ *         ./cpu_sync --work squares       (seed 002's sums of squares)
+ *         ./cpu_sync --work math          (seed 004's power loop)
+ *
+ * Watch:  one core at 100% (run `top` beside it) and the others idle.
+ *         The time is the sum of the jobs' times; the other programs of
+ *         this lab are measured against it.
+ *
+ * Compare with cpu_threads.c (the same jobs on threads), cpu_async.c (as
+ * cooperative tasks) and cpu_fork.c (on processes).
+ */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "error.h"
+#include "jobs.h"
+#include "options.h"
+#include "timer.h"
+#include "trace.h"
+
+struct settings {
+    struct jobs jobs;           /* --work, --jobs, --n: what to compute */
+    bool quiet;                 /* --quiet: summary lines only */
+    const char *trace;          /* --trace: CSV file, or NULL */
+};
+
+static void usage(void)
+{
+    printf("usage: cpu_sync [options]\n"
+           "Run CPU-bound jobs one after another on one thread.\n\n"
+           JOBS_USAGE
+           "  --trace FILE             write one CSV row per job\n"
+           "  -q, --quiet              print only the summary lines\n"
+           "  -h, --help               show this help\n");
+}
+
+static void parse_options(int argc, char *argv[], struct settings *settings)
+{
+    static const struct option options[] = {
+        { "work", required_argument, NULL, 'w' },
+        { "jobs", required_argument, NULL, 'j' },
+        { "n", required_argument, NULL, 'n' },
+        { "trace", required_argument, NULL, 'T' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *n_text = NULL;
+    int c;
+
+    *settings = (struct settings){ .jobs.count = DEFAULT_JOBS };
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":qh", options, NULL)) != -1) {
+        switch (c) {
+        case 'w':
+            settings->jobs.work = option_choice("--work", optarg,
+                                                work_names);
+            break;
+        case 'j':
+            settings->jobs.count = option_long("--jobs", optarg, 1,
+                                               MAX_JOBS);
+            break;
+        case 'n': n_text = optarg; break;
+        case 'T': settings->trace = optarg; break;
+        case 'q': settings->quiet = true; break;
+        case 'h': usage(); exit(0);
+        default: option_unknown(argv);
+        }
+    }
+    option_no_operands(argc, argv);
+    jobs_set_size(&settings->jobs, n_text);
+}
+
+/* The whole "concurrency model": a for loop. */
+static void run_all_jobs(const struct settings *settings,
+                         struct job_result *results)
+{
+    const struct jobs *jobs = &settings->jobs;
+    char label[64];
+
+    for (long k = 0; k < jobs->count; k++) {
+        int64_t start = program_us();
+        run_job(jobs, k, &results[k]);          /* the CPU is busy here */
+        format_job(label, sizeof label, jobs, k);
+        trace_record(k, 0, label, start, program_us(), "ok");
+        if (!settings->quiet)
+            print_job_line(jobs, k, &results[k], "worker", 0);
+    }
+}
+
+int main(int argc, char *argv[])
+{
+    struct settings settings;
+    struct timer timer;
+
+    error_init(argv[0]);
+    parse_options(argc, argv, &settings);
+    struct job_result *results = calloc(settings.jobs.count,
+                                        sizeof *results);
+    if (results == NULL)
+        error_fatal("out of memory for %ld results", settings.jobs.count);
+    if (settings.trace != NULL)
+        trace_open(settings.trace);
+
+    timer_start(&timer);
+    run_all_jobs(&settings, results);
+    print_results(&settings.jobs, results);
+    timer_print(&timer);
+
+    free(results);
+    return trace_close() == 0 ? 0 : EXIT_WORK_FAILED;
+}

@@ -1,0 +1,444 @@
+/* cpu_threads.c -- the CPU-bound jobs on a pool of POSIX threads, with or
+ * without a Python-style global interpreter lock (--gil).
+ *
+ * N worker threads (default 5, like the tutorial's ThreadPoolExecutor)
+ * take jobs from a shared counter until none is left.  In C each thread
+ * can run on its own core, so on a machine with 2 cores the jobs finish
+ * about twice as fast as in cpu_sync -- unlike the tutorial, where the
+ * threaded version was SLOWER than the plain loop.
+ *
+ * The difference is CPython's GIL: a thread must hold that one lock to run
+ * Python code, and the holder hands it over every 5 ms.  --gil builds the
+ * same rule in here: a worker may compute only while it holds the GIL,
+ * and the GIL changes hands the way CPython's does (see "The GIL" below).
+ * The threads then take turns on one core at a time, like Python's.
+ *
+ * Run:    make lab6 && ./cpu_threads
+ *         ./cpu_threads --gil                 (as Python would run it)
+ *         ./cpu_threads --workers 1           (a pool of one: a slow loop)
+ *
+ * Watch:  `top` shows about 200% CPU on 2 cores without --gil, and 100%
+ *         with it.  With --gil, the gil_switches line counts how often the
+ *         lock moved from one thread to another.
+ *
+ * Compare with cpu_sync.c (the same jobs in a plain loop) and cpu_fork.c
+ * (processes: Python's way to use every core).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "error.h"
+#include "jobs.h"
+#include "options.h"
+#include "timer.h"
+#include "trace.h"
+
+#define DEFAULT_WORKERS 5       /* the tutorial's max_workers=5 */
+#define DEFAULT_SWITCH_MS 5.0   /* Python's sys.getswitchinterval() */
+#define SQUARES_PER_CHECK 1024  /* squares: look at the GIL this often */
+
+struct settings {
+    struct jobs jobs;           /* --work, --jobs, --n: what to compute */
+    long workers;               /* --workers: threads in the pool */
+    bool gil;                   /* --gil: compute only holding the GIL */
+    double switch_ms;           /* --switch-interval: GIL hand-over, ms */
+    bool quiet;                 /* --quiet: summary lines only */
+    const char *trace;          /* --trace: CSV file, or NULL */
+};
+
+/* ====== The GIL: CPython's global interpreter lock, in miniature ======
+ *
+ * The rules, as in CPython's ceval_gil.c since Python 3.2:
+ *
+ *   take:  while another thread holds the GIL, wait on `released` for one
+ *          switch interval.  If the interval passes and the GIL has not
+ *          changed hands, set drop_request: "please let go".
+ *   hold:  the holder looks at drop_request between small steps of its
+ *          work (CPython: between bytecodes).  When it is set, the holder
+ *          drops the GIL and waits on `switched` until another thread has
+ *          taken it -- otherwise it could grab it straight back.
+ *   drop:  when a job ends the holder simply lets go.
+ *
+ * drop_request is the only field read without the mutex: the holder reads
+ * it millions of times a second, so it is an atomic (a plain load on x86).
+ */
+struct gil {
+    pthread_mutex_t mutex;      /* guards the fields below, not the work */
+    pthread_cond_t released;    /* signalled when the holder lets go */
+    pthread_cond_t switched;    /* broadcast when a new thread took it */
+    bool locked;                /* some thread holds the GIL */
+    long holder;                /* the worker that took it last */
+    unsigned long switches;     /* times it passed to another worker */
+    int64_t interval_us;        /* --switch-interval */
+    atomic_bool drop_request;   /* a waiter asks the holder to let go */
+};
+
+static void gil_init(struct gil *gil, double switch_ms)
+{
+    pthread_condattr_t attributes;
+    int s;
+
+    *gil = (struct gil){ .holder = -1,
+                         .interval_us = (int64_t)(switch_ms * 1000) };
+    atomic_init(&gil->drop_request, false);
+    s = pthread_mutex_init(&gil->mutex, NULL);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_init");
+    /* time the waits on the monotonic clock, immune to clock changes */
+    s = pthread_condattr_init(&attributes);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_condattr_init");
+    s = pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_condattr_setclock");
+    s = pthread_cond_init(&gil->released, &attributes);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_cond_init");
+    s = pthread_cond_init(&gil->switched, &attributes);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_cond_init");
+    pthread_condattr_destroy(&attributes);
+}
+
+static void gil_destroy(struct gil *gil)
+{
+    pthread_cond_destroy(&gil->switched);
+    pthread_cond_destroy(&gil->released);
+    pthread_mutex_destroy(&gil->mutex);
+}
+
+static void lock_mutex(pthread_mutex_t *mutex)
+{
+    int s = pthread_mutex_lock(mutex);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_lock");
+}
+
+static void unlock_mutex(pthread_mutex_t *mutex)
+{
+    int s = pthread_mutex_unlock(mutex);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_unlock");
+}
+
+/* The monotonic time `microseconds` from now, as a wait deadline. */
+static struct timespec deadline_after(int64_t microseconds)
+{
+    struct timespec deadline;
+
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += microseconds / 1000000;
+    deadline.tv_nsec += (microseconds % 1000000) * 1000;
+    if (deadline.tv_nsec >= 1000000000) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000;
+    }
+    return deadline;
+}
+
+/* Block until this worker holds the GIL. */
+static void gil_take(struct gil *gil, long worker)
+{
+    lock_mutex(&gil->mutex);
+    while (gil->locked) {
+        unsigned long switches_before = gil->switches;
+        struct timespec deadline = deadline_after(gil->interval_us);
+        int s = pthread_cond_timedwait(&gil->released, &gil->mutex,
+                                       &deadline);
+        if (s == ETIMEDOUT) {
+            /* a whole interval and still the same holder: ask it */
+            if (gil->locked && gil->switches == switches_before)
+                atomic_store(&gil->drop_request, true);
+        } else if (s != 0) {
+            error_fatal_errno(s, "pthread_cond_timedwait");
+        }
+    }
+    gil->locked = true;
+    if (gil->holder != worker) {
+        gil->holder = worker;
+        gil->switches++;
+        int s = pthread_cond_broadcast(&gil->switched);
+        if (s != 0)
+            error_fatal_errno(s, "pthread_cond_broadcast");
+    }
+    atomic_store(&gil->drop_request, false);
+    unlock_mutex(&gil->mutex);
+}
+
+/* Let go of the GIL.  When `asked` (a waiter set drop_request), also wait
+ * until some other worker has taken it: CPython's FORCE_SWITCHING. */
+static void gil_drop(struct gil *gil, long worker, bool asked)
+{
+    int s;
+
+    lock_mutex(&gil->mutex);
+    gil->locked = false;
+    s = pthread_cond_signal(&gil->released);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_cond_signal");
+    while (asked && gil->holder == worker) {
+        s = pthread_cond_wait(&gil->switched, &gil->mutex);
+        if (s != 0)
+            error_fatal_errno(s, "pthread_cond_wait");
+    }
+    unlock_mutex(&gil->mutex);
+}
+
+/* What CPython's eval loop does between bytecodes: if someone asked for
+ * the GIL, hand it over, and wait for our next turn. */
+static inline void gil_checkpoint(struct gil *gil, long worker)
+{
+    if (atomic_load_explicit(&gil->drop_request, memory_order_relaxed)) {
+        gil_drop(gil, worker, true);
+        gil_take(gil, worker);
+    }
+}
+
+/* ====== The same jobs, computed while holding the GIL ======
+ *
+ * The arithmetic is jobs.h's, step for step; the only change is a
+ * gil_checkpoint() every few steps, where the holder may be made to let
+ * go.  The results stay identical to cpu_sync's. */
+
+static uint64_t fib_with_gil(struct gil *gil, long worker, long n)
+{
+    gil_checkpoint(gil, worker);        /* CPython checks on every call */
+    if (n < 2)
+        return (uint64_t)n;
+    return fib_with_gil(gil, worker, n - 2)
+           + fib_with_gil(gil, worker, n - 1);
+}
+
+static unsigned __int128 sum_of_squares_with_gil(struct gil *gil,
+                                                 long worker,
+                                                 uint64_t count)
+{
+    unsigned __int128 sum = 0;
+
+    for (uint64_t i = 0; i < count; i++) {
+        if (i % SQUARES_PER_CHECK == 0)
+            gil_checkpoint(gil, worker);
+        sum += (unsigned __int128)i * i;
+    }
+    return sum;
+}
+
+static void run_job_with_gil(struct gil *gil, long worker,
+                             const struct jobs *jobs, long k,
+                             struct job_result *result)
+{
+    long input = job_input(jobs, k);
+
+    *result = (struct job_result){ 0 };
+    switch (jobs->work) {
+    case WORK_FIB:
+        result->integer = fib_with_gil(gil, worker, input);
+        break;
+    case WORK_SQUARES:
+        result->integer = sum_of_squares_with_gil(gil, worker,
+                                                  (uint64_t)input);
+        break;
+    case WORK_MATH: {
+        double x = math_first_step(input);
+        for (long step = 1; step < jobs->n; step++) {
+            gil_checkpoint(gil, worker);
+            x = math_step(x);
+        }
+        result->real = x;
+        break;
+    }
+    }
+}
+
+/* ====== The thread pool ====== */
+
+struct pool {
+    const struct settings *settings;
+    pthread_mutex_t lock;       /* guards next_job */
+    long next_job;              /* the next job nobody has taken yet */
+    struct job_result *results; /* one slot per job, each written once */
+    struct gil *gil;            /* the GIL with --gil, else NULL */
+};
+
+struct worker {
+    pthread_t thread;
+    long id;                    /* 1..workers, for output and traces */
+    struct pool *pool;
+};
+
+/* The next job to run, or -1 when all are taken.  Several threads ask at
+ * once, so the counter is read and bumped under the pool's mutex. */
+static long take_next_job(struct pool *pool)
+{
+    long k = -1;
+
+    lock_mutex(&pool->lock);
+    if (pool->next_job < pool->settings->jobs.count)
+        k = pool->next_job++;
+    unlock_mutex(&pool->lock);
+    return k;
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *worker = arg;
+    struct pool *pool = worker->pool;
+    const struct settings *settings = pool->settings;
+    const struct jobs *jobs = &settings->jobs;
+    char label[64];
+    long k;
+
+    while ((k = take_next_job(pool)) >= 0) {
+        struct job_result *result = &pool->results[k];
+        int64_t start = program_us();
+
+        if (pool->gil != NULL) {
+            gil_take(pool->gil, worker->id);
+            run_job_with_gil(pool->gil, worker->id, jobs, k, result);
+            gil_drop(pool->gil, worker->id, false);
+        } else {
+            run_job(jobs, k, result);   /* every thread on its own core */
+        }
+        format_job(label, sizeof label, jobs, k);
+        trace_record(k, worker->id, label, start, program_us(), "ok");
+        if (!settings->quiet)
+            print_job_line(jobs, k, result, "worker", worker->id);
+    }
+    return NULL;
+}
+
+static void run_all_jobs(struct pool *pool)
+{
+    long count = pool->settings->workers;
+    struct worker *workers = calloc(count, sizeof *workers);
+    int s;
+
+    if (workers == NULL)
+        error_fatal("out of memory for %ld workers", count);
+    for (long i = 0; i < count; i++) {
+        workers[i] = (struct worker){ .id = i + 1, .pool = pool };
+        /* pthreads return an error number instead of setting errno */
+        s = pthread_create(&workers[i].thread, NULL, worker_main,
+                           &workers[i]);
+        if (s != 0)
+            error_fatal_errno(s, "pthread_create");
+    }
+    for (long i = 0; i < count; i++) {
+        s = pthread_join(workers[i].thread, NULL);
+        if (s != 0)
+            error_fatal_errno(s, "pthread_join");
+    }
+    free(workers);
+}
+
+/* ====== Options and main ====== */
+
+static void usage(void)
+{
+    printf("usage: cpu_threads [options]\n"
+           "Run CPU-bound jobs on a pool of threads.\n\n"
+           JOBS_USAGE
+           "  --workers N              threads in the pool (5)\n"
+           "  --gil                    compute only while holding one "
+           "global lock,\n"
+           "                           as CPython's threads do\n"
+           "  --switch-interval MS     with --gil: hand the lock over "
+           "after MS (5)\n"
+           "  --trace FILE             write one CSV row per job\n"
+           "  -q, --quiet              print only the summary lines\n"
+           "  -h, --help               show this help\n");
+}
+
+static void parse_options(int argc, char *argv[], struct settings *settings)
+{
+    static const struct option options[] = {
+        { "work", required_argument, NULL, 'w' },
+        { "jobs", required_argument, NULL, 'j' },
+        { "n", required_argument, NULL, 'n' },
+        { "workers", required_argument, NULL, 'W' },
+        { "gil", no_argument, NULL, 'g' },
+        { "switch-interval", required_argument, NULL, 's' },
+        { "trace", required_argument, NULL, 'T' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *n_text = NULL;
+    int c;
+
+    *settings = (struct settings){ .jobs.count = DEFAULT_JOBS,
+                                   .workers = DEFAULT_WORKERS,
+                                   .switch_ms = DEFAULT_SWITCH_MS };
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":qh", options, NULL)) != -1) {
+        switch (c) {
+        case 'w':
+            settings->jobs.work = option_choice("--work", optarg,
+                                                work_names);
+            break;
+        case 'j':
+            settings->jobs.count = option_long("--jobs", optarg, 1,
+                                               MAX_JOBS);
+            break;
+        case 'n': n_text = optarg; break;
+        case 'W':
+            settings->workers = option_long("--workers", optarg, 1, 1000);
+            break;
+        case 'g': settings->gil = true; break;
+        case 's':
+            settings->switch_ms = option_double("--switch-interval",
+                                                optarg, 0.01, 10000);
+            break;
+        case 'T': settings->trace = optarg; break;
+        case 'q': settings->quiet = true; break;
+        case 'h': usage(); exit(0);
+        default: option_unknown(argv);
+        }
+    }
+    option_no_operands(argc, argv);
+    jobs_set_size(&settings->jobs, n_text);
+}
+
+int main(int argc, char *argv[])
+{
+    struct settings settings;
+    struct gil gil;
+    struct timer timer;
+    int s;
+
+    error_init(argv[0]);
+    parse_options(argc, argv, &settings);
+    struct pool pool = {
+        .settings = &settings,
+        .results = calloc(settings.jobs.count, sizeof *pool.results),
+        .gil = settings.gil ? &gil : NULL,
+    };
+    if (pool.results == NULL)
+        error_fatal("out of memory for %ld results", settings.jobs.count);
+    s = pthread_mutex_init(&pool.lock, NULL);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_init");
+    if (settings.gil)
+        gil_init(&gil, settings.switch_ms);
+    if (settings.trace != NULL)
+        trace_open(settings.trace);
+
+    timer_start(&timer);
+    run_all_jobs(&pool);
+    print_results(&settings.jobs, pool.results);
+    if (settings.gil)
+        printf("gil_switches=%lu\n", gil.switches);
+    timer_print(&timer);
+
+    if (settings.gil)
+        gil_destroy(&gil);
+    pthread_mutex_destroy(&pool.lock);
+    free(pool.results);
+    return trace_close() == 0 ? 0 : EXIT_WORK_FAILED;
+}
