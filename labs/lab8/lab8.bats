@@ -1,0 +1,220 @@
+#!/usr/bin/env bats
+# lab8.bats -- checks for bank: the money is conserved one transfer at a
+# time and with a lock; threads and tasks without the lock lose it.
+#
+# The transfers come from --seed, so sync and every locked run of a seed
+# must end with exactly the final= line stored in expected/lab8/ (see
+# expected/README.md).  Unlocked runs are a matter of chance: the check
+# counts how many of 10 runs break the sum.
+
+bats_require_minimum_version 1.5.0
+load ../../scripts/bats/common
+
+GOLDEN_DIR="$KIT/expected/lab8"
+
+# goldens: the seed-N.txt files of expected/lab8, one per line.
+goldens() {
+    ls "$GOLDEN_DIR"/seed-*.txt
+}
+
+# seed_of FILE: N of expected/lab8/seed-N.txt
+seed_of() {
+    local name="${1##*/seed-}"
+    echo "${name%.txt}"
+}
+
+# assert_golden ARGS...: for every stored seed, `bank ARGS --seed N` ends
+# with exactly the stored final= and sum= lines.
+assert_golden() {
+    local golden seed
+    for golden in $(goldens); do
+        seed="$(seed_of "$golden")"
+        run --separate-stderr kit bank -q --seed "$seed" "$@"
+        assert_success
+        assert_line --index 0 "seed=$seed"
+        assert_equal "$(grep -E '^(final|sum)=' <<<"$output")" \
+            "$(cat "$golden")"
+    done
+}
+
+# broken_sums N ARGS...: run `bank -q ARGS` N times; set BROKEN to how
+# many runs ended with a sum other than 5000.
+broken_sums() {
+    local runs="$1" run_number sum
+    BROKEN=0
+    shift
+    for run_number in $(seq "$runs"); do
+        run --separate-stderr kit bank -q "$@"
+        assert_success
+        sum="$(sed -n 's/^sum=\([0-9-]*\)$/\1/p' <<<"$output")"
+        [ -n "$sum" ] || fail "no sum= line in: $output"
+        if [ "$sum" -ne 5000 ]; then
+            BROKEN=$((BROKEN + 1))
+        fi
+    done
+    echo "the sum was wrong in $BROKEN of $runs runs"
+}
+
+# usage_error ARGS...: exit 2, nothing on stdout, one line on stderr.
+usage_error() {
+    run --separate-stderr kit bank "$@"
+    assert_equal "$status" 2
+    assert_equal "$output" ""
+    [ "${#stderr_lines[@]}" -eq 1 ] ||
+        fail "expected one line on stderr, got: $stderr"
+    [[ "$stderr" == "bank: "* ]] ||
+        fail "the error does not start with 'bank: ': $stderr"
+}
+
+# tsan_build: build the ThreadSanitizer bank (seconds; make does nothing
+# when it is up to date).
+tsan_build() {
+    run timeout -k 5 300 make -C "$KIT_BIN" --no-print-directory \
+        SAN=thread bank
+    assert_success
+    TSAN_BIN="$KIT_BIN/build/thread/bin"
+}
+
+# tsan_run PROGRAM ARGS...: run a TSan build; exit 66 means "race found".
+# Some kernels need address randomisation off for TSan's memory layout
+# ("FATAL: ThreadSanitizer: unexpected memory mapping"): retry so then.
+tsan_run() {
+    local program="$TSAN_BIN/$1" status=0
+    shift
+    TSAN_OPTIONS="exitcode=66 halt_on_error=0" \
+        timeout -k 5 60 "$program" "$@" 2>"$BATS_TEST_TMPDIR/tsan.err" ||
+        status=$?
+    if grep -q 'FATAL: ThreadSanitizer' "$BATS_TEST_TMPDIR/tsan.err"; then
+        status=0
+        TSAN_OPTIONS="exitcode=66 halt_on_error=0" \
+            timeout -k 5 60 setarch "$(uname -m)" -R "$program" "$@" \
+            2>"$BATS_TEST_TMPDIR/tsan.err" || status=$?
+    fi
+    cat "$BATS_TEST_TMPDIR/tsan.err" >&2
+    return "$status"
+}
+
+@test "bank: prints seed=, initial=, one dot per transfer, final=, sum= and the timer" {
+    run --separate-stderr kit bank --seed 7 --transfers 6 --mode threads \
+        --lock mutex
+    assert_success
+    assert_equal "${#lines[@]}" 6
+    assert_line --index 0 "seed=7"
+    assert_line --index 1 "initial={'bank_1': 1000, 'bank_2': 1000, 'bank_3': 1000, 'bank_4': 1000, 'bank_5': 1000}"
+    assert_line --index 2 "......"
+    assert_line --index 3 --regexp "^final=\\{'bank_1': -?[0-9]+, 'bank_2': -?[0-9]+, 'bank_3': -?[0-9]+, 'bank_4': -?[0-9]+, 'bank_5': -?[0-9]+\\}$"
+    assert_line --index 4 "sum=5000"
+    assert_line --index 5 --regexp '^Execution time: [0-9]+\.[0-9]{2}s$'
+}
+
+@test "bank: sync mode ends with the stored final= for every seed in expected/lab8 (graded)" {
+    assert_golden --mode sync
+}
+
+@test "bank: threads --lock mutex ends with the stored final= for every seed (graded)" {
+    assert_golden --mode threads --lock mutex
+}
+
+@test "bank: async --lock mutex ends with the stored final= for every seed (graded)" {
+    assert_golden --mode async --lock mutex
+}
+
+@test "bank: a run without --seed prints its seed, and --seed replays it" {
+    run --separate-stderr kit bank -q --mode threads --lock mutex
+    assert_success
+    assert_line --index 0 --regexp '^seed=[0-9]+$'
+    local seed="${lines[0]#seed=}"
+    local final
+    final="$(grep '^final=' <<<"$output")"
+
+    run --separate-stderr kit bank -q --mode async --lock mutex \
+        --seed "$seed"
+    assert_success
+    assert_line --index 0 "seed=$seed"
+    assert_line "$final"
+}
+
+@test "bank: --banks and --transfers change the shape, and sync keeps the sum" {
+    run --separate-stderr kit bank --banks 3 --transfers 4 --seed 5
+    assert_success
+    assert_line --index 1 "initial={'bank_1': 1000, 'bank_2': 1000, 'bank_3': 1000}"
+    assert_line --index 2 "...."
+    assert_line "sum=3000"
+}
+
+@test "bank: unlocked threads break the sum in at least 8 of 10 runs (graded)" {
+    broken_sums 10 --mode threads --lock none
+    [ "$BROKEN" -ge 8 ]
+}
+
+@test "bank: unlocked async tasks break the sum in at least 8 of 10 runs (graded)" {
+    broken_sums 10 --mode async --lock none
+    [ "$BROKEN" -ge 8 ]
+}
+
+@test "bank: threads with the lock are still at least 3x faster than sync (graded)" {
+    run --separate-stderr kit bank -q --seed 1 --mode sync
+    assert_success
+    local sync_seconds threads_seconds
+    sync_seconds="$(seconds_of "$output")"
+    run --separate-stderr kit bank -q --seed 1 --mode threads --lock mutex
+    assert_success
+    threads_seconds="$(seconds_of "$output")"
+    echo "sync ${sync_seconds}s, threads with the lock ${threads_seconds}s"
+    ratio_at_least "$sync_seconds" "$threads_seconds" 3
+}
+
+@test "bank: --trace writes one row per transfer" {
+    local trace="$BATS_TEST_TMPDIR/bank.csv"
+    run --separate-stderr kit bank -q --seed 3 --transfers 4 \
+        --mode async --lock mutex --trace "$trace"
+    assert_success
+    run cat "$trace"
+    assert_line --index 0 "id,worker,label,start_us,end_us,status"
+    assert_equal "${#lines[@]}" 5
+    assert_line --index 4 --regexp '^3,3,bank_[1-5]->bank_[1-5] [0-9]+,[0-9]+,[0-9]+,ok$'
+}
+
+@test "bank: --help lists every option and exits 0" {
+    run kit bank --help
+    assert_success
+    for option in --mode --lock --seed --transfers --banks --trace --quiet; do
+        assert_output --partial -- "$option"
+    done
+}
+
+@test "bank: bad usage prints one line and exits 2" {
+    usage_error --banks 1
+    assert_equal "$stderr" "bank: --banks must be a whole number from 2 to 100: '1'"
+    usage_error --lock spin
+    usage_error --mode nope
+    usage_error --seed x
+    usage_error --transfers 0
+    usage_error --bogus
+    usage_error extra-argument
+}
+
+@test "bank under ThreadSanitizer: unlocked threads are reported as a data race (graded)" {
+    tsan_build
+    run --separate-stderr tsan_run bank -q --seed 1 --transfers 10 \
+        --mode threads --lock none
+    assert_equal "$status" 66
+    grep -q '^WARNING: ThreadSanitizer: data race' <<<"$stderr" ||
+        fail "no data race report on stderr: $stderr"
+    grep -q 'ThreadSanitizer: data race .* in update_bank$' <<<"$stderr" ||
+        fail "the report does not name update_bank: $stderr"
+}
+
+@test "bank under ThreadSanitizer: the locked runs are clean (graded)" {
+    tsan_build
+    local mode
+    for mode in threads async; do
+        run --separate-stderr tsan_run bank -q --seed 1 --transfers 10 \
+            --mode "$mode" --lock mutex
+        assert_success
+        assert_line "sum=5000"
+        if grep -q 'ThreadSanitizer' <<<"$stderr"; then
+            fail "--mode $mode --lock mutex: TSan reported: $stderr"
+        fi
+    done
+}
