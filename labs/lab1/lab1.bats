@@ -120,7 +120,7 @@ more_than_one_cpu() {
     assert_line --regexp '^tasks +1 \([0-9,]+\) +cooperative '
 }
 
-@test "models: a global each child process changes is unchanged in the parent" {
+@test "models: a global each child process sets is unchanged in the parent" {
     run kit models --only processes -q
     assert_success
     assert_line --regexp '^processes: global before=0 after=0 '
@@ -138,7 +138,7 @@ more_than_one_cpu() {
     assert_line --regexp '^tasks: global before=0 after=3 '
 }
 
-@test "models: processes take turns, run on more than one CPU, report every step" {
+@test "models: processes take turns on several CPUs and report every step" {
     need_cores 2
     local try cpus= order=
     for try in 1 2 3 4 5; do      # shared machine: see the threads check
@@ -159,16 +159,16 @@ more_than_one_cpu() {
     }
 }
 
-@test "models: the table lists the three models, how they switch and who decides" {
+@test "models: the table shows each model, its switching and who decides" {
     run kit models
     assert_success
+    local os='the operating system'
     assert_line --regexp '^model +CPUs at once +switching +who decides'
-    assert_line --regexp \
-        '^threads +[0-9]+ \([0-9,]+\) +preemptive +the operating system +one$'
+    assert_line --regexp "^threads +[0-9]+ \([0-9,]+\) +preemptive +$os +one\$"
     assert_line --regexp \
         '^tasks +1 \([0-9,]+\) +cooperative +the task, at each yield +one$'
     assert_line --regexp \
-        '^processes +[0-9]+ \([0-9,]+\) +preemptive +the operating system +many$'
+        "^processes +[0-9]+ \([0-9,]+\) +preemptive +$os +many\$"
     # one line per train and model, and the timer line last
     [ "$(grep -c ' took 5 steps on cpus ' <<<"$output")" -eq 9 ]
     assert_regex "${lines[-1]}" '^Execution time: [0-9]+\.[0-9]{2}s$'
@@ -187,7 +187,8 @@ more_than_one_cpu() {
     local trace="$BATS_TEST_TMPDIR/trace.csv"
     run kit models -q --steps 4 --work-ms 2 --trace "$trace"
     assert_success
-    assert_equal "$(head -n 1 "$trace")" "id,worker,label,start_us,end_us,status"
+    assert_equal "$(head -n 1 "$trace")" \
+        "id,worker,label,start_us,end_us,status"
     assert_equal "$(tail -n +2 "$trace" | wc -l)" 36
     assert_equal "$(grep -c ',threads:[ABC] step [1-4],' "$trace")" 12
     assert_equal "$(grep -c ',tasks:[ABC] step [1-4],' "$trace")" 12
