@@ -3,7 +3,6 @@
 
 #include <limits.h>
 #include <openssl/pem.h>
-#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +11,11 @@
 
 #include "error.h"
 
-static X509 *lab_ca;            /* the simulator's CA, NULL if not made yet */
+#define SYSTEM_CA_DIR "/etc/ssl/certs"  /* hashed: read on demand */
+
+/* The simulator's CA file, or "" when none was made yet or it holds no
+ * certificate (then only the system's CAs are trusted). */
+static char lab_ca_file[PATH_MAX + 32];
 
 /* Where the lab CA lives: see http.h. */
 static void lab_ca_path(char *path, size_t size)
@@ -40,42 +43,35 @@ static void lab_ca_path(char *path, size_t size)
     snprintf(path, size, "%s/.sitesim/ca.pem", exe);
 }
 
+/* Does path hold a PEM certificate? */
+static bool holds_certificate(const char *path)
+{
+    FILE *file = fopen(path, "r");
+    X509 *certificate;
+
+    if (file == NULL)
+        return false;
+    certificate = PEM_read_X509(file, NULL, NULL, NULL);
+    fclose(file);
+    X509_free(certificate);
+    return certificate != NULL;
+}
+
 void http_global_init(void)
 {
-    char path[PATH_MAX + 32];
-
     /* libcurl's global state is not thread-safe to set up: do it first */
     CURLcode code = curl_global_init(CURL_GLOBAL_DEFAULT);
     if (code != CURLE_OK)
         error_fatal("curl_global_init: %s", curl_easy_strerror(code));
 
-    lab_ca_path(path, sizeof path);
-    FILE *file = fopen(path, "r");
-    if (file != NULL) {
-        lab_ca = PEM_read_X509(file, NULL, NULL, NULL);
-        fclose(file);
-    }
+    lab_ca_path(lab_ca_file, sizeof lab_ca_file);
+    if (!holds_certificate(lab_ca_file))
+        lab_ca_file[0] = '\0';
 }
 
 void http_global_cleanup(void)
 {
-    X509_free(lab_ca);
-    lab_ca = NULL;
     curl_global_cleanup();
-}
-
-/* libcurl calls this for every new TLS context, after it has loaded the
- * system CAs: add the lab CA to the same store.  Verification stays on. */
-static CURLcode add_lab_ca(CURL *handle, void *ssl_ctx, void *unused)
-{
-    (void)handle;
-    (void)unused;
-    if (lab_ca == NULL)
-        return CURLE_OK;
-    X509_STORE *store = SSL_CTX_get_cert_store((SSL_CTX *)ssl_ctx);
-    if (X509_STORE_add_cert(store, lab_ca) != 1)
-        return CURLE_SSL_CACERT_BADFILE;
-    return CURLE_OK;
 }
 
 size_t http_count_body(char *data, size_t size, size_t count, void *bytes)
@@ -97,7 +93,14 @@ CURL *http_easy_new(double timeout_seconds)
     curl_easy_setopt(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(handle, CURLOPT_MAXREDIRS, 10L);
     curl_easy_setopt(handle, CURLOPT_USERAGENT, "conkit/1.0");
-    curl_easy_setopt(handle, CURLOPT_SSL_CTX_FUNCTION, add_lab_ca);
+    if (lab_ca_file[0] != '\0' && access(SYSTEM_CA_DIR, R_OK) == 0) {
+        /* Trust the lab CA (one certificate, from its file) and the
+         * system's CAs (from the hashed folder, read only when a chain
+         * needs one).  Not the system's bundle file: libcurl would parse
+         * all of its ~140 certificates for every new connection. */
+        curl_easy_setopt(handle, CURLOPT_CAINFO, lab_ca_file);
+        curl_easy_setopt(handle, CURLOPT_CAPATH, SYSTEM_CA_DIR);
+    }
     curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, http_count_body);
     if (timeout_seconds > 0)
         curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS,

@@ -4,7 +4,8 @@
  * lesson); this file only sets every handle up the same way:
  *
  *   - TLS is always verified, against the system's CAs plus the site
- *     simulator's lab CA (so --sites local works with no extra step);
+ *     simulator's lab CA (so --sites local works with no extra step;
+ *     VERIFYPEER and VERIFYHOST keep their defaults: on);
  *   - redirects are followed, to http and https only, as requests does;
  *   - CURLOPT_NOSIGNAL, so timeouts never use signals (thread-safe);
  *   - the body is counted, not stored: pass a size_t * as WRITEDATA.
