@@ -1,0 +1,131 @@
+#!/usr/bin/env bats
+# lab4.bats -- checks for io_async: one thread, libcurl on an epoll loop.
+
+load ../../scripts/bats/common
+load ../../scripts/bats/io
+
+setup_file() {
+    # 100 ms per request and no jitter: every round of downloads takes
+    # the same time, so "about one latency" can be checked
+    sim_start --latency 100 --jitter 0 --conn-delay 20
+}
+
+teardown_file() {
+    sim_stop
+}
+
+@test "io_async: every download of the default list succeeds with the right byte counts" {
+    assert_default_downloads io_async
+}
+
+@test "io_async: bad usage prints one line and exits 2" {
+    assert_common_usage_errors io_async
+    assert_usage_error io_async --max-conns 0
+    assert_usage_error io_async --max-conns abc
+    assert_usage_error io_async --max-conns
+}
+
+@test "io_async: a --max-conns the open-file limit cannot hold is a usage error" {
+    # a hard limit of 200 descriptors leaves room for 200 - 64 sockets
+    run --separate-stderr bash -c \
+        'ulimit -n 200 && exec timeout 10 "$0" --max-conns 137' \
+        "$KIT_BIN/io_async"
+    assert_equal "$status" 2
+    assert_equal "$output" ""
+    assert_equal "$stderr" "io_async: --max-conns must be at most 136 (the open-file limit, ulimit -Hn, less 64 spare): '137'"
+}
+
+@test "io_async: a failing site is reported and counted, the rest complete" {
+    assert_failed_site_counted io_async
+}
+
+@test "io_async: without the simulator, one line says how to start it" {
+    assert_no_simulator_message io_async
+}
+
+@test "io_async: TLS is verified against the lab CA" {
+    assert_lab_ca_required io_async
+}
+
+@test "io_async: 1,000 downloads at 100 ms latency take under 5x the latency" {
+    [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge 1064 ] ||
+        skip "needs an open-file limit of 1064, this one is $(ulimit -Hn)"
+    # plain HTTP: 1,000 TLS handshakes at once would time the CPU, not
+    # the waiting that the event loop overlaps
+    local file
+    file="$(sites_file dice.txt "$(sim_url /dice)")"
+    run kit io_async -q --sites "$file" --repeat 1000 --max-conns 1000
+    assert_success
+    assert_line "Downloaded 1000 of 1000 sites, $((1000 * DICE_BYTES)) bytes"
+    # one at a time this would be 1000 x 0.1 s = 100 s
+    ratio_at_least 0.5 "$(seconds_of "$output")" 1
+}
+
+@test "io_async: runs every download on one thread" {
+    local program pid threads
+    timeout -k 5 20 "$KIT_BIN/io_async" -q --repeat 25 --max-conns 5 \
+        >/dev/null 3>&- &
+    program=$!
+    sleep 0.4                   # 10 rounds of 0.1 s: still running
+    pid="$(pgrep -P "$program" io_async)"
+    threads="$(ls "/proc/$pid/task" | wc -l)"
+    wait "$program"
+    assert_equal "$threads" 1
+}
+
+@test "io_async: --max-conns 10 never has more than 10 connections open" {
+    sim_reset
+    run kit io_async -q --repeat 25 --max-conns 10
+    assert_success
+    assert_line "Downloaded 50 of 50 sites, $((25 * JYTHON_BYTES + 25 * DICE_BYTES)) bytes"
+    local peak
+    peak="$(sim_stat connections_peak)"
+    [ "$peak" -le 10 ] || fail "the simulator saw $peak connections at once"
+    # 5 rounds of 10 at 0.1 s, not 50 x 0.1 s one after another
+    ratio_at_least 2.5 "$(seconds_of "$output")" 1
+}
+
+@test "io_async: a site slower than --timeout fails alone, the others finish" {
+    local file
+    file="$(sites_file slow.txt "$(sim_url /jython https)" \
+        "$(sim_url /dice)" "$(sim_url /delay/3000)" "$(sim_url /dice)")"
+    run --separate-stderr kit io_async --sites "$file" --timeout 1
+    assert_equal "$status" 1
+    [ "${#stderr_lines[@]}" -eq 1 ] || fail "expected one error: $stderr"
+    [[ "$stderr" == "io_async: $(sim_url /delay/3000): "*imeout* ]] ||
+        fail "the error does not name the slow site's timeout: $stderr"
+    assert_line "Downloaded 3 of 4 sites, $((JYTHON_BYTES + 2 * DICE_BYTES)) bytes"
+    # the 3 s site was given up after 1 s; nobody waited for it
+    ratio_at_least 2 "$(seconds_of "$output")" 1
+}
+
+@test "io_async: the session reuses connections, --no-session opens one per download" {
+    sim_reset
+    run kit io_async -q --repeat 250
+    assert_success
+    local total
+    total="$(sim_stat connections_total)"
+    # 500 downloads over the pool of 100 (a few more may be opened at
+    # the end, when one site's downloads run out before the other's)
+    [ "$total" -le 120 ] || fail "500 downloads opened $total connections"
+    sim_reset
+    run kit io_async -q --repeat 10 --no-session
+    assert_success
+    assert_equal "$(sim_stat connections_total)" 20
+}
+
+@test "io_async: --trace has one row per download, all in flight at once" {
+    local trace="$BATS_TEST_TMPDIR/t.csv"
+    run kit io_async -q --trace "$trace"
+    assert_success
+    assert_equal "$(($(wc -l <"$trace") - 1))" 100
+    # the worker column is the download's own index: 0..99, once each
+    run bash -c "tail -n +2 '$trace' | awk -F, '\$1 == \$2' | cut -d, -f2 |
+                 sort -n | uniq | wc -l"
+    assert_output 100
+    # the last download started before the first one ended
+    run awk -F, 'NR > 1 { if ($4 > start) start = $4
+                          if (end == "" || $5 < end) end = $5 }
+                 END { exit !(start < end) }' "$trace"
+    assert_success
+}
