@@ -244,7 +244,7 @@ static void observation_add(struct observation *seen,
 struct thread_train {
     pthread_t thread;           /* the pthread running this train */
     int train;                  /* 0 for A, ... */
-    const struct settings *settings;
+    const struct settings *settings;    /* read only: safe to share */
     struct observation *seen;   /* shared by every thread: take the lock */
     long preempted;             /* this thread's involuntary switches */
 };
@@ -314,7 +314,7 @@ struct task_train {
     int train;                  /* 0 for A, ... */
     int step;                   /* the step in progress: kept here, since a
                                    task's locals do not survive a yield */
-    const struct settings *settings;
+    const struct settings *settings;    /* steps and work per step */
     struct observation *seen;   /* one thread: no lock needed */
 };
 
