@@ -154,14 +154,14 @@ static void add_unlocked(long increments, long window)
     for (long i = 0; i < increments; i++) {
         long seen = counter;            /* 1. read */
         /* DELIBERATE RACE, DELIBERATELY WIDENED.  A bare counter++ at -O2
-         * is a load, an add and a store a nanosecond apart; the other
-         * thread must hit that nanosecond, and often the first thread has
-         * finished before the second one even starts (OSTEP's t1.c and
-         * TLPI's thread_incr.c need huge loop counts to show anything).
+         * is a load, an add and a store a nanosecond apart: the other
+         * thread must hit that nanosecond, and with a short loop the first
+         * thread is often done before the second one starts (OSTEP's t1.c
+         * and TLPI's thread_incr.c need large loop counts to show it).
          * This busy delay holds the stale value in `seen` for a while, so
-         * the threads overlap and the other thread's writes during the
-         * delay are overwritten below -- in nearly every run.  --window 0
-         * removes it. */
+         * the threads overlap and whatever the other thread writes during
+         * the delay is overwritten below -- in nearly every run.
+         * --window 0 takes the delay out. */
         busy_delay(window);             /* 2. compute (slowly) */
         counter = seen + 1;             /* 3. write: may undo others */
     }

@@ -258,15 +258,16 @@ static void verify_user(void)
 static void update_bank(int bank, long change)
 {
     long before = balances[bank];       /* read */
-    /* Between this read and the write below the balance in `before` may
-     * go stale: another thread can write the bank meanwhile, and its
-     * update is then overwritten.  Without the lock, that is the race. */
+    /* DELIBERATE RACE with --lock none: between this read and the write
+     * below, `before` may go stale -- another thread can write this bank
+     * meanwhile, and its update is then overwritten.  The sleep is the
+     * article's (a slow database); it makes the window wide. */
     sleep_us(UPDATE_WAIT_US);
     balances[bank] = before + change;   /* write */
     sleep_us(UPDATE_WAIT_US);
 }
 
-static void transaction_lock_take(void)
+static void transaction_lock_acquire(void)
 {
     /* pthread calls return the error number; they do not set errno */
     int s = pthread_mutex_lock(&transaction_lock);
@@ -274,7 +275,7 @@ static void transaction_lock_take(void)
         error_fatal_errno(s, "pthread_mutex_lock");
 }
 
-static void transaction_lock_give(void)
+static void transaction_lock_release(void)
 {
     int s = pthread_mutex_unlock(&transaction_lock);
     if (s != 0)
@@ -286,13 +287,13 @@ static void run_transaction(const struct transfer *transfer)
 {
     verify_user();                      /* 100 ms: other threads run */
     if (transfer->locked)
-        transaction_lock_take();        /* the fix: one transfer at once */
+        transaction_lock_acquire();     /* the fix: one transfer at once */
     update_bank(transfer->from, -transfer->amount);
     /* Here the money has left one bank and not reached the other: the
      * sum is wrong until the next line.  The lock hides this too. */
     update_bank(transfer->to, transfer->amount);
     if (transfer->locked)
-        transaction_lock_give();
+        transaction_lock_release();
     print_dot(transfer);
 }
 
@@ -352,9 +353,10 @@ static int transfer_task(struct task *task)
 
     /* update_bank(from, -amount) */
     transfer->seen = balances[transfer->from];  /* read */
-    /* The await between the read and the write: on one thread, with no
-     * preemption, the race still happens -- every other task runs here,
-     * and any of them may write this bank.  Only the lock prevents it. */
+    /* DELIBERATE RACE with --lock none: the await between the read and
+     * the write.  One thread, no preemption, and still a race: every
+     * other task runs during this sleep, and any of them may write this
+     * bank.  Only the lock keeps them out. */
     TASK_SLEEP(task, UPDATE_WAIT_US);
     balances[transfer->from] = transfer->seen - transfer->amount;
     TASK_SLEEP(task, UPDATE_WAIT_US);

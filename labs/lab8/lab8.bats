@@ -194,6 +194,22 @@ tsan_run() {
     usage_error extra-argument
 }
 
+@test "exercise: bank --lock per-bank (one lock per bank, taken in order) ends with the stored final= and never deadlocks (graded)" {
+    run --separate-stderr kit bank --lock per-bank --transfers 1
+    if [ "$status" -eq 2 ]; then
+        skip "exercise not done yet: bank rejects --lock per-bank"
+    fi
+    # a deadlock would hang: give each run far more than it needs
+    KIT_TIMEOUT=10 assert_golden --mode threads --lock per-bank
+    local run_number
+    for run_number in $(seq 5); do
+        KIT_TIMEOUT=10 run --separate-stderr kit bank -q --mode threads \
+            --lock per-bank --transfers 200 --banks 3
+        assert_success
+        assert_line "sum=3000"
+    done
+}
+
 @test "bank under ThreadSanitizer: unlocked threads are reported as a data race (graded)" {
     tsan_build
     run --separate-stderr tsan_run bank -q --seed 1 --transfers 10 \
