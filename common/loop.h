@@ -69,7 +69,9 @@ long loop_add_timer(struct loop *loop, int64_t delay_us,
 void loop_del_timer(struct loop *loop, long id);
 
 /* Run until loop_stop() is called or nothing is left: no fd watched, no
- * timer pending, no task alive. */
+ * timer pending, no task alive.  Tasks still alive with nothing left to
+ * wake them (all waiting for locks) are a deadlock: it says so on stderr
+ * and exits 1, rather than wait forever. */
 void loop_run(struct loop *loop);
 
 /* Make loop_run() return after the current callback. */
@@ -123,7 +125,11 @@ struct task *task_spawn(struct loop *loop, task_proc *body, void *state,
                         long id);
 
 /* The waits.  Each returns true when the task must suspend (and has
- * arranged to be resumed); the macros below call them. */
+ * arranged to be resumed); the macros below call them.  task_yield puts
+ * the task at the back of the run queue: every other ready task runs
+ * first, and the fds are polled in between.  task_wait_fd watches fd for
+ * one wake only (the fd must not be watched otherwise); if epoll cannot
+ * watch it, the task goes on at once with events = LOOP_ERROR. */
 bool task_yield(struct task *task);
 bool task_sleep(struct task *task, int64_t delay_us);
 bool task_wait_fd(struct task *task, int fd, int mask);
