@@ -268,7 +268,7 @@ struct pool {
 
 struct worker {
     pthread_t thread;
-    long id;                    /* 1..workers, for output and traces */
+    long id;                    /* 0..workers-1, for output and traces */
     struct pool *pool;
 };
 
@@ -322,7 +322,7 @@ static void run_all_jobs(struct pool *pool)
     if (workers == NULL)
         error_fatal("out of memory for %ld workers", count);
     for (long i = 0; i < count; i++) {
-        workers[i] = (struct worker){ .id = i + 1, .pool = pool };
+        workers[i] = (struct worker){ .id = i, .pool = pool };
         /* pthreads return an error number instead of setting errno */
         s = pthread_create(&workers[i].thread, NULL, worker_main,
                            &workers[i]);

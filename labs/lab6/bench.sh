@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# bench.sh -- how much faster cpu_threads and cpu_fork run than cpu_sync,
+# for 1, 2, 4 and 8 workers, and the parallel efficiency that gives.
+#
+#   labs/lab6/bench.sh                  fib(37) x 20, best of 3 runs
+#   labs/lab6/bench.sh --repeat 5 --n 38 --work fib
+#
+# speed-up   = sync time / threads (or fork) time
+# efficiency = speed-up / cores the run could use, min(workers, cores);
+#              1.00 means every usable core did useful work all the time.
+#
+# Runs are interleaved (sync, threads, fork, sync, ...) and the best of
+# --repeat is kept: on a shared machine other work only ever adds time.
+# The spread (slowest / fastest) of each column is printed too, so a
+# noisy measurement shows as noisy.
+set -euo pipefail
+
+repeat=3
+n=37
+work=fib
+workers_list="1 2 4 8"
+
+usage() {
+    echo "usage: $0 [--repeat R] [--n N] [--work fib|squares|math]" \
+         "[--workers 'LIST']"
+}
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --repeat) repeat="$2"; shift 2 ;;
+    --n) n="$2"; shift 2 ;;
+    --work) work="$2"; shift 2 ;;
+    --workers) workers_list="$2"; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage >&2; exit 2 ;;
+    esac
+done
+
+cd "$(dirname "$0")/../.."
+make -s cpu_sync cpu_threads cpu_fork
+cores="$(nproc)"
+
+# seconds PROGRAM ARGS...: the program's own "Execution time" in seconds.
+seconds() {
+    local program="$1"
+    shift
+    "./$program" -q --work "$work" --n "$n" "$@" |
+        sed -n 's/^Execution time: \([0-9.]*\)s$/\1/p'
+}
+
+# stats TIMES...: "best spread" of a list of seconds.
+stats() {
+    printf '%s\n' "$@" | sort -g |
+        awk 'NR == 1 { best = $1 } { worst = $1 }
+             END { printf "%.2f %.2f", best, (best > 0 ? worst / best : 0) }'
+}
+
+echo "lab 6 benchmark: --work $work --n $n, 20 jobs, best of $repeat," \
+     "$cores cores"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-8s %7s %9s %8s %6s %7s %8s %6s %s\n' workers sync_s \
+    threads_s speed-up eff fork_s speed-up eff "spread(s/t/f)"
+
+for workers in $workers_list; do
+    sync_times=() thread_times=() fork_times=()
+    for _ in $(seq "$repeat"); do
+        sync_times+=("$(seconds cpu_sync)")
+        thread_times+=("$(seconds cpu_threads --workers "$workers")")
+        fork_times+=("$(seconds cpu_fork --workers "$workers")")
+    done
+    read -r sync sync_spread <<<"$(stats "${sync_times[@]}")"
+    read -r threads threads_spread <<<"$(stats "${thread_times[@]}")"
+    read -r fork fork_spread <<<"$(stats "${fork_times[@]}")"
+    usable=$(( workers < cores ? workers : cores ))
+    awk -v w="$workers" -v s="$sync" -v t="$threads" -v f="$fork" \
+        -v u="$usable" -v ss="$sync_spread" -v ts="$threads_spread" \
+        -v fs="$fork_spread" 'BEGIN {
+            printf "%-8s %7.2f %9.2f %8.2f %6.2f %7.2f %8.2f %6.2f " \
+                   "%.2f/%.2f/%.2f\n", w, s, t, s / t, s / t / u,
+                   f, s / f, s / f / u, ss, ts, fs }'
+done
+
+echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "target: with workers >= cores, speed-up >= 0.9 x $cores" \
+     "(efficiency >= 0.90)"
