@@ -1,9 +1,10 @@
 /* conn.c -- one client connection of sitesim, as a small state machine
  * driven by the epoll loop in sitesim.c.
  *
- *   HANDSHAKE --> READING --> WAITING --> WRITING --+
- *   (HTTPS only)     ^        (timer)               |
- *                    +------------------------------+  (keep-alive)
+ *   HANDSHAKE --> READING --> WAITING --> WRITING --+--> CLOSING
+ *   (HTTPS only)     ^        (timer)               |  ("Connection:
+ *                    +------------------------------+    close")
+ *                                 (keep-alive)
  *
  * Every step either finishes, or must wait for the socket to become
  * readable or writable (it says which in c->wait_events), or fails.
@@ -54,7 +55,7 @@ static void idle_remove(struct server *s, struct conn *c)
 }
 
 /* The connection made progress: move it to the tail of the list. */
-void idle_touch(struct server *s, struct conn *c)
+static void idle_touch(struct server *s, struct conn *c)
 {
     idle_remove(s, c);
     c->active_at_us = now_us();
@@ -67,6 +68,18 @@ void idle_touch(struct server *s, struct conn *c)
 }
 
 /* ====================== Creating and closing ====================== */
+
+/* Send TLS's close_notify once, if TLS is still healthy; we do not wait
+ * for the client's answer. */
+static void tls_goodbye(struct conn *c)
+{
+    if (c->tls_failed || !SSL_is_init_finished(c->ssl) ||
+        (SSL_get_shutdown(c->ssl) & SSL_SENT_SHUTDOWN))
+        return;
+    ERR_clear_error();
+    (void)SSL_shutdown(c->ssl);  /* non-blocking: best effort */
+    ERR_clear_error();
+}
 
 /* Make a connection for an accepted socket and watch it for input.
  * Returns NULL (socket untouched) if that fails. */
@@ -113,14 +126,11 @@ out_free:
 void conn_close(struct server *s, struct conn *c)
 {
     if (c->ssl != NULL) {
-        /* say goodbye (close_notify) if TLS is still healthy; we do not
-         * wait for the answer */
-        if (!c->tls_failed && SSL_is_init_finished(c->ssl))
-            (void)SSL_shutdown(c->ssl);
+        tls_goodbye(c);
         SSL_free(c->ssl);
         ERR_clear_error();
     }
-    if (c->state == CONN_WAITING)
+    if (c->timer_armed)
         timer_remove(s, c);
     idle_remove(s, c);
 
@@ -296,6 +306,49 @@ static enum step conn_write(struct server *s, struct conn *c)
     return step;
 }
 
+/* The last response is sent and we want to close. Closing a socket
+ * that still has unread input makes the kernel send a reset, which can
+ * destroy the response before the client reads it (think of a 431 for
+ * a request we did not read to the end). So, as web servers do: stop
+ * sending (FIN after the response), then read and drop what comes
+ * until the client closes too, or 2 s have passed. */
+static enum step conn_linger_start(struct server *s, struct conn *c)
+{
+    if (c->ssl != NULL)
+        tls_goodbye(c);
+    if (c->read_closed)
+        return STEP_EOF;  /* the client has closed already: just close */
+    if (shutdown(c->fd, SHUT_WR) != 0)
+        return STEP_FAILED;
+    c->state = CONN_CLOSING;
+    c->wait_events = EPOLLIN;
+    c->socket_drained = false;
+    idle_remove(s, c);
+    c->wake_at_us = now_us() + SITESIM_LINGER_US;
+    timer_add(s, c);
+    return STEP_DONE;
+}
+
+/* CONN_CLOSING: read and drop input (raw bytes, TLS or not) until EOF. */
+static enum step conn_linger(struct conn *c)
+{
+    char junk[4096];
+
+    for (int i = 0; i < 16; i++) {  /* bounded: others get a turn too */
+        ssize_t n = read(c->fd, junk, sizeof(junk));
+        if (n == 0)
+            return STEP_EOF;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            c->wait_events = EPOLLIN;
+            return STEP_AGAIN;
+        }
+        if (n < 0 && errno != EINTR)
+            return STEP_FAILED;
+    }
+    c->wait_events = EPOLLIN;
+    return STEP_AGAIN;  /* still more: level-triggered epoll says so */
+}
+
 /* ====================== The state machine ====================== */
 
 /* Tell epoll what the connection waits for, if that changed. */
@@ -365,9 +418,12 @@ static void conn_run(struct server *s, struct conn *c)
         case CONN_WRITING:
             step = conn_write(s, c);
             if (step == STEP_DONE && c->close_after)
-                step = STEP_EOF;  /* "Connection: close" */
+                step = conn_linger_start(s, c);  /* "Connection: close" */
             else if (step == STEP_DONE)
                 c->state = CONN_READING;  /* keep-alive: next request */
+            break;
+        case CONN_CLOSING:
+            step = conn_linger(c);
             break;
         }
 
@@ -392,9 +448,14 @@ void conn_event(struct server *s, struct conn *c, uint32_t events)
     conn_run(s, c);
 }
 
-/* The delay of the pending response is over: send it. */
+/* The connection's timer is due: send the delayed response, or stop
+ * waiting for a closing client. */
 void conn_timer_fired(struct server *s, struct conn *c)
 {
+    if (c->state == CONN_CLOSING) {
+        conn_close(s, c);
+        return;
+    }
     c->state = CONN_WRITING;
     idle_touch(s, c);
     conn_run(s, c);

@@ -31,8 +31,9 @@ static char dice_page[DICE_SIZE];      /* built once by pages_init() */
 /* /bytes/N repeats this 64-byte line; byte i of the body is
  * bytes_line[i % 64], so a client can check any part of it. */
 static const char bytes_line[] =
-    "conkit sitesim /bytes body: the same 64 bytes over and over.\n";
+    "conkit sitesim /bytes/N body: the same 64 bytes, over and over.\n";
 #define BYTES_PERIOD (sizeof(bytes_line) - 1)
+_Static_assert(BYTES_PERIOD == 64, "the /bytes line must be 64 bytes");
 static char bytes_block[16384 + BYTES_PERIOD]; /* the line, repeated */
 
 static const char *jython_text[] = {
@@ -58,15 +59,17 @@ static const char *jython_text[] = {
 };
 
 static const char *dice_text[] = {
-    "The dice page of the conkit lab site. You rolled a 4.",
+    "The small page of the conkit lab site, over plain HTTP.",
+    "You rolled a 4.",
 };
 
 /* Write an HTML page of exactly `size` bytes into buf: the paragraphs
- * in turn (cycling) while they fit, then an HTML comment as padding.
+ * in turn (over again if `repeat`) while they fit, then an HTML comment
+ * as padding.
  * The same arguments always give the same bytes.
  * Returns 0, or -1 if even the empty page does not fit. */
 static int page_make(char *buf, size_t size, const char *title,
-                     const char **text, size_t text_count)
+                     const char **text, size_t text_count, bool repeat)
 {
     static const char suffix[] = "</body>\n</html>\n";
     size_t suffix_len = sizeof(suffix) - 1;
@@ -82,7 +85,7 @@ static int page_make(char *buf, size_t size, const char *title,
     used = (size_t)n;
 
     /* paragraphs, as long as one more still leaves room for the end */
-    for (size_t i = 0;; i++) {
+    for (size_t i = 0; repeat || i < text_count; i++) {
         char para[1024];
         int len = snprintf(para, sizeof(para), "<p id=\"p%zu\">%s</p>\n",
                            i + 1, text[i % text_count]);
@@ -112,11 +115,11 @@ static int page_make(char *buf, size_t size, const char *title,
 int pages_init(void)
 {
     if (page_make(jython_page, sizeof(jython_page), "conkit lab site",
-                  jython_text, sizeof(jython_text) / sizeof(*jython_text))
-        != 0)
+                  jython_text, sizeof(jython_text) / sizeof(*jython_text),
+                  true) != 0)
         return -1;
     if (page_make(dice_page, sizeof(dice_page), "Dice", dice_text,
-                  sizeof(dice_text) / sizeof(*dice_text)) != 0)
+                  sizeof(dice_text) / sizeof(*dice_text), false) != 0)
         return -1;
     for (size_t i = 0; i < sizeof(bytes_block); i++)
         bytes_block[i] = bytes_line[i % BYTES_PERIOD];
@@ -501,7 +504,7 @@ static void respond(struct server *s, struct conn *c,
     }
 }
 
-/* A short text/plain response made from a format, e.g. for errors. */
+/* A short text/plain body, one line: for errors, /status, /delay. */
 static void respond_text(struct conn *c, struct response *resp,
                          const char *text)
 {
@@ -523,19 +526,18 @@ void http_error(struct server *s, struct conn *c, int status)
     respond(s, c, &resp, false, false, false, response_delay_us(s, c));
 }
 
-/* Fill resp for /redirect and /redirect/N?to=PATH. Returns false if
- * N or PATH is not acceptable. */
+/* The Location for /redirect and /redirect/N?to=PATH: N-1 more hops,
+ * then PATH (default /dice). Returns false if N or PATH is not
+ * acceptable: N is 1..100, PATH a path on this server ("/x", never
+ * "//host" or "http:..."), %XX escapes allowed. */
 static bool redirect_route(const char *rest, char *query,
                            char *location, size_t cap)
 {
     uint64_t count = 1;
-    char *to = NULL;
+    char *to = NULL, path[256];
 
-    if (*rest == '/' && !number_parse(rest + 1, 100, &count))
-        return false;
-    if (*rest != '/' && *rest != '\0')
-        return false;
-    if (count == 0)
+    if ((*rest == '/' && !number_parse(rest + 1, 100, &count)) ||
+        (*rest != '/' && *rest != '\0') || count == 0)
         return false;
 
     /* find to=PATH among the query's name=value pairs */
@@ -549,30 +551,19 @@ static bool redirect_route(const char *rest, char *query,
     }
     if (to == NULL)
         to = "/dice";
-    else if (!percent_decode(to))
+    if ((size_t)snprintf(path, sizeof(path), "%s", to) >= sizeof(path) ||
+        !percent_decode(path) || path[0] != '/' || path[1] == '/')
         return false;
-    /* only paths on this server: "/x", never "//host" or "http:" */
-    if (to[0] != '/' || to[1] == '/' || strlen(to) > 200)
-        return false;
-    for (const char *p = to; *p != '\0'; p++)
+    for (const char *p = path; *p != '\0'; p++)
         if ((unsigned char)*p <= ' ' || *p == 0x7f)
             return false;
 
-    if (count == 1) {
-        snprintf(location, cap, "%s", to);
-        return true;
-    }
-    /* one hop less, with PATH escaped again */
-    int n = snprintf(location, cap, "/redirect/%llu?to=",
-                     (unsigned long long)(count - 1));
-    for (const char *p = to; *p != '\0' && n + 4 < (int)cap; p++) {
-        if (strchr("%&#+?=", *p) != NULL)
-            n += snprintf(location + n, cap - (size_t)n, "%%%02X",
-                          (unsigned char)*p);
-        else
-            location[n++] = *p;
-    }
-    location[n] = '\0';
+    /* the last hop goes to PATH; the others pass `to` on as it came */
+    if (count == 1)
+        snprintf(location, cap, "%s", path);
+    else
+        snprintf(location, cap, "/redirect/%llu?to=%s",
+                 (unsigned long long)(count - 1), to);
     return true;
 }
 
@@ -584,7 +575,7 @@ void http_handle(struct server *s, struct conn *c,
     struct request r;
     struct response resp = { .status = 200 };
     char location[300];
-    char text[200];
+    char text[400];
     char *path, *query;
     uint64_t number;
     int64_t extra_us = 0;

@@ -22,6 +22,7 @@
 #define SITESIM_MAX_EVENTS 256         /* events taken per epoll_wait */
 #define SITESIM_BYTES_MAX (100LL * 1024 * 1024) /* largest /bytes/N */
 #define SITESIM_DELAY_MAX 600000       /* largest /delay/MS and options */
+#define SITESIM_LINGER_US (2LL * 1000000) /* CONN_CLOSING lasts at most */
 
 /* ====================== Structures ====================== */
 
@@ -31,6 +32,8 @@ enum conn_state {
     CONN_READING,      /* waiting for (the rest of) a request head */
     CONN_WAITING,      /* response ready, its delay timer is armed */
     CONN_WRITING,      /* sending the response */
+    CONN_CLOSING,      /* last response sent: drop what the client still
+                          sends until it closes (at most 2 s) */
 };
 
 /* The settings, from defaults, then environment, then options. */
@@ -83,7 +86,9 @@ struct conn {
     uint64_t sent;              /* bytes of head + body sent so far */
     bool close_after;           /* close once this response is sent */
 
-    int64_t wake_at_us;         /* when the delayed response is due */
+    int64_t wake_at_us;         /* when the delayed response is due
+                                   (CONN_CLOSING: when to give up) */
+    bool timer_armed;           /* in server.timers right now */
     size_t heap_index;          /* position in server.timers */
     int64_t active_at_us;       /* last progress; for the idle timeout */
 
@@ -139,7 +144,6 @@ struct conn *conn_new(struct server *s, int fd, bool tls);
 void conn_event(struct server *s, struct conn *c, uint32_t events);
 void conn_timer_fired(struct server *s, struct conn *c);
 void conn_close(struct server *s, struct conn *c);
-void idle_touch(struct server *s, struct conn *c);
 
 /* http.c */
 int pages_init(void);
