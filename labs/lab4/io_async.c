@@ -251,10 +251,6 @@ static void start_transfer(struct downloads *downloads,
     curl_easy_setopt(handle, CURLOPT_PRIVATE, transfer);
     /* like aiohttp: HTTP/1.1, one request at a time on a connection */
     curl_easy_setopt(handle, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
-    /* trust the CA bundle file only (verification stays on): without a
-     * CA folder, libcurl parses the bundle once and caches it in the
-     * multi handle, instead of once per new TLS connection */
-    curl_easy_setopt(handle, CURLOPT_CAPATH, NULL);
     if (downloads->settings->no_session) {
         /* no session: never take a pooled connection, never give one
          * back -- every download connects (and shakes hands) anew, as if
