@@ -1,0 +1,288 @@
+#!/usr/bin/env bats
+# lab5.bats -- checks for io_fork: fork()ed workers, one session each.
+
+load ../../scripts/bats/common
+load ../../scripts/bats/io
+
+setup_file() {
+    # 20 ms per request keeps the default list quick; the slow checks
+    # below use /delay/MS sites to stretch a run where they need time
+    sim_start --latency 20 --jitter 0 --conn-delay 20
+}
+
+teardown_file() {
+    sim_stop
+}
+
+# ====== Running io_fork in the background ======
+#
+# Some checks must act while io_fork runs (look at its workers, signal
+# it, kill a worker), so they start it with &, not with `run kit`.
+
+# start_io_fork ARGS...: start io_fork; its pid goes in FORK_PID.
+start_io_fork() {
+    # 3>&- : bats waits for fd 3 to close; a background job must not hold it
+    "$KIT_BIN/io_fork" "$@" >"$BATS_TEST_TMPDIR/out" \
+        2>"$BATS_TEST_TMPDIR/err" 3>&- &
+    FORK_PID=$!
+}
+
+# wait_for_workers N: wait (5 s at most) until io_fork has N child
+# processes; their pids go in WORKER_PIDS.
+wait_for_workers() {
+    local tries
+    for tries in $(seq 50); do
+        mapfile -t WORKER_PIDS < <(ps --ppid "$FORK_PID" -o pid= | tr -d ' ')
+        [ "${#WORKER_PIDS[@]}" -eq "$1" ] && return 0
+        sleep 0.1
+    done
+    fail "expected $1 worker processes, saw ${#WORKER_PIDS[@]}"
+}
+
+# finish_io_fork: wait (30 s at most) for io_fork to end; then status,
+# output, lines, stderr and stderr_lines hold what `run` would give.
+finish_io_fork() {
+    local tries
+    for tries in $(seq 300); do
+        kill -0 "$FORK_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$FORK_PID" 2>/dev/null; then
+        kill -9 "$FORK_PID"
+        fail "io_fork did not finish within 30 s"
+    fi
+    status=0
+    wait "$FORK_PID" || status=$?
+    output="$(cat "$BATS_TEST_TMPDIR/out")"
+    stderr="$(cat "$BATS_TEST_TMPDIR/err")"
+    mapfile -t lines <<<"$output"
+    mapfile -t stderr_lines <<<"$stderr"
+}
+
+# assert_gone PID...: none of these processes exists any more (not even
+# as a zombie waiting to be reaped).
+assert_gone() {
+    local pid
+    for pid in "$@"; do
+        [ ! -e "/proc/$pid" ] ||
+            fail "process $pid is still there: $(cat "/proc/$pid/stat")"
+    done
+}
+
+# slow_sites N MS: a sites file of N downloads that each take MS more ms.
+slow_sites() {
+    local urls=() i
+    for i in $(seq "$1"); do
+        urls+=("$(sim_url "/delay/$2")")
+    done
+    sites_file "slow-$1-$2.txt" "${urls[@]}"
+}
+
+# count PATTERN TEXT: how many lines of TEXT match the extended regex.
+count() {
+    grep -cE "$1" <<<"$2" || true
+}
+
+# ====== The I/O contract, as for labs 2-3 ======
+
+@test "io_fork: every download of the default list succeeds with the right byte counts" {
+    assert_default_downloads io_fork
+}
+
+@test "io_fork: --quiet prints only the summary and the timer line" {
+    run --separate-stderr kit io_fork -q --repeat 5 --workers 2
+    assert_success
+    assert_equal "${#lines[@]}" 2
+    assert_line --index 0 "Downloaded 10 of 10 sites, $((5 * JYTHON_BYTES + 5 * DICE_BYTES)) bytes"
+}
+
+@test "io_fork: --help lists every option and exits 0" {
+    run kit io_fork --help
+    assert_success
+    for option in --workers --sites --repeat --timeout --no-session \
+        --trace --quiet; do
+        assert_output --partial -- "$option"
+    done
+}
+
+@test "io_fork: bad usage prints one line and exits 2" {
+    assert_common_usage_errors io_fork
+    assert_usage_error io_fork --workers 0
+    assert_usage_error io_fork --workers abc
+    assert_usage_error io_fork --workers 257
+    assert_usage_error io_fork --workers
+    assert_usage_error io_fork --timeout -1
+}
+
+@test "io_fork: a failing site is reported and counted, the rest complete" {
+    assert_failed_site_counted io_fork --workers 2
+}
+
+@test "io_fork: without the simulator, one line says how to start it" {
+    assert_no_simulator_message io_fork
+}
+
+@test "io_fork: TLS is verified against the lab CA" {
+    assert_lab_ca_required io_fork
+}
+
+# ====== Processes ======
+
+@test "io_fork: the ForkProcess-K names seen are exactly 1..--workers" {
+    run --separate-stderr kit io_fork --repeat 10 --workers 3
+    assert_success
+    local names
+    names="$(sed -n 's/^ForkProcess-\([0-9]*\):Read .*/\1/p' <<<"$output" |
+        sort -n | uniq | paste -sd' ')"
+    assert_equal "$names" "1 2 3"
+    run --separate-stderr kit io_fork --repeat 2 --workers 1
+    assert_success
+    assert_equal "$(count '^ForkProcess-1:Read ' "$output")" 4
+    assert_equal "$(count '^ForkProcess-' "$output")" 4
+}
+
+@test "io_fork: --trace writes one row per download, worker column = K" {
+    local trace="$BATS_TEST_TMPDIR/t.csv"
+    run kit io_fork -q --repeat 5 --workers 4 --trace "$trace"
+    assert_success
+    run cat "$trace"
+    assert_line --index 0 "id,worker,label,start_us,end_us,status"
+    assert_equal "${#lines[@]}" 11
+    run bash -c "tail -n +2 '$trace' | cut -d, -f2 | sort -n | uniq | paste -sd' '"
+    assert_output "1 2 3 4"
+    # ids 0..9 once each, every row ok, end after start
+    run bash -c "tail -n +2 '$trace' | cut -d, -f1 | sort -n | paste -sd' '"
+    assert_output "0 1 2 3 4 5 6 7 8 9"
+    run awk -F, 'NR > 1 && ($6 != "ok" || $5 < $4) { bad++ }
+                 END { exit bad > 0 }' "$trace"
+    assert_success
+}
+
+@test "io_fork: runs --workers child processes and leaves none behind" {
+    start_io_fork -q --workers 4 --sites "$(slow_sites 8 300)"
+    wait_for_workers 4
+    finish_io_fork
+    assert_success
+    assert_line "Downloaded 8 of 8 sites, $((8 * 15)) bytes"
+    assert_gone "${WORKER_PIDS[@]}"
+}
+
+@test "io_fork: each worker process keeps one session (one connection per host per worker)" {
+    sim_reset
+    run kit io_fork -q --repeat 10 --workers 3
+    assert_success
+    assert_equal "$(sim_stat requests_total)" 20
+    # the initializer makes one handle per process: at most 3 x 2 hosts
+    [ "$(sim_stat connections_total)" -le 6 ] ||
+        fail "$(sim_stat connections_total) connections for 3 workers"
+}
+
+@test "io_fork: --no-session opens one connection per download" {
+    sim_reset
+    run kit io_fork -q --repeat 10 --workers 3 --no-session
+    assert_success
+    assert_equal "$(sim_stat connections_total)" 20
+}
+
+@test "io_fork: work is handed out as workers free up (a slow site holds up only its worker)" {
+    local urls=("$(sim_url /delay/1500)") i file
+    for i in $(seq 20); do
+        urls+=("$(sim_url /dice)")
+    done
+    file="$(sites_file one-slow.txt "${urls[@]}")"
+    run --separate-stderr kit io_fork --workers 2 --sites "$file"
+    assert_success
+    # whoever took the slow site did (about) nothing else: the other
+    # worker took the 20 quick ones; fixed halves would give it 10 more
+    local slow_worker
+    slow_worker="$(sed -n 's/^\(ForkProcess-[0-9]*\):Read .*delay.*/\1/p' <<<"$output")"
+    [ -n "$slow_worker" ] || fail "the slow site was not downloaded"
+    [ "$(count "^$slow_worker:Read " "$output")" -le 2 ] ||
+        fail "$slow_worker did $(count "^$slow_worker:Read " "$output") downloads"
+}
+
+@test "io_fork: with 4 workers is at least 2x faster than io_sync on slow sites" {
+    local file sync_seconds
+    file="$(slow_sites 16 100)"
+    run kit io_sync -q --sites "$file"
+    assert_success
+    sync_seconds="$(seconds_of "$output")"
+    run kit io_fork -q --workers 4 --sites "$file"
+    assert_success
+    # 16 x 120 ms in turn against 4 rounds of 4 at once
+    ratio_at_least "$sync_seconds" "$(seconds_of "$output")" 2
+}
+
+# ====== Signals and dying workers ======
+
+@test "io_fork: SIGINT mid-run is passed on to the workers, all reaped, exit 130" {
+    # 10 s downloads: only a signal passed on to the workers ends them soon
+    start_io_fork -q --workers 2 --sites "$(slow_sites 4 10000)"
+    wait_for_workers 2
+    sleep 0.3
+    kill -INT "$FORK_PID"           # the parent only, not its workers
+    finish_io_fork
+    assert_equal "$status" 130
+    stderr_has "io_fork: interrupted by SIGINT: stopping the workers"
+    stderr_has "io_fork: 4 of 4 downloads not done"
+    assert_line "Downloaded 0 of 4 sites, 0 bytes"
+    ratio_at_least 5 "$(seconds_of "$output")" 1
+    assert_gone "${WORKER_PIDS[@]}"
+}
+
+@test "io_fork: SIGTERM mid-run is passed on to the workers, all reaped, exit 143" {
+    start_io_fork -q --workers 3 --sites "$(slow_sites 6 10000)"
+    wait_for_workers 3
+    sleep 0.3
+    kill -TERM "$FORK_PID"
+    finish_io_fork
+    assert_equal "$status" 143
+    stderr_has "io_fork: interrupted by SIGTERM: stopping the workers"
+    [[ "${lines[-1]}" =~ ^Execution\ time:\ [0-9]+\.[0-9]{2}s$ ]] ||
+        fail "last line is not the timer line: ${lines[-1]}"
+    ratio_at_least 5 "$(seconds_of "$output")" 1
+    assert_gone "${WORKER_PIDS[@]}"
+}
+
+@test "io_fork: a worker killed mid-run is reaped, its download reported lost, the rest finish" {
+    start_io_fork --workers 2 --sites "$(slow_sites 30 100)"
+    wait_for_workers 2
+    sleep 0.5
+    kill -9 "${WORKER_PIDS[0]}"
+    # reaped at once, while the run goes on: no zombie
+    local tries
+    for tries in $(seq 20); do
+        [ -e "/proc/${WORKER_PIDS[0]}" ] || break
+        sleep 0.1
+    done
+    kill -0 "$FORK_PID" || fail "io_fork ended too early for this check"
+    assert_gone "${WORKER_PIDS[0]}"
+    finish_io_fork
+    assert_equal "$status" 1
+    assert_equal "$(count '^io_fork: ForkProcess-[12] died \(signal 9\)$' "$stderr")" 1
+    local read lost
+    read="$(count '^ForkProcess-[12]:Read 15 bytes from ' "$output")"
+    lost="$(count '^io_fork: http://[^ ]*: lost: ForkProcess-[12] died' "$stderr")"
+    # what it held is failed, never dropped; the survivor did the rest
+    [ "$lost" -ge 1 ] || fail "no lost download reported"
+    assert_equal "$((read + lost))" 30
+    assert_line "Downloaded $read of 30 sites, $((read * 15)) bytes"
+    assert_gone "${WORKER_PIDS[@]}"
+}
+
+@test "io_fork: when every worker dies, every download not done is reported" {
+    start_io_fork -q --workers 2 --sites "$(slow_sites 20 200)"
+    wait_for_workers 2
+    sleep 0.3
+    kill -9 "${WORKER_PIDS[@]}"
+    finish_io_fork
+    assert_equal "$status" 1
+    assert_equal "$(count 'died \(signal 9\)$' "$stderr")" 2
+    local done_count lost never
+    done_count="$(sed -n 's/^Downloaded \([0-9]*\) of 20 sites.*/\1/p' <<<"$output")"
+    lost="$(count ': lost: ForkProcess-' "$stderr")"
+    never="$(count ': not downloaded: no worker left$' "$stderr")"
+    [ -n "$done_count" ] || fail "no summary line"
+    assert_equal "$((done_count + lost + never))" 20
+    [ "$never" -ge 1 ] || fail "expected downloads that were never taken"
+}
