@@ -92,12 +92,12 @@ seconds() {
 }
 
 @test "all four programs: one line per job, every job exactly once" {
-    local program
+    local program pattern='s/^job \([0-9]*\): fib(25) = 75025 (.*)$/\1/p'
     for program in "${PROGRAMS[@]}"; do
         run kit "$program" --n 25 --jobs 7
         assert_success
-        assert_equal "$(sed -n 's/^job \([0-9]*\): fib(25) = 75025 (.*)$/\1/p' \
-            <<<"$output" | sort -n | paste -sd' ')" "0 1 2 3 4 5 6"
+        assert_equal "$(sed -n "$pattern" <<<"$output" | sort -n |
+            paste -sd' ')" "0 1 2 3 4 5 6"
     done
 }
 
