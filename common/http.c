@@ -93,13 +93,14 @@ CURL *http_easy_new(double timeout_seconds)
     curl_easy_setopt(handle, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(handle, CURLOPT_MAXREDIRS, 10L);
     curl_easy_setopt(handle, CURLOPT_USERAGENT, "conkit/1.0");
-    if (lab_ca_file[0] != '\0' && access(SYSTEM_CA_DIR, R_OK) == 0) {
-        /* Trust the lab CA (one certificate, from its file) and the
-         * system's CAs (from the hashed folder, read only when a chain
-         * needs one).  Not the system's bundle file: libcurl would parse
-         * all of its ~140 certificates for every new connection. */
-        curl_easy_setopt(handle, CURLOPT_CAINFO, lab_ca_file);
+    if (access(SYSTEM_CA_DIR, R_OK) == 0) {
+        /* Trust the system's CAs from the hashed folder, read only when a
+         * chain needs one, plus the lab CA (one certificate) when there is
+         * one.  Not the system's bundle file: libcurl 7.88 would parse all
+         * of its ~140 certificates again for every new connection. */
         curl_easy_setopt(handle, CURLOPT_CAPATH, SYSTEM_CA_DIR);
+        curl_easy_setopt(handle, CURLOPT_CAINFO,
+                         lab_ca_file[0] != '\0' ? lab_ca_file : NULL);
     }
     curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, http_count_body);
     if (timeout_seconds > 0)
