@@ -93,7 +93,8 @@ count() {
     run --separate-stderr kit io_fork -q --repeat 5 --workers 2
     assert_success
     assert_equal "${#lines[@]}" 2
-    assert_line --index 0 "Downloaded 10 of 10 sites, $((5 * JYTHON_BYTES + 5 * DICE_BYTES)) bytes"
+    assert_line --index 0 \
+        "Downloaded 10 of 10 sites, $((5 * JYTHON_BYTES + 5 * DICE_BYTES)) bytes"
 }
 
 @test "io_fork: --help lists every option and exits 0" {
@@ -148,11 +149,12 @@ count() {
     run cat "$trace"
     assert_line --index 0 "id,worker,label,start_us,end_us,status"
     assert_equal "${#lines[@]}" 11
-    run bash -c "tail -n +2 '$trace' | cut -d, -f2 | sort -n | uniq | paste -sd' '"
-    assert_output "1 2 3 4"
+    local workers ids
+    workers="$(tail -n +2 "$trace" | cut -d, -f2 | sort -n | uniq | paste -sd' ')"
+    assert_equal "$workers" "1 2 3 4"
     # ids 0..9 once each, every row ok, end after start
-    run bash -c "tail -n +2 '$trace' | cut -d, -f1 | sort -n | paste -sd' '"
-    assert_output "0 1 2 3 4 5 6 7 8 9"
+    ids="$(tail -n +2 "$trace" | cut -d, -f1 | sort -n | paste -sd' ')"
+    assert_equal "$ids" "0 1 2 3 4 5 6 7 8 9"
     run awk -F, 'NR > 1 && ($6 != "ok" || $5 < $4) { bad++ }
                  END { exit bad > 0 }' "$trace"
     assert_success
@@ -194,11 +196,13 @@ count() {
     assert_success
     # whoever took the slow site did (about) nothing else: the other
     # worker took the 20 quick ones; fixed halves would give it 10 more
-    local slow_worker
-    slow_worker="$(sed -n 's/^\(ForkProcess-[0-9]*\):Read .*delay.*/\1/p' <<<"$output")"
+    local slow_worker its_downloads
+    slow_worker="$(sed -n 's/^\(ForkProcess-[0-9]*\):Read .*delay.*/\1/p' \
+        <<<"$output")"
     [ -n "$slow_worker" ] || fail "the slow site was not downloaded"
-    [ "$(count "^$slow_worker:Read " "$output")" -le 2 ] ||
-        fail "$slow_worker did $(count "^$slow_worker:Read " "$output") downloads"
+    its_downloads="$(count "^$slow_worker:Read " "$output")"
+    [ "$its_downloads" -le 2 ] ||
+        fail "$slow_worker did $its_downloads downloads"
 }
 
 @test "io_fork: with 4 workers is at least 2x faster than io_sync on slow sites" {
@@ -259,10 +263,12 @@ count() {
     assert_gone "${WORKER_PIDS[0]}"
     finish_io_fork
     assert_equal "$status" 1
-    assert_equal "$(count '^io_fork: ForkProcess-[12] died \(signal 9\)$' "$stderr")" 1
+    assert_equal \
+        "$(count '^io_fork: ForkProcess-[12] died \(signal 9\)$' "$stderr")" 1
     local read lost
     read="$(count '^ForkProcess-[12]:Read 15 bytes from ' "$output")"
-    lost="$(count '^io_fork: http://[^ ]*: lost: ForkProcess-[12] died' "$stderr")"
+    lost="$(count '^io_fork: http://[^ ]*: lost: ForkProcess-[12] died' \
+        "$stderr")"
     # what it held is failed, never dropped; the survivor did the rest
     [ "$lost" -ge 1 ] || fail "no lost download reported"
     assert_equal "$((read + lost))" 30
@@ -279,7 +285,8 @@ count() {
     assert_equal "$status" 1
     assert_equal "$(count 'died \(signal 9\)$' "$stderr")" 2
     local done_count lost never
-    done_count="$(sed -n 's/^Downloaded \([0-9]*\) of 20 sites.*/\1/p' <<<"$output")"
+    done_count="$(sed -n 's/^Downloaded \([0-9]*\) of 20 sites.*/\1/p' \
+        <<<"$output")"
     lost="$(count ': lost: ForkProcess-' "$stderr")"
     never="$(count ': not downloaded: no worker left$' "$stderr")"
     [ -n "$done_count" ] || fail "no summary line"
