@@ -25,10 +25,19 @@ export KIT_BIN
 KIT_TIMEOUT="${KIT_TIMEOUT:-60}"
 
 # kit PROGRAM ARGS...: run a kit program under a time limit (for `run`).
+# When the grader sets KIT_LIMIT, scripts/limit also caps the tasks it may
+# run at once (KIT_MAX_PROCS) and the bytes it may print (KIT_MAX_OUTPUT).
 kit() {
     local program="$1"
     shift
-    timeout -k 5 "$KIT_TIMEOUT" "$KIT_BIN/$program" "$@"
+    if [ -n "${KIT_LIMIT:-}" ]; then
+        "$KIT/scripts/limit" --time "$KIT_TIMEOUT" \
+            --procs "${KIT_MAX_PROCS:-256}" \
+            --output "${KIT_MAX_OUTPUT:-1048576}" \
+            -- "$KIT_BIN/$program" "$@"
+    else
+        timeout -k 5 "$KIT_TIMEOUT" "$KIT_BIN/$program" "$@"
+    fi
 }
 
 # free_port: print a TCP port on 127.0.0.1 that nothing listens on now.
