@@ -431,7 +431,7 @@ static void record_result(struct pool *pool, struct worker *worker,
  * died.  Reap it (no zombie stays behind) and account for what it held. */
 static void worker_gone(struct pool *pool, struct worker *worker)
 {
-    int status;
+    int status = 0;
 
     close(worker->result_fd);
     worker->result_fd = -1;
@@ -439,8 +439,13 @@ static void worker_gone(struct pool *pool, struct worker *worker)
         close(worker->task_fd);
         worker->task_fd = -1;
     }
-    while (waitpid(worker->pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    pid_t reaped;
+    do
+        reaped = waitpid(worker->pid, &status, 0);
+    while (reaped < 0 && errno == EINTR);
+    if (reaped < 0)
+        error_fatal("waitpid ForkProcess-%d: %s", worker->number,
+                    strerror(errno));
     worker->pid = 0;
     pool->alive--;
 
@@ -581,8 +586,12 @@ static void download_all_sites(struct pool *pool)
     sigemptyset(&action.sa_mask);
     sigaction(SIGINT, &action, NULL);
     sigaction(SIGTERM, &action, NULL);
-    /* a write to a dead worker's pipe must return EPIPE, not kill us */
+    /* a write to a dead worker's pipe must return EPIPE, not kill us
+     * (the workers keep this too: a parent that is gone means EPIPE) */
     signal(SIGPIPE, SIG_IGN);
+    /* and waitpid() needs SIGCHLD at its default: if whoever started us
+     * left it ignored, the kernel would reap the workers by itself */
+    signal(SIGCHLD, SIG_DFL);
 
     pool->workers = calloc(pool->settings->workers, sizeof *pool->workers);
     if (pool->workers == NULL)
