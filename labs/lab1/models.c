@@ -605,9 +605,9 @@ static void print_observation(const struct observation *seen,
            (double)(seen->end_us - seen->start_us) / 1000.0);
     if (seen->preempted >= 0)
         printf("%s: preempted=%ld\n", name, seen->preempted);
-    printf("%s: global before=%d after=%d (each train set it to its "
-           "number, 1 to %ld)\n", name, seen->global_before,
-           seen->global_after, settings->trains);
+    printf("%s: global before=%d after=%d (trains A..%c set it to "
+           "1..%ld)\n", name, seen->global_before, seen->global_after,
+           (int)('A' + settings->trains - 1), settings->trains);
 }
 
 /* The tutorial's table of the three models, filled in from this run. */
