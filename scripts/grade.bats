@@ -23,6 +23,35 @@ setup_file() {
         --exclude=./grade-output --exclude=./grade.json -cf - . |
         tar -C "$PRISTINE" -xf -
     make -C "$PRISTINE" --no-print-directory -j2 all >/dev/null 2>&1 || true
+
+    build_c forker <<'EOF'
+/* forker N [--setsid]: the parent alone forks N children that sleep
+ * (in a session of their own with --setsid); it prints how many forks
+ * worked and failed, and leaves.  Linear: at most N processes. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+int main(int argc, char **argv)
+{
+    int n = argc > 1 ? atoi(argv[1]) : 0, ok = 0, failed = 0;
+    for (int i = 0; i < n; i++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            if (argc > 2 && strcmp(argv[2], "--setsid") == 0)
+                setsid();       /* leave the process group */
+            sleep(60);
+            _exit(0);
+        }
+        if (pid < 0)
+            failed++;
+        else
+            ok++;
+    }
+    printf("forked=%d failed=%d\n", ok, failed);
+    return 0;                   /* the children are left behind, asleep */
+}
+EOF
 }
 
 # copy_kit NAME: a private copy of the pristine kit; prints its path.
@@ -134,32 +163,8 @@ build_c() {
 }
 
 @test "limit: at most --procs tasks at once; fork fails beyond, the rest is killed" {
-    build_c forker <<'EOF'
-/* forker N: the parent alone forks N children that sleep; it prints how
- * many forks worked and failed.  Linear: at most N processes. */
-#include <stdio.h>
-#include <stdlib.h>
-#include <unistd.h>
-int main(int argc, char **argv)
-{
-    int n = argc > 1 ? atoi(argv[1]) : 0, ok = 0, failed = 0;
-    for (int i = 0; i < n; i++) {
-        pid_t pid = fork();
-        if (pid == 0) {
-            setsid();           /* leave the process group: cgroup kills */
-            sleep(60);
-            _exit(0);
-        }
-        if (pid < 0)
-            failed++;
-        else
-            ok++;
-    }
-    printf("forked=%d failed=%d\n", ok, failed);
-    return 0;                   /* the children are left behind, asleep */
-}
-EOF
-    run "$KIT/scripts/limit" --procs 50 -- "$BATS_FILE_TMPDIR/forker" 300
+    run "$KIT/scripts/limit" --procs 50 -- "$BATS_FILE_TMPDIR/forker" 300 \
+        --setsid
     assert_success
     local forked failed
     forked="$(sed -n 's/^forked=\([0-9]*\) .*/\1/p' <<<"$output")"
@@ -170,6 +175,26 @@ EOF
     sleep 0.5
     run pgrep -f "$BATS_FILE_TMPDIR/forker"
     assert_failure
+}
+
+@test "limit: without a pids cgroup, RLIMIT_NPROC bounds the tasks (as nobody when root)" {
+    CONKIT_LIMIT_METHOD=nproc run "$KIT/scripts/limit" --procs 20 -- \
+        "$BATS_FILE_TMPDIR/forker" 100
+    assert_success
+    local forked
+    forked="$(sed -n 's/^forked=\([0-9]*\) .*/\1/p' <<<"$output")"
+    [ -n "$forked" ] && [ "$forked" -le 20 ] ||
+        fail "forked ${forked:-?} children with --procs 20"
+    # no cgroup: what is left of the process group is killed
+    sleep 0.5
+    run pgrep -f "$BATS_FILE_TMPDIR/forker"
+    assert_failure
+    CONKIT_LIMIT_METHOD=nproc run "$KIT/scripts/limit" -- id -u
+    if [ "$(id -u)" -eq 0 ]; then
+        assert_output 65534
+    else
+        assert_output "$(id -u)"
+    fi
 }
 
 # ====== scripts/grade ======
