@@ -33,7 +33,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>
@@ -56,6 +55,8 @@
 #define MAX_TRAINS 26           /* trains are named A to Z */
 #define MAX_STEPS 1000          /* --steps upper bound */
 #define MAX_CPUS 64             /* CPU numbers a step's cpu_mask holds */
+#define MAX_RUNS 16             /* stretches on a CPU kept per step */
+#define GAP_US 20               /* off the CPU for longer: a new stretch */
 
 enum model { MODEL_THREADS, MODEL_TASKS, MODEL_PROCESSES, MODEL_COUNT };
 
@@ -72,6 +73,12 @@ struct settings {
     const char *trace;          /* --trace: CSV file, or NULL */
 };
 
+/* A stretch of time in which a train really had a CPU. */
+struct cpu_run {
+    int64_t start_us;           /* program_us() of its first sample */
+    int64_t end_us;             /* program_us() of its last sample */
+};
+
 /* One step of one train, as it was observed. */
 struct step_event {
     int train;                  /* 0 for A, 1 for B, ... */
@@ -81,6 +88,9 @@ struct step_event {
     int64_t start_us;           /* program_us() as the step began */
     int64_t end_us;             /* program_us() as the step ended */
     int64_t cpu_time_us;        /* CPU time the step really used */
+    int run_count;              /* stretches in runs[] */
+    struct cpu_run runs[MAX_RUNS];  /* when it really ran: the first
+                                       MAX_RUNS stretches */
 };
 
 /* What one model's run of the trains observed. */
@@ -188,10 +198,20 @@ static int note_cpu(uint64_t *mask)
     return cpu;
 }
 
+static void add_run(struct step_event *event, struct cpu_run run)
+{
+    if (run.end_us > run.start_us && event->run_count < MAX_RUNS)
+        event->runs[event->run_count++] = run;
+}
+
 /* Take one step: think (spin on the CPU) until this thread has used
- * work_us of CPU time, noting every CPU it ran on meanwhile (the OS may
- * move it).  Counting CPU time, not wall time, makes every step the same
- * amount of work even when the OS keeps the thread waiting. */
+ * work_us of CPU time.  Counting CPU time, not wall time, makes every
+ * step the same amount of work even when the OS keeps the thread waiting.
+ *
+ * Meanwhile, note every CPU the step runs on (the OS may move it), and
+ * every stretch of time it really had a CPU: when the wall clock moved on
+ * between two looks but this thread's CPU clock did not, the OS had taken
+ * the CPU away in between. */
 static struct step_event take_step(int train, int step, int64_t work_us)
 {
     struct step_event event = { .train = train, .step = step };
@@ -200,12 +220,24 @@ static struct step_event take_step(int train, int step, int64_t work_us)
     event.start_us = program_us();
     int64_t cpu_start = thread_cpu_us();
     int64_t cpu_now = cpu_start;
+    int64_t wall_now = program_us();
+    struct cpu_run run = { wall_now, wall_now };
+
     while (cpu_now - cpu_start < work_us) {
         for (int i = 0; i < 5000; i++)
             thought += (unsigned long)i;
         note_cpu(&event.cpu_mask);
+
+        int64_t cpu_before = cpu_now, wall_before = wall_now;
         cpu_now = thread_cpu_us();
+        wall_now = program_us();
+        if ((wall_now - wall_before) - (cpu_now - cpu_before) > GAP_US) {
+            add_run(&event, run);       /* it ended at wall_before */
+            run.start_us = wall_now;    /* and a new one is under way */
+        }
+        run.end_us = wall_now;
     }
+    add_run(&event, run);
     event.cpu = note_cpu(&event.cpu_mask);
     event.end_us = program_us();
     event.cpu_time_us = cpu_now - cpu_start;
@@ -517,54 +549,62 @@ static double busy_cpus(const struct observation *seen, int64_t *cpu_us)
     return wall_us > 0 ? (double)*cpu_us / (double)wall_us : 0.0;
 }
 
-/* The same measure in the busiest window of window_us: the average can
- * hide a moment of parallel work when other programs share the machine.
- * A step's CPU time is spread evenly over its wall-clock span; steps of
- * one thread never overlap, so tasks can never score above 1. */
-static double peak_busy_cpus(const struct observation *seen,
-                             int64_t window_us)
+/* One end of a cpu_run, for the sweep in trains_at_once(). */
+struct run_edge {
+    int64_t time_us;            /* when */
+    int change;                 /* +1: a train got a CPU, -1: it lost it */
+};
+
+static int compare_edges(const void *a, const void *b)
 {
-    double peak = 0.0;
+    const struct run_edge *x = a, *y = b;
 
-    for (int64_t from = seen->start_us; from < seen->end_us;
-         from += window_us / 2) {
-        int64_t to = from + window_us;
-        double work_us = 0.0;
-
-        for (size_t i = 0; i < seen->count; i++) {
-            const struct step_event *e = &seen->events[i];
-            int64_t span = e->end_us - e->start_us;
-            int64_t start = e->start_us > from ? e->start_us : from;
-            int64_t end = e->end_us < to ? e->end_us : to;
-
-            if (span > 0 && end > start)
-                work_us += (double)e->cpu_time_us * (double)(end - start)
-                           / (double)span;
-        }
-        if (work_us / (double)window_us > peak)
-            peak = work_us / (double)window_us;
-    }
-    return peak;
+    if (x->time_us != y->time_us)
+        return x->time_us < y->time_us ? -1 : 1;
+    return x->change - y->change;       /* at a tie, the end goes first */
 }
 
-/* The table's "CPUs at once": the fewest CPUs that could have done the
- * busiest window's work (less a margin for clock granularity), and never
- * more than the CPUs the steps were seen on. */
-static int cpus_at_once(const struct observation *seen, int64_t window_us)
+/* The most trains that really had a CPU at the same instant: sweep
+ * through every stretch's start (+1) and end (-1) in time order and keep
+ * the highest count.  That is how many CPUs worked on the trains at once.
+ * The stretches of one thread never overlap, so the tasks always score
+ * 1.  Returns -1 when out of memory. */
+static int trains_at_once(const struct observation *seen)
 {
-    int cpus = (int)ceil(peak_busy_cpus(seen, window_us) - 0.1);
-    int different = __builtin_popcountll(cpus_seen(seen));
+    size_t count = 0;
 
-    if (cpus > different)
-        cpus = different;
-    return cpus < 1 ? 1 : cpus;
+    for (size_t i = 0; i < seen->count; i++)
+        count += 2 * (size_t)seen->events[i].run_count;
+    if (count == 0)
+        return 0;
+
+    struct run_edge *edges = malloc(count * sizeof *edges);
+    if (edges == NULL)
+        return -1;
+    size_t n = 0;
+    for (size_t i = 0; i < seen->count; i++) {
+        const struct step_event *e = &seen->events[i];
+        for (int r = 0; r < e->run_count; r++) {
+            edges[n++] = (struct run_edge){ e->runs[r].start_us, +1 };
+            edges[n++] = (struct run_edge){ e->runs[r].end_us, -1 };
+        }
+    }
+    qsort(edges, n, sizeof *edges, compare_edges);
+
+    int running = 0, most = 0;
+    for (size_t i = 0; i < n; i++) {
+        running += edges[i].change;
+        if (running > most)
+            most = running;
+    }
+    free(edges);
+    return most;
 }
 
 static void print_observation(const struct observation *seen,
                               const struct settings *settings)
 {
     const char *name = model_names[seen->model];
-    int64_t window_us = settings->work_ms * 1000;
     char cpus[256];
 
     /* one line per train: where its steps ran, when it finished */
@@ -599,10 +639,11 @@ static void print_observation(const struct observation *seen,
 
     int64_t cpu_us;
     double busy = busy_cpus(seen, &cpu_us);
-    printf("%s: busy=%.2f peak=%.2f CPUs (%.0f ms of CPU work in %.0f ms)\n",
-           name, busy, peak_busy_cpus(seen, window_us),
-           (double)cpu_us / 1000.0,
+    printf("%s: busy=%.2f CPUs (%.0f ms of CPU work in %.0f ms)\n", name,
+           busy, (double)cpu_us / 1000.0,
            (double)(seen->end_us - seen->start_us) / 1000.0);
+    printf("%s: at-once=%d (the most trains running at the same instant)\n",
+           name, trains_at_once(seen));
     if (seen->preempted >= 0)
         printf("%s: preempted=%ld\n", name, seen->preempted);
     printf("%s: global before=%d after=%d (trains A..%c set it to "
@@ -611,8 +652,7 @@ static void print_observation(const struct observation *seen,
 }
 
 /* The tutorial's table of the three models, filled in from this run. */
-static void print_table(const struct observation seen[MODEL_COUNT],
-                        const struct settings *settings)
+static void print_table(const struct observation seen[MODEL_COUNT])
 {
     static const char *const switching[] = {
         "preemptive", "cooperative", "preemptive"
@@ -632,8 +672,8 @@ static void print_table(const struct observation seen[MODEL_COUNT],
         if (!seen[m].done)
             continue;
         format_cpus(cpus_seen(&seen[m]), cpus, sizeof cpus);
-        snprintf(column, sizeof column, "%d (%s)",
-                 cpus_at_once(&seen[m], settings->work_ms * 1000), cpus);
+        snprintf(column, sizeof column, "%d (%s)", trains_at_once(&seen[m]),
+                 cpus);
         printf("%-10s %-12s %-12s %-24s %s\n", model_names[m], column,
                switching[m], decider[m], in_python[m]);
     }
@@ -690,7 +730,7 @@ int main(int argc, char *argv[])
         print_observation(&seen[m], &settings);
         failed += seen[m].failed;
     }
-    print_table(seen, &settings);
+    print_table(seen);
     timer_print(&timer);
 
     for (int m = 0; m < MODEL_COUNT; m++)
