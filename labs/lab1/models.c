@@ -198,6 +198,9 @@ static int note_cpu(uint64_t *mask)
     return cpu;
 }
 
+/* Keep a stretch the step ran, if it lasted at all and there is room
+ * (a step preempted more often keeps its first MAX_RUNS: at-once may then
+ * come out low, never high). */
 static void add_run(struct step_event *event, struct cpu_run run)
 {
     if (run.end_us > run.start_us && event->run_count < MAX_RUNS)
