@@ -2,21 +2,21 @@
 # bench.sh -- how much faster cpu_threads and cpu_fork run than cpu_sync,
 # for 1, 2, 4 and 8 workers, and the parallel efficiency that gives.
 #
-#   labs/lab6/bench.sh                  fib(37) x 20, best of 3 runs
+#   labs/lab6/bench.sh                  fib(36) x 20, best of 3 runs
 #   labs/lab6/bench.sh --repeat 5 --n 38 --work fib
 #
 # speed-up   = sync time / threads (or fork) time
 # efficiency = speed-up / cores the run could use, min(workers, cores);
 #              1.00 means every usable core did useful work all the time.
 #
-# Runs are interleaved (sync, threads, fork, sync, ...) and the best of
-# --repeat is kept: on a shared machine other work only ever adds time.
-# The spread (slowest / fastest) of each column is printed too, so a
-# noisy measurement shows as noisy.
+# Runs are interleaved round by round and the best of --repeat is kept:
+# on a shared machine other work only ever adds time.  The spread
+# (slowest / fastest) of each column is printed too, so a noisy
+# measurement shows as noisy.
 set -euo pipefail
 
 repeat=3
-n=37
+n=36
 work=fib
 workers_list="1 2 4 8"
 
@@ -58,26 +58,35 @@ stats() {
 echo "lab 6 benchmark: --work $work --n $n, 20 jobs, best of $repeat," \
      "$cores cores"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-8s %7s %9s %8s %6s %7s %8s %6s %s\n' workers sync_s \
-    threads_s speed-up eff fork_s speed-up eff "spread(s/t/f)"
 
-for workers in $workers_list; do
-    sync_times=() thread_times=() fork_times=()
-    for _ in $(seq "$repeat"); do
-        sync_times+=("$(seconds cpu_sync)")
-        thread_times+=("$(seconds cpu_threads --workers "$workers")")
-        fork_times+=("$(seconds cpu_fork --workers "$workers")")
+# Round after round: the baseline, then every pool size, so that a busy
+# moment on the machine spreads over all columns instead of one.
+declare -A times
+sync_times=()
+for _ in $(seq "$repeat"); do
+    sync_times+=("$(seconds cpu_sync)")
+    for workers in $workers_list; do
+        times[threads,$workers]+=" $(seconds cpu_threads --workers "$workers")"
+        times[fork,$workers]+=" $(seconds cpu_fork --workers "$workers")"
     done
-    read -r sync sync_spread <<<"$(stats "${sync_times[@]}")"
-    read -r threads threads_spread <<<"$(stats "${thread_times[@]}")"
-    read -r fork fork_spread <<<"$(stats "${fork_times[@]}")"
+done
+
+# cpu_sync does not depend on --workers: one baseline, its best run
+read -r sync sync_spread <<<"$(stats "${sync_times[@]}")"
+echo "cpu_sync: best $sync s, spread $sync_spread (slowest / fastest)"
+printf '%-8s %9s %8s %6s %7s %8s %6s %s\n' workers threads_s speed-up \
+    eff fork_s speed-up eff "spread(t/f)"
+for workers in $workers_list; do
+    # shellcheck disable=SC2086  # the lists are words on purpose
+    read -r threads threads_spread <<<"$(stats ${times[threads,$workers]})"
+    # shellcheck disable=SC2086
+    read -r fork fork_spread <<<"$(stats ${times[fork,$workers]})"
     usable=$(( workers < cores ? workers : cores ))
     awk -v w="$workers" -v s="$sync" -v t="$threads" -v f="$fork" \
-        -v u="$usable" -v ss="$sync_spread" -v ts="$threads_spread" \
-        -v fs="$fork_spread" 'BEGIN {
-            printf "%-8s %7.2f %9.2f %8.2f %6.2f %7.2f %8.2f %6.2f " \
-                   "%.2f/%.2f/%.2f\n", w, s, t, s / t, s / t / u,
-                   f, s / f, s / f / u, ss, ts, fs }'
+        -v u="$usable" -v ts="$threads_spread" -v fs="$fork_spread" \
+        'BEGIN { printf "%-8s %9.2f %8.2f %6.2f %7.2f %8.2f %6.2f " \
+                        "%.2f/%.2f\n", w, t, s / t, s / t / u, f, s / f,
+                        s / f / u, ts, fs }'
 done
 
 echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -19,7 +19,8 @@
  * Keeping the work honest: the compiler may delete or merge work whose
  * result it can predict.  Here every size comes from the command line, the
  * job runner is never inlined into the caller's loop (so twenty calls stay
- * twenty calls) and every result is printed.  `./cpu_sync --jobs 4` takes
+ * twenty calls, not one call whose result is reused) and every result is
+ * printed.  `./cpu_sync --jobs 4` takes
  * four times as long as `--jobs 1`, which lab6.bats checks.
  */
 #ifndef LAB6_JOBS_H
@@ -67,8 +68,12 @@ struct job_result {
     double real;                /* math: the float result */
 };
 
-/* fib(n) the slow way, as in seed 000: about 1.6^n calls. */
-static inline uint64_t fib(long n)
+/* fib(n) the slow way, as in seed 000: about 1.6^n calls -- 30 million
+ * for fib(35).  Never inlined, not even into itself: gcc would otherwise
+ * unroll a few levels of the recursion into one big function, whose speed
+ * then depends on where it is called from.  Every call here is a real
+ * call, in every program, as every call is in Python. */
+static __attribute__((noinline, unused)) uint64_t fib(long n)
 {
     return n < 2 ? (uint64_t)n : fib(n - 2) + fib(n - 1);
 }

@@ -125,8 +125,8 @@ seconds() {
 # work_scales: one sample; 4 jobs must take at least 2.5x as long as 1.
 work_scales() {
     local one four
-    one="$(seconds cpu_sync --n 39 --jobs 1)" || return 1
-    four="$(seconds cpu_sync --n 39 --jobs 4)" || return 1
+    one="$(seconds cpu_sync --n 38 --jobs 1)" || return 1
+    four="$(seconds cpu_sync --n 38 --jobs 4)" || return 1
     ratio_at_least "$four" "$one" 2.5
 }
 
@@ -143,8 +143,8 @@ work_scales() {
 # faster_than_sync PROGRAM ARGS...: one sample of PROGRAM >= 1.5x sync.
 faster_than_sync() {
     local sync fast
-    sync="$(seconds cpu_sync --n 37)" || return 1
-    fast="$(seconds "$@" --n 37)" || return 1
+    sync="$(seconds cpu_sync --n 36)" || return 1
+    fast="$(seconds "$@" --n 36)" || return 1
     ratio_at_least "$sync" "$fast" 1.5
 }
 
@@ -162,8 +162,8 @@ faster_than_sync() {
 # sync_time / 1.2 -- one core at a time, as in Python.
 gil_not_faster() {
     local sync gil
-    sync="$(seconds cpu_sync --n 37)" || return 1
-    gil="$(seconds cpu_threads --gil --n 37)" || return 1
+    sync="$(seconds cpu_sync --n 36)" || return 1
+    gil="$(seconds cpu_threads --gil --n 36)" || return 1
     ratio_at_least "$gil" "$sync" 0.8333
 }
 
