@@ -126,7 +126,8 @@ build_c() {
         [[ "$lab" =~ ^lab[0-9]+$ ]] || continue
         count=$((count + 1))
         [[ "$points" =~ ^[0-9]+$ ]] || fail "bad points for '$name': '$points'"
-        [ -z "$flag" ] || [ "$flag" = retry ] || fail "bad flag: '$flag'"
+        [ -z "$flag" ] || [ "$flag" = retry ] || [ "$flag" = exercise ] ||
+            fail "bad flag: '$flag'"
         [ -z "$extra" ] || fail "too many fields on the line of '$name'"
         if ! grep -qF "@test \"$name\" {" "$KIT/labs/$lab"/*.bats; then
             echo "not in labs/$lab/*.bats: $name" >&2
@@ -335,7 +336,7 @@ EOF
     assert_success
 }
 
-@test "grade: a skipped check scores nothing, a check that did not run fails, only timing checks run twice" {
+@test "grade: a skipped check scores nothing, a check that did not run fails, only timing checks run twice, exercises score apart" {
     local copy
     copy="$(copy_kit selftest)"
     # checks with known outcomes, graded by the copy's own grader; the
@@ -346,6 +347,8 @@ EOF
 load ../../scripts/bats/common
 %test "selftest: passes" { true; }
 %test "selftest: skips" { skip "on purpose"; }
+%test "selftest: exercise done" { true; }
+%test "selftest: exercise not done" { skip "not done yet"; }
 %test "selftest: fails" { false; }
 %test "selftest: flaky timing" {
     [ -e "$KIT/flaky-timing" ] || { touch "$KIT/flaky-timing"; false; }
@@ -360,7 +363,9 @@ EOF
         "lab2	4	selftest: fails	retry" \
         "lab2	8	selftest: flaky timing	retry" \
         "lab2	16	selftest: flaky, not timing" \
-        "lab2	32	selftest: a check no bats file has")"
+        "lab2	32	selftest: a check no bats file has" \
+        "lab2	64	selftest: exercise done	exercise" \
+        "lab2	128	selftest: exercise not done	exercise")"
 
     run --separate-stderr "$copy/scripts/grade" --kit "$copy" \
         --points "$TABLE" --out "$BATS_TEST_TMPDIR/out"
@@ -375,11 +380,19 @@ EOF
     assert_line --partial "selftest: flaky timing: OK (8/8) (passed when run again)"
     assert_line --partial "selftest: fails: FAIL (0/4) (failed twice)"
     assert_line "Score: 9/63"
+    # exercises: listed, scored on their own line, never in the score
+    assert_check lab2 "selftest: exercise done" OK
+    assert_check lab2 "selftest: exercise not done" SKIP
+    assert_line "Exercises: 64/192 (not in the score)"
     # the skip's reason and the failures' output are kept
     run cat "$BATS_TEST_TMPDIR/out/grade-output/lab2-02-selftest-skips.txt"
     assert_output --partial "on purpose"
-    grep -q '"name": "selftest: skips", "points": 2, "earned": 0, "status": "SKIP"' \
+    grep -q '"name": "selftest: skips", "points": 2, "earned": 0, "exercise": false, "status": "SKIP"' \
         "$BATS_TEST_TMPDIR/out/grade.json"
+    grep -q '"name": "selftest: exercise done", "points": 64, "earned": 64, "exercise": true, "status": "OK"' \
+        "$BATS_TEST_TMPDIR/out/grade.json"
+    grep -q '"score": 9,' "$BATS_TEST_TMPDIR/out/grade.json"
+    grep -q '"exercises": 64,' "$BATS_TEST_TMPDIR/out/grade.json"
 }
 
 @test "grade: a program that does not build fails its checks, and the log is kept" {
