@@ -29,19 +29,6 @@ assert_results() {
     done
 }
 
-# assert_usage_error PROGRAM ARGS...: exit 2, one line on stderr that
-# names the program, nothing on stdout.
-assert_usage_error() {
-    local program="$1"
-    run --separate-stderr kit "$@"
-    assert_equal "$status" 2
-    assert_equal "$output" ""
-    [ "${#stderr_lines[@]}" -eq 1 ] ||
-        fail "expected one line on stderr, got: $stderr"
-    [[ "$stderr" == "$program: "* ]] ||
-        fail "the error does not start with '$program: ': $stderr"
-}
-
 # seconds PROGRAM ARGS...: run it quietly, print its measured seconds.
 seconds() {
     local output

@@ -8,49 +8,11 @@
 
 bats_require_minimum_version 1.5.0
 load ../../scripts/bats/common
+load ../../scripts/bats/tsan
 
 # lost_of OUTPUT: the Z of "counter=X expected=Y lost=Z".
 lost_of() {
     sed -n 's/^counter=[0-9]* expected=[0-9]* lost=\([0-9-]*\)$/\1/p' <<<"$1"
-}
-
-# usage_error ARGS...: exit 2, nothing on stdout, one line on stderr.
-usage_error() {
-    run --separate-stderr kit race_condition "$@"
-    assert_equal "$status" 2
-    assert_equal "$output" ""
-    [ "${#stderr_lines[@]}" -eq 1 ] ||
-        fail "expected one line on stderr, got: $stderr"
-    [[ "$stderr" == "race_condition: "* ]] ||
-        fail "the error does not start with 'race_condition: ': $stderr"
-}
-
-# tsan_build: build the ThreadSanitizer race_condition (seconds; make
-# does nothing when it is up to date).
-tsan_build() {
-    run timeout -k 5 300 make -C "$KIT_BIN" --no-print-directory \
-        SAN=thread race_condition
-    assert_success
-    TSAN_BIN="$KIT_BIN/build/thread/bin"
-}
-
-# tsan_run PROGRAM ARGS...: run a TSan build; exit 66 means "race found".
-# Some kernels need address randomisation off for TSan's memory layout
-# ("FATAL: ThreadSanitizer: unexpected memory mapping"): retry so then.
-tsan_run() {
-    local program="$TSAN_BIN/$1" status=0
-    shift
-    TSAN_OPTIONS="exitcode=66 halt_on_error=0" \
-        timeout -k 5 60 "$program" "$@" 2>"$BATS_TEST_TMPDIR/tsan.err" ||
-        status=$?
-    if grep -q 'FATAL: ThreadSanitizer' "$BATS_TEST_TMPDIR/tsan.err"; then
-        status=0
-        TSAN_OPTIONS="exitcode=66 halt_on_error=0" \
-            timeout -k 5 60 setarch "$(uname -m)" -R "$program" "$@" \
-            2>"$BATS_TEST_TMPDIR/tsan.err" || status=$?
-    fi
-    cat "$BATS_TEST_TMPDIR/tsan.err" >&2
-    return "$status"
 }
 
 @test "race_condition: prints counter=, expected= and lost= that add up, then the timer" {
@@ -126,15 +88,15 @@ tsan_run() {
 }
 
 @test "race_condition: bad usage prints one line and exits 2" {
-    usage_error --lock bogus
+    assert_usage_error race_condition --lock bogus
     [[ "$stderr" == "race_condition: --lock must be one of none, mutex, atomic"*": 'bogus'" ]] ||
         fail "unexpected message: $stderr"
-    usage_error --threads 0
-    usage_error --threads 65
-    usage_error --increments abc
-    usage_error --window -1
-    usage_error --bogus
-    usage_error extra-argument
+    assert_usage_error race_condition --threads 0
+    assert_usage_error race_condition --threads 65
+    assert_usage_error race_condition --increments abc
+    assert_usage_error race_condition --window -1
+    assert_usage_error race_condition --bogus
+    assert_usage_error race_condition extra-argument
 }
 
 # exact_or_skip LOCK: the checks of the README's graded exercises.  They
@@ -162,7 +124,7 @@ exact_or_skip() {
 }
 
 @test "race_condition under ThreadSanitizer: --lock none is reported as a data race (graded)" {
-    tsan_build
+    tsan_build race_condition
     run --separate-stderr tsan_run race_condition --lock none \
         --increments 20000
     assert_equal "$status" 66
@@ -173,7 +135,7 @@ exact_or_skip() {
 }
 
 @test "race_condition under ThreadSanitizer: --lock mutex and --lock atomic are clean (graded)" {
-    tsan_build
+    tsan_build race_condition
     local lock
     for lock in mutex atomic; do
         run --separate-stderr tsan_run race_condition --lock "$lock" \

@@ -9,6 +9,7 @@
 
 bats_require_minimum_version 1.5.0
 load ../../scripts/bats/common
+load ../../scripts/bats/tsan
 
 GOLDEN_DIR="$KIT/expected/lab8"
 
@@ -53,45 +54,6 @@ broken_sums() {
         fi
     done
     echo "the sum was wrong in $BROKEN of $runs runs"
-}
-
-# usage_error ARGS...: exit 2, nothing on stdout, one line on stderr.
-usage_error() {
-    run --separate-stderr kit bank "$@"
-    assert_equal "$status" 2
-    assert_equal "$output" ""
-    [ "${#stderr_lines[@]}" -eq 1 ] ||
-        fail "expected one line on stderr, got: $stderr"
-    [[ "$stderr" == "bank: "* ]] ||
-        fail "the error does not start with 'bank: ': $stderr"
-}
-
-# tsan_build: build the ThreadSanitizer bank (seconds; make does nothing
-# when it is up to date).
-tsan_build() {
-    run timeout -k 5 300 make -C "$KIT_BIN" --no-print-directory \
-        SAN=thread bank
-    assert_success
-    TSAN_BIN="$KIT_BIN/build/thread/bin"
-}
-
-# tsan_run PROGRAM ARGS...: run a TSan build; exit 66 means "race found".
-# Some kernels need address randomisation off for TSan's memory layout
-# ("FATAL: ThreadSanitizer: unexpected memory mapping"): retry so then.
-tsan_run() {
-    local program="$TSAN_BIN/$1" status=0
-    shift
-    TSAN_OPTIONS="exitcode=66 halt_on_error=0" \
-        timeout -k 5 60 "$program" "$@" 2>"$BATS_TEST_TMPDIR/tsan.err" ||
-        status=$?
-    if grep -q 'FATAL: ThreadSanitizer' "$BATS_TEST_TMPDIR/tsan.err"; then
-        status=0
-        TSAN_OPTIONS="exitcode=66 halt_on_error=0" \
-            timeout -k 5 60 setarch "$(uname -m)" -R "$program" "$@" \
-            2>"$BATS_TEST_TMPDIR/tsan.err" || status=$?
-    fi
-    cat "$BATS_TEST_TMPDIR/tsan.err" >&2
-    return "$status"
 }
 
 @test "bank: prints seed=, initial=, one dot per transfer, final=, sum= and the timer" {
@@ -184,14 +146,14 @@ tsan_run() {
 }
 
 @test "bank: bad usage prints one line and exits 2" {
-    usage_error --banks 1
+    assert_usage_error bank --banks 1
     assert_equal "$stderr" "bank: --banks must be a whole number from 2 to 100: '1'"
-    usage_error --lock spin
-    usage_error --mode nope
-    usage_error --seed x
-    usage_error --transfers 0
-    usage_error --bogus
-    usage_error extra-argument
+    assert_usage_error bank --lock spin
+    assert_usage_error bank --mode nope
+    assert_usage_error bank --seed x
+    assert_usage_error bank --transfers 0
+    assert_usage_error bank --bogus
+    assert_usage_error bank extra-argument
 }
 
 @test "exercise: bank --lock per-bank (one lock per bank, taken in order) ends with the stored final= and never deadlocks (graded)" {
@@ -211,7 +173,7 @@ tsan_run() {
 }
 
 @test "bank under ThreadSanitizer: unlocked threads are reported as a data race (graded)" {
-    tsan_build
+    tsan_build bank
     run --separate-stderr tsan_run bank -q --seed 1 --transfers 10 \
         --mode threads --lock none
     assert_equal "$status" 66
@@ -222,7 +184,7 @@ tsan_run() {
 }
 
 @test "bank under ThreadSanitizer: the locked runs are clean (graded)" {
-    tsan_build
+    tsan_build bank
     local mode
     for mode in threads async; do
         run --separate-stderr tsan_run bank -q --seed 1 --transfers 10 \

@@ -12,6 +12,9 @@
 KIT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 export KIT
 
+# run --separate-stderr needs bats 1.5
+bats_require_minimum_version 1.5.0
+
 # bats-support and bats-assert from Debian (bats-support, bats-assert)
 bats_load_library bats-support
 bats_load_library bats-assert
@@ -139,6 +142,19 @@ ratio_at_least() {
         echo "expected $1 >= $3 x $2" >&2
         return 1
     }
+}
+
+# assert_usage_error PROG ARGS...: exit 2, one line on stderr naming the
+# program, nothing on stdout (nothing was done).
+assert_usage_error() {
+    local program="$1"
+    run --separate-stderr kit "$@"
+    assert_equal "$status" 2
+    assert_equal "$output" ""
+    [ "${#stderr_lines[@]}" -eq 1 ] ||
+        fail "expected one line on stderr, got: $stderr"
+    [[ "$stderr" == "$program: "* ]] ||
+        fail "the error does not start with '$program: ': $stderr"
 }
 
 # need_cores N: skip (never pass) a check that needs N cores.

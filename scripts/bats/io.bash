@@ -43,19 +43,6 @@ assert_default_downloads() {
         fail "last line is not the timer line: ${lines[-1]}"
 }
 
-# assert_usage_error PROG ARGS...: exit 2, one line on stderr naming the
-# program, nothing on stdout (nothing was done).
-assert_usage_error() {
-    local program="$1"
-    run --separate-stderr kit "$@"
-    assert_equal "$status" 2
-    assert_equal "$output" ""
-    [ "${#stderr_lines[@]}" -eq 1 ] ||
-        fail "expected one line on stderr, got: $stderr"
-    [[ "$stderr" == "$program: "* ]] ||
-        fail "the error does not start with '$program: ': $stderr"
-}
-
 # assert_common_usage_errors PROG: the bad inputs every I/O program
 # rejects the same way.
 assert_common_usage_errors() {
