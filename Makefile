@@ -19,10 +19,11 @@ SAN      ?=
 CFLAGS   := -std=gnu11 -Wall -Wextra -Wshadow -Werror -g -O2 -pthread \
             -MMD -MP -Icommon
 PKGS     := libcurl openssl
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || \
+# '=' not ':=': asked when a recipe runs, after the packages are in
+PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null || \
                 echo -lcurl -lssl -lcrypto)
-LDLIBS   := $(PKG_LIBS) -lm
+LDLIBS    = $(PKG_LIBS) -lm
 
 ifeq ($(SAN),)
   BUILD  := build/normal
@@ -58,7 +59,14 @@ all: $(addprefix $(BIN),$(PROGRAMS) sitesim)
 
 # --- objects and programs ------------------------------------------------
 
-$(BUILD)/%.o: %.c
+# On a fresh machine the first build installs the Debian packages it needs
+# (as root; otherwise it prints the apt-get line and stops).
+DEPS_STAMP := build/.deps-installed
+$(DEPS_STAMP): scripts/deps
+	@scripts/deps build
+	@mkdir -p $(dir $@) && touch $@
+
+$(BUILD)/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
