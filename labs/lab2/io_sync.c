@@ -16,26 +16,16 @@
  * Compare with labs/lab3/io_threads.c, which runs the same downloads on
  * several threads.
  */
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "error.h"
 #include "http.h"
-#include "options.h"
+#include "io_options.h"
 #include "sites.h"
 #include "timer.h"
 #include "trace.h"
-
-struct settings {
-    const char *sites;          /* --sites: local, internet or a file */
-    long repeat;                /* --repeat: -1 means the list's default */
-    double timeout;             /* --timeout: seconds per download, 0 none */
-    bool no_session;            /* --no-session: new handle per download */
-    bool quiet;                 /* --quiet: summary lines only */
-    const char *trace;          /* --trace: CSV file, or NULL */
-};
 
 struct totals {
     size_t done;                /* downloads that succeeded */
@@ -43,54 +33,10 @@ struct totals {
     size_t bytes;               /* body bytes of the successful ones */
 };
 
-static void usage(void)
-{
-    printf("usage: io_sync [options]\n"
-           "Download every site in turn on one reused libcurl handle.\n\n"
-           "  --sites local|internet|FILE  what to download (local)\n"
-           "  --repeat N                   repeat the list N times "
-           "(50; 1 for a FILE)\n"
-           "  --timeout SECONDS            limit per download (0: none)\n"
-           "  --no-session                 a new handle for every download\n"
-           "  --trace FILE                 write one CSV row per download\n"
-           "  -q, --quiet                  print only the summary lines\n"
-           "  -h, --help                   show this help\n");
-}
-
-static void parse_options(int argc, char *argv[], struct settings *settings)
-{
-    static const struct option options[] = {
-        { "sites", required_argument, NULL, 's' },
-        { "repeat", required_argument, NULL, 'r' },
-        { "timeout", required_argument, NULL, 't' },
-        { "no-session", no_argument, NULL, 'n' },
-        { "trace", required_argument, NULL, 'T' },
-        { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    int c;
-
-    *settings = (struct settings){ .sites = "local", .repeat = -1 };
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":qh", options, NULL)) != -1) {
-        switch (c) {
-        case 's': settings->sites = optarg; break;
-        case 'r':
-            settings->repeat = option_long("--repeat", optarg, 1, 1000000);
-            break;
-        case 't':
-            settings->timeout = option_double("--timeout", optarg, 0, 86400);
-            break;
-        case 'n': settings->no_session = true; break;
-        case 'T': settings->trace = optarg; break;
-        case 'q': settings->quiet = true; break;
-        case 'h': usage(); exit(0);
-        default: option_unknown(argv);
-        }
-    }
-    option_no_operands(argc, argv);
-}
+static const struct io_program program = {
+    .name = "io_sync",
+    .summary = "Download every site in turn on one reused libcurl handle.",
+};
 
 /* Download one URL on the given handle; 0 on success, -1 on failure. */
 static int download_site(CURL *session, const char *url, size_t *bytes)
@@ -102,7 +48,7 @@ static int download_site(CURL *session, const char *url, size_t *bytes)
     return http_check(session, result, url);
 }
 
-static void download_all_sites(const struct settings *settings,
+static void download_all_sites(const struct io_settings *settings,
                                const struct site_list *sites,
                                struct totals *totals)
 {
@@ -140,13 +86,13 @@ static void download_all_sites(const struct settings *settings,
 
 int main(int argc, char *argv[])
 {
-    struct settings settings;
+    struct io_settings settings;
     struct site_list sites;
     struct totals totals = { 0 };
     struct timer timer;
 
     error_init(argv[0]);
-    parse_options(argc, argv, &settings);
+    io_parse_options(argc, argv, &program, &settings);
     sites_load(&sites, settings.sites, settings.repeat);
     if (settings.trace != NULL)
         trace_open(settings.trace);

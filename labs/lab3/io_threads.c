@@ -22,7 +22,6 @@
  * Compare with labs/lab2/io_sync.c (one thread, one session) and
  * labs/lab4/io_async.c (one thread, many transfers on an event loop).
  */
-#include <getopt.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -30,7 +29,7 @@
 
 #include "error.h"
 #include "http.h"
-#include "options.h"
+#include "io_options.h"
 #include "sites.h"
 #include "timer.h"
 #include "trace.h"
@@ -38,20 +37,10 @@
 #define DEFAULT_WORKERS 5
 #define MAX_WORKERS 1000
 
-struct settings {
-    const char *sites;          /* --sites: local, internet or a file */
-    long repeat;                /* --repeat: -1 means the list's default */
-    long workers;               /* --workers: number of threads */
-    double timeout;             /* --timeout: seconds per download, 0 none */
-    bool no_session;            /* --no-session: new handle per download */
-    bool quiet;                 /* --quiet: summary lines only */
-    const char *trace;          /* --trace: CSV file, or NULL */
-};
-
 /* What every worker shares.  Only the fields marked "lock" change after
  * the threads start, and only with lock held. */
 struct pool {
-    const struct settings *settings;    /* read-only */
+    const struct io_settings *settings;    /* read-only */
     const struct site_list *sites;      /* read-only */
     pthread_mutex_t lock;       /* guards the fields below */
     size_t next;                /* lock: index of the next download */
@@ -69,64 +58,15 @@ struct worker {
 /* The key under which each thread keeps its own session. */
 static pthread_key_t session_key;
 
-static void usage(void)
-{
-    printf("usage: io_threads [options]\n"
-           "Download every site on a pool of threads, one session per "
-           "thread.\n\n"
-           "  --workers N                  number of threads (%d)\n"
-           "  --sites local|internet|FILE  what to download (local)\n"
-           "  --repeat N                   repeat the list N times "
-           "(50; 1 for a FILE)\n"
-           "  --timeout SECONDS            limit per download (0: none)\n"
-           "  --no-session                 a new handle for every download\n"
-           "  --trace FILE                 write one CSV row per download\n"
-           "  -q, --quiet                  print only the summary lines\n"
-           "  -h, --help                   show this help\n",
-           DEFAULT_WORKERS);
-}
-
-static void parse_options(int argc, char *argv[], struct settings *settings)
-{
-    static const struct option options[] = {
-        { "workers", required_argument, NULL, 'w' },
-        { "sites", required_argument, NULL, 's' },
-        { "repeat", required_argument, NULL, 'r' },
-        { "timeout", required_argument, NULL, 't' },
-        { "no-session", no_argument, NULL, 'n' },
-        { "trace", required_argument, NULL, 'T' },
-        { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    int c;
-
-    *settings = (struct settings){
-        .sites = "local", .repeat = -1, .workers = DEFAULT_WORKERS,
-    };
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":qh", options, NULL)) != -1) {
-        switch (c) {
-        case 'w':
-            settings->workers = option_long("--workers", optarg, 1,
-                                            MAX_WORKERS);
-            break;
-        case 's': settings->sites = optarg; break;
-        case 'r':
-            settings->repeat = option_long("--repeat", optarg, 1, 1000000);
-            break;
-        case 't':
-            settings->timeout = option_double("--timeout", optarg, 0, 86400);
-            break;
-        case 'n': settings->no_session = true; break;
-        case 'T': settings->trace = optarg; break;
-        case 'q': settings->quiet = true; break;
-        case 'h': usage(); exit(0);
-        default: option_unknown(argv);
-        }
-    }
-    option_no_operands(argc, argv);
-}
+static const struct io_program program = {
+    .name = "io_threads",
+    .summary = "Download every site on a pool of threads, one session per "
+               "thread.",
+    .knob = "workers",
+    .knob_help = "number of threads",
+    .knob_default = DEFAULT_WORKERS,
+    .knob_max = MAX_WORKERS,
+};
 
 /* ====== The thread-local session ====== */
 
@@ -181,7 +121,7 @@ static void *worker_main(void *arg)
 {
     struct worker *worker = arg;
     struct pool *pool = worker->pool;
-    const struct settings *settings = pool->settings;
+    const struct io_settings *settings = pool->settings;
     size_t index;
 
     while (take_next(pool, &index)) {
@@ -215,11 +155,11 @@ static void *worker_main(void *arg)
     return NULL;        /* session_free() runs now for this thread */
 }
 
-static void download_all_sites(const struct settings *settings,
+static void download_all_sites(const struct io_settings *settings,
                                const struct site_list *sites,
                                struct pool *pool)
 {
-    struct worker *workers = calloc(settings->workers, sizeof *workers);
+    struct worker *workers = calloc(settings->concurrency, sizeof *workers);
     int s;
 
     if (workers == NULL)
@@ -234,14 +174,14 @@ static void download_all_sites(const struct settings *settings,
     if (s != 0)
         error_fatal_errno(s, "pthread_mutex_init");
 
-    for (long i = 0; i < settings->workers; i++) {
+    for (long i = 0; i < settings->concurrency; i++) {
         workers[i] = (struct worker){ .pool = pool, .index = i };
         s = pthread_create(&workers[i].thread, NULL, worker_main,
                            &workers[i]);
         if (s != 0)
             error_fatal_errno(s, "pthread_create");
     }
-    for (long i = 0; i < settings->workers; i++) {
+    for (long i = 0; i < settings->concurrency; i++) {
         s = pthread_join(workers[i].thread, NULL);
         if (s != 0)
             error_fatal_errno(s, "pthread_join");
@@ -254,13 +194,13 @@ static void download_all_sites(const struct settings *settings,
 
 int main(int argc, char *argv[])
 {
-    struct settings settings;
+    struct io_settings settings;
     struct site_list sites;
     struct pool pool;
     struct timer timer;
 
     error_init(argv[0]);
-    parse_options(argc, argv, &settings);
+    io_parse_options(argc, argv, &program, &settings);
     sites_load(&sites, settings.sites, settings.repeat);
     if (settings.trace != NULL)
         trace_open(settings.trace);

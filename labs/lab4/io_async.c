@@ -29,7 +29,6 @@
  * labs/lab5/io_fork.c (processes).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +38,7 @@
 #include "error.h"
 #include "http.h"
 #include "loop.h"
+#include "io_options.h"
 #include "options.h"
 #include "sites.h"
 #include "timer.h"
@@ -47,16 +47,6 @@
 #define DEFAULT_MAX_CONNS 100   /* aiohttp's TCPConnector(limit=100) */
 #define MAX_MAX_CONNS 100000
 #define SPARE_FDS 64            /* fds kept back for stdio, epoll, trace */
-
-struct settings {
-    const char *sites;          /* --sites: local, internet or a file */
-    long repeat;                /* --repeat: -1 means the list's default */
-    long max_conns;             /* --max-conns: connections at once */
-    double timeout;             /* --timeout: seconds per download, 0 none */
-    bool no_session;            /* --no-session: a new connection each */
-    bool quiet;                 /* --quiet: summary lines only */
-    const char *trace;          /* --trace: CSV file, or NULL */
-};
 
 /* Where a connection can go: "https://127.0.0.1:8443".  The pool keeps
  * connections per origin; one made for a site serves only that origin. */
@@ -79,7 +69,7 @@ struct transfer {
 
 /* Everything the callbacks need: one per program run. */
 struct downloads {
-    const struct settings *settings;    /* read-only */
+    const struct io_settings *settings;    /* read-only */
     const struct site_list *sites;      /* read-only */
     struct loop *loop;          /* the event loop */
     CURLM *session;             /* the multi handle: connection pool */
@@ -94,23 +84,15 @@ struct downloads {
     size_t bytes;               /* body bytes of the successful ones */
 };
 
-static void usage(void)
-{
-    printf("usage: io_async [options]\n"
-           "Download every site from one thread: libcurl's multi_socket "
-           "interface\non the kit's epoll event loop.\n\n"
-           "  --sites local|internet|FILE  what to download (local)\n"
-           "  --repeat N                   repeat the list N times "
-           "(50; 1 for a FILE)\n"
-           "  --max-conns N                connections open at once (%d)\n"
-           "  --timeout SECONDS            limit per download (0: none)\n"
-           "  --no-session                 a new connection for every "
-           "download\n"
-           "  --trace FILE                 write one CSV row per download\n"
-           "  -q, --quiet                  print only the summary lines\n"
-           "  -h, --help                   show this help\n",
-           DEFAULT_MAX_CONNS);
-}
+static const struct io_program program = {
+    .name = "io_async",
+    .summary = "Download every site from one thread: libcurl's multi_socket "
+               "interface\non the kit's epoll event loop.",
+    .knob = "max-conns",
+    .knob_help = "connections open at once",
+    .knob_default = DEFAULT_MAX_CONNS,
+    .knob_max = MAX_MAX_CONNS,
+};
 
 /* Raise the soft open-file limit to the hard one and return how many
  * connections that leaves room for.  Each connection is one socket. */
@@ -131,52 +113,17 @@ static long raise_fd_limit(void)
     return (long)limit.rlim_cur - SPARE_FDS;
 }
 
-static void parse_options(int argc, char *argv[], struct settings *settings)
+static void parse_options(int argc, char *argv[],
+                          struct io_settings *settings)
 {
-    static const struct option options[] = {
-        { "sites", required_argument, NULL, 's' },
-        { "repeat", required_argument, NULL, 'r' },
-        { "max-conns", required_argument, NULL, 'm' },
-        { "timeout", required_argument, NULL, 't' },
-        { "no-session", no_argument, NULL, 'n' },
-        { "trace", required_argument, NULL, 'T' },
-        { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
-    int c;
-
-    *settings = (struct settings){ .sites = "local", .repeat = -1,
-                                   .max_conns = DEFAULT_MAX_CONNS };
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":qh", options, NULL)) != -1) {
-        switch (c) {
-        case 's': settings->sites = optarg; break;
-        case 'r':
-            settings->repeat = option_long("--repeat", optarg, 1, 1000000);
-            break;
-        case 'm':
-            settings->max_conns = option_long("--max-conns", optarg, 1,
-                                              MAX_MAX_CONNS);
-            break;
-        case 't':
-            settings->timeout = option_double("--timeout", optarg, 0, 86400);
-            break;
-        case 'n': settings->no_session = true; break;
-        case 'T': settings->trace = optarg; break;
-        case 'q': settings->quiet = true; break;
-        case 'h': usage(); exit(0);
-        default: option_unknown(argv);
-        }
-    }
-    option_no_operands(argc, argv);
+    io_parse_options(argc, argv, &program, settings);
 
     /* every open connection is a file descriptor: stay within the limit */
     long fd_room = raise_fd_limit();
-    if (settings->max_conns > fd_room)
+    if (settings->concurrency > fd_room)
         error_usage("--max-conns must be at most %ld (the open-file limit, "
                     "ulimit -Hn, less %d spare): '%ld'", fd_room, SPARE_FDS,
-                    settings->max_conns);
+                    settings->concurrency);
 }
 
 /* ====== Starting and finishing transfers ====== */
@@ -408,9 +355,9 @@ static void download_all_sites(struct downloads *downloads)
                       on_timer_change);
     curl_multi_setopt(downloads->session, CURLMOPT_TIMERDATA, downloads);
     curl_multi_setopt(downloads->session, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-                      downloads->settings->max_conns);
+                      downloads->settings->concurrency);
     curl_multi_setopt(downloads->session, CURLMOPT_MAXCONNECTS,
-                      downloads->settings->max_conns);
+                      downloads->settings->concurrency);
 
     downloads->transfers = calloc(sites->count, sizeof *downloads->transfers);
     if (downloads->transfers == NULL)
@@ -423,7 +370,7 @@ static void download_all_sites(struct downloads *downloads)
 
     /* the first --max-conns at once; each one finished starts another */
     struct transfer *next;
-    while (downloads->running < (size_t)downloads->settings->max_conns &&
+    while (downloads->running < (size_t)downloads->settings->concurrency &&
            (next = next_transfer(downloads, NULL)) != NULL)
         start_transfer(downloads, next);
     loop_run(downloads->loop);
@@ -439,7 +386,7 @@ static void download_all_sites(struct downloads *downloads)
 
 int main(int argc, char *argv[])
 {
-    struct settings settings;
+    struct io_settings settings;
     struct site_list sites;
     struct downloads downloads = { 0 };
     struct timer timer;

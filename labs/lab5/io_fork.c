@@ -36,7 +36,6 @@
  */
 #define _GNU_SOURCE             /* ppoll() */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -51,22 +50,12 @@
 
 #include "error.h"
 #include "http.h"
-#include "options.h"
+#include "io_options.h"
 #include "sites.h"
 #include "timer.h"
 #include "trace.h"
 
 #define MAX_WORKERS 256
-
-struct settings {
-    const char *sites;          /* --sites: local, internet or a file */
-    long repeat;                /* --repeat: -1 means the list's default */
-    long workers;               /* --workers: number of processes */
-    double timeout;             /* --timeout: seconds per download, 0 none */
-    bool no_session;            /* --no-session: new handle per download */
-    bool quiet;                 /* --quiet: summary lines only */
-    const char *trace;          /* --trace: CSV file, or NULL */
-};
 
 /* ====== The messages on the pipes ======
  *
@@ -112,7 +101,7 @@ struct worker {
 };
 
 struct pool {
-    const struct settings *settings;    /* read-only */
+    const struct io_settings *settings;    /* read-only */
     const struct site_list *sites;      /* read-only */
     struct worker *workers;     /* started workers, [0] is ForkProcess-1 */
     long started;               /* how many were started */
@@ -135,30 +124,6 @@ static volatile sig_atomic_t received_signal;
  * worker_initializer().  It stays NULL in the parent. */
 static CURL *session;
 
-static void usage(void)
-{
-    printf("usage: io_fork [options]\n"
-           "Download every site on a pool of fork()ed processes, one "
-           "session per process.\n\n"
-           "  --workers N                  number of processes, 1..%d "
-           "(online CPUs: %ld)\n"
-           "  --sites local|internet|FILE  what to download (local)\n"
-           "  --repeat N                   repeat the list N times "
-           "(50; 1 for a FILE)\n"
-           "  --timeout SECONDS            limit per download (0: none)\n"
-           "  --no-session                 a new handle for every download\n"
-           "  --trace FILE                 write one CSV row per download\n"
-           "  -q, --quiet                  print only the summary lines\n"
-           "  -h, --help                   show this help\n\n"
-           "Exit status: 0 all downloaded; 1 some download failed or a "
-           "worker died;\n"
-           "2 bad usage; 130 or 143 stopped by SIGINT or SIGTERM (the "
-           "workers are\n"
-           "stopped and reaped first).\n",
-           MAX_WORKERS, sysconf(_SC_NPROCESSORS_ONLN));
-}
-
-/* The tutorial's default: one process per CPU. */
 static long default_workers(void)
 {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -168,46 +133,24 @@ static long default_workers(void)
     return cpus > MAX_WORKERS ? MAX_WORKERS : cpus;
 }
 
-static void parse_options(int argc, char *argv[], struct settings *settings)
+static void parse_options(int argc, char *argv[],
+                          struct io_settings *settings)
 {
-    static const struct option options[] = {
-        { "workers", required_argument, NULL, 'w' },
-        { "sites", required_argument, NULL, 's' },
-        { "repeat", required_argument, NULL, 'r' },
-        { "timeout", required_argument, NULL, 't' },
-        { "no-session", no_argument, NULL, 'n' },
-        { "trace", required_argument, NULL, 'T' },
-        { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+    struct io_program program = {
+        .name = "io_fork",
+        .summary = "Download every site on a pool of fork()ed processes, "
+                   "one session per process.",
+        .knob = "workers",
+        .knob_help = "number of processes, one per CPU by default",
+        .knob_default = default_workers(),
+        .knob_max = MAX_WORKERS,
+        .epilogue = "Exit status: 0 all downloaded; 1 some download failed "
+                    "or a worker died;\n2 bad usage; 130 or 143 stopped by "
+                    "SIGINT or SIGTERM (the workers are\nstopped and reaped "
+                    "first).\n",
     };
-    int c;
 
-    *settings = (struct settings){
-        .sites = "local", .repeat = -1, .workers = default_workers(),
-    };
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":qh", options, NULL)) != -1) {
-        switch (c) {
-        case 'w':
-            settings->workers = option_long("--workers", optarg, 1,
-                                            MAX_WORKERS);
-            break;
-        case 's': settings->sites = optarg; break;
-        case 'r':
-            settings->repeat = option_long("--repeat", optarg, 1, 1000000);
-            break;
-        case 't':
-            settings->timeout = option_double("--timeout", optarg, 0, 86400);
-            break;
-        case 'n': settings->no_session = true; break;
-        case 'T': settings->trace = optarg; break;
-        case 'q': settings->quiet = true; break;
-        case 'h': usage(); exit(0);
-        default: option_unknown(argv);
-        }
-    }
-    option_no_operands(argc, argv);
+    io_parse_options(argc, argv, &program, settings);
 }
 
 /* ====== Whole records over pipes ====== */
@@ -246,7 +189,7 @@ static int read_record(int fd, void *record, size_t size)
  * this process alone -- a handle must never cross a fork: two processes
  * using copies of one handle would share its open connections (the same
  * sockets, the same TLS state) and garble each other's transfers. */
-static void worker_initializer(const struct settings *settings)
+static void worker_initializer(const struct io_settings *settings)
 {
     if (!settings->no_session)
         session = http_easy_new(settings->timeout);
@@ -254,7 +197,7 @@ static void worker_initializer(const struct settings *settings)
 
 /* Download one URL and describe the outcome in result (no printing: the
  * parent prints every line). */
-static void download_site(const struct settings *settings, const char *url,
+static void download_site(const struct io_settings *settings, const char *url,
                           struct result_record *result)
 {
     CURL *handle = session;
@@ -291,7 +234,7 @@ static void download_site(const struct settings *settings, const char *url,
  * until it closes the task pipe.  Never returns. */
 static void worker_main(const struct pool *pool, int task_fd, int result_fd)
 {
-    const struct settings *settings = pool->settings;
+    const struct io_settings *settings = pool->settings;
     struct task_record task;
 
     worker_initializer(settings);       /* once, before any work */
@@ -593,10 +536,10 @@ static void download_all_sites(struct pool *pool)
      * left it ignored, the kernel would reap the workers by itself */
     signal(SIGCHLD, SIG_DFL);
 
-    pool->workers = calloc(pool->settings->workers, sizeof *pool->workers);
+    pool->workers = calloc(pool->settings->concurrency, sizeof *pool->workers);
     if (pool->workers == NULL)
         error_fatal("out of memory");
-    for (long k = 0; k < pool->settings->workers; k++) {
+    for (long k = 0; k < pool->settings->concurrency; k++) {
         if (start_worker(pool, k, &old_mask) != 0) {
             error_report("cannot start ForkProcess-%ld: %s", k + 1,
                          strerror(errno));
@@ -614,7 +557,7 @@ static void download_all_sites(struct pool *pool)
 
 int main(int argc, char *argv[])
 {
-    struct settings settings;
+    struct io_settings settings;
     struct site_list sites;
     struct timer timer;
 

@@ -1,0 +1,80 @@
+/* io_options.c -- the I/O labs' shared command line; see io_options.h. */
+#include "io_options.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "options.h"
+
+#define OPTION_COLUMN 29        /* where --help's explanations start */
+
+static void usage(const struct io_program *program)
+{
+    printf("usage: %s [options]\n%s\n\n", program->name, program->summary);
+    if (program->knob != NULL) {
+        int width = printf("  --%s N", program->knob);
+        printf("%*s  %s (%ld)\n", OPTION_COLUMN - width, "",
+               program->knob_help, program->knob_default);
+    }
+    printf("  --sites local|internet|FILE  what to download (local)\n"
+           "  --repeat N                   repeat the list N times "
+           "(50; 1 for a FILE)\n"
+           "  --timeout SECONDS            limit per download (0: none)\n"
+           "  --no-session                 a new session (connection) for "
+           "every download\n"
+           "  --trace FILE                 write one CSV row per download\n"
+           "  -q, --quiet                  print only the summary lines\n"
+           "  -h, --help                   show this help\n");
+    if (program->epilogue != NULL)
+        printf("\n%s", program->epilogue);
+}
+
+void io_parse_options(int argc, char *argv[],
+                      const struct io_program *program,
+                      struct io_settings *settings)
+{
+    struct option options[] = {
+        { "sites", required_argument, NULL, 's' },
+        { "repeat", required_argument, NULL, 'r' },
+        { "timeout", required_argument, NULL, 't' },
+        { "no-session", no_argument, NULL, 'n' },
+        { "trace", required_argument, NULL, 'T' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "help", no_argument, NULL, 'h' },
+        { program->knob, required_argument, NULL, 'k' },
+        { NULL, 0, NULL, 0 },   /* ends the list (or the knob's place) */
+    };
+    char knob_option[64];
+    int c;
+
+    snprintf(knob_option, sizeof knob_option, "--%s",
+             program->knob ? program->knob : "");
+    *settings = (struct io_settings){
+        .sites = "local",
+        .repeat = -1,
+        .concurrency = program->knob ? program->knob_default : 0,
+    };
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":qh", options, NULL)) != -1) {
+        switch (c) {
+        case 's': settings->sites = optarg; break;
+        case 'r':
+            settings->repeat = option_long("--repeat", optarg, 1, 1000000);
+            break;
+        case 't':
+            settings->timeout = option_double("--timeout", optarg, 0, 86400);
+            break;
+        case 'n': settings->no_session = true; break;
+        case 'T': settings->trace = optarg; break;
+        case 'q': settings->quiet = true; break;
+        case 'k':
+            settings->concurrency = option_long(knob_option, optarg, 1,
+                                                program->knob_max);
+            break;
+        case 'h': usage(program); exit(0);
+        default: option_unknown(argv);
+        }
+    }
+    option_no_operands(argc, argv);
+}
