@@ -71,6 +71,26 @@ teardown_file() {
     done < <(small_runs)
 }
 
+@test "every program: --trace writes the CSV header and well-formed rows" {
+    local line trace="$BATS_TEST_TMPDIR/run.trace.csv"
+    while read -r line; do
+        rm -f "$trace"
+        # shellcheck disable=SC2086
+        run --separate-stderr kit $line -q --trace "$trace"
+        assert_success
+        [ "$(head -n 1 "$trace")" = "id,worker,label,start_us,end_us,status" ] ||
+            fail "$line: no trace header"
+        # at least one row; every row: numbers where numbers belong, an
+        # end not before its start, a status
+        awk -F, 'NR > 1 { rows++
+                 if ($1 !~ /^[0-9]+$/ || $2 !~ /^[0-9]+$/ ||
+                     $(NF-2) !~ /^[0-9]+$/ || $(NF-1) !~ /^[0-9]+$/ ||
+                     $(NF-1) < $(NF-2) || $NF == "") bad++ }
+                 END { exit !(rows > 0 && bad == 0) }' "$trace" ||
+            fail "$line: bad trace rows: $(cat "$trace")"
+    done < <(small_runs)
+}
+
 @test "nothing in the kit switches TLS verification off" {
     # the kit's own sources, scripts and docs; the matches would be the
     # libcurl options set to 0, or curl's --insecure / -k
