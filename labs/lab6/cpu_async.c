@@ -279,9 +279,7 @@ static void usage(void)
 static void parse_options(int argc, char *argv[], struct settings *settings)
 {
     static const struct option options[] = {
-        { "work", required_argument, NULL, 'w' },
-        { "jobs", required_argument, NULL, 'j' },
-        { "n", required_argument, NULL, 'n' },
+        JOBS_LONG_OPTIONS,
         { "yield-every", required_argument, NULL, 'y' },
         { "trace", required_argument, NULL, 'T' },
         { "quiet", no_argument, NULL, 'q' },
@@ -295,16 +293,9 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
                                    .yield_every = DEFAULT_YIELD_EVERY };
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":qh", options, NULL)) != -1) {
+        if (jobs_option(c, optarg, &settings->jobs, &n_text))
+            continue;           /* --work, --jobs or --n */
         switch (c) {
-        case 'w':
-            settings->jobs.work = option_choice("--work", optarg,
-                                                work_names);
-            break;
-        case 'j':
-            settings->jobs.count = option_long("--jobs", optarg, 1,
-                                               MAX_JOBS);
-            break;
-        case 'n': n_text = optarg; break;
         case 'y':
             settings->yield_every = option_long("--yield-every", optarg, 1,
                                                 1000000000000);

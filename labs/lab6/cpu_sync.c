@@ -46,9 +46,7 @@ static void usage(void)
 static void parse_options(int argc, char *argv[], struct settings *settings)
 {
     static const struct option options[] = {
-        { "work", required_argument, NULL, 'w' },
-        { "jobs", required_argument, NULL, 'j' },
-        { "n", required_argument, NULL, 'n' },
+        JOBS_LONG_OPTIONS,
         { "trace", required_argument, NULL, 'T' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
@@ -60,16 +58,9 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
     *settings = (struct settings){ .jobs.count = DEFAULT_JOBS };
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":qh", options, NULL)) != -1) {
+        if (jobs_option(c, optarg, &settings->jobs, &n_text))
+            continue;           /* --work, --jobs or --n */
         switch (c) {
-        case 'w':
-            settings->jobs.work = option_choice("--work", optarg,
-                                                work_names);
-            break;
-        case 'j':
-            settings->jobs.count = option_long("--jobs", optarg, 1,
-                                               MAX_JOBS);
-            break;
-        case 'n': n_text = optarg; break;
         case 'T': settings->trace = optarg; break;
         case 'q': settings->quiet = true; break;
         case 'h': usage(); exit(0);

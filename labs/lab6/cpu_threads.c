@@ -367,9 +367,7 @@ static void usage(void)
 static void parse_options(int argc, char *argv[], struct settings *settings)
 {
     static const struct option options[] = {
-        { "work", required_argument, NULL, 'w' },
-        { "jobs", required_argument, NULL, 'j' },
-        { "n", required_argument, NULL, 'n' },
+        JOBS_LONG_OPTIONS,
         { "workers", required_argument, NULL, 'W' },
         { "gil", no_argument, NULL, 'g' },
         { "switch-interval", required_argument, NULL, 's' },
@@ -386,16 +384,9 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
                                    .switch_ms = DEFAULT_SWITCH_MS };
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":qh", options, NULL)) != -1) {
+        if (jobs_option(c, optarg, &settings->jobs, &n_text))
+            continue;           /* --work, --jobs or --n */
         switch (c) {
-        case 'w':
-            settings->jobs.work = option_choice("--work", optarg,
-                                                work_names);
-            break;
-        case 'j':
-            settings->jobs.count = option_long("--jobs", optarg, 1,
-                                               MAX_JOBS);
-            break;
-        case 'n': n_text = optarg; break;
         case 'W':
             settings->workers = option_long("--workers", optarg, 1, 1000);
             break;

@@ -27,6 +27,7 @@
 #define LAB6_JOBS_H
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,6 +178,34 @@ void run_job(const struct jobs *jobs, long k, struct job_result *result)
     "  --jobs N                 how many jobs (20)\n"                   \
     "  --n N                    job size: fib(N) (35), squares below\n" \
     "                           N+k (5000000), math steps (2000000)\n"
+
+/* The rows of getopt_long's table that every CPU program shares; each
+ * program adds its own rows after them and handles these with
+ * jobs_option(). */
+#define JOBS_LONG_OPTIONS                                               \
+    { "work", required_argument, NULL, 'w' },                           \
+    { "jobs", required_argument, NULL, 'j' },                           \
+    { "n", required_argument, NULL, 'n' }
+
+/* Handle option c if it is one of JOBS_LONG_OPTIONS: returns true when it
+ * was (--n is only kept as text, for jobs_set_size()). */
+static inline bool jobs_option(int c, const char *value, struct jobs *jobs,
+                               const char **n_text)
+{
+    switch (c) {
+    case 'w':
+        jobs->work = option_choice("--work", value, work_names);
+        return true;
+    case 'j':
+        jobs->count = option_long("--jobs", value, 1, MAX_JOBS);
+        return true;
+    case 'n':
+        *n_text = value;
+        return true;
+    default:
+        return false;
+    }
+}
 
 /* Call once the options are parsed: work and count are set, n_text is
  * the --n text or NULL.  --n is checked here, because its range depends
