@@ -91,6 +91,7 @@ struct conn *conn_new(struct server *s, int fd, bool tls)
     if (c == NULL)
         return NULL;
     c->fd = fd;
+    c->id = ++s->conn_numbers;
     c->first_response = true;
     c->state = CONN_READING;
     c->wait_events = EPOLLIN;
@@ -155,8 +156,11 @@ void conn_close(struct server *s, struct conn *c)
     if (c->next != NULL)
         c->next->prev = c->prev;
     s->conn_count--;
+    if (c->in_flight)
+        stats_request_done(&s->stats, c->log_seq, now_us());
     if (c->counted)
-        s->stats.connections_open--;
+        stats_connection_closed(&s->stats);
+    free(c->own_body);
     free(c);
 }
 
@@ -417,6 +421,10 @@ static void conn_run(struct server *s, struct conn *c)
             break;
         case CONN_WRITING:
             step = conn_write(s, c);
+            if (step == STEP_DONE && c->in_flight) {
+                c->in_flight = false;  /* sent in full */
+                stats_request_done(&s->stats, c->log_seq, now_us());
+            }
             if (step == STEP_DONE && c->close_after)
                 step = conn_linger_start(s, c);  /* "Connection: close" */
             else if (step == STEP_DONE)

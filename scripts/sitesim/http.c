@@ -7,10 +7,15 @@
  *   /bytes/N         N bytes, 0 <= N <= 104857600, the same every time
  *   /status/CODE     that status, 200..599, with a short body
  *   /delay/MS        200 after MS more milliseconds, 0 <= MS <= 600000
+ *   /page/N          an HTML page whose <title> and <h1> are chemical
+ *                    element N, 1 <= N <= 118 (1 = Hydrogen), for lab 9
+ *   /page/N?fail=CODE  that status instead, 200..599, short body
  *   /redirect        302 to /dice
  *   /redirect/N?to=PATH  N redirects in a row, the last one to PATH
  *   /stats           counters, one key=value per line (never delayed)
- *   /stats/reset     zero the counters, then answer as /stats
+ *   /stats/reset     zero the counters and the log, then answer as /stats
+ *   /stats/log       every non-stats request since the last reset, one
+ *                    line each (see stats.c)
  * Anything else is 404. Only GET and HEAD; other methods get 405.
  */
 #define _GNU_SOURCE
@@ -35,6 +40,37 @@ static const char bytes_line[] =
 #define BYTES_PERIOD (sizeof(bytes_line) - 1)
 _Static_assert(BYTES_PERIOD == 64, "the /bytes line must be 64 bytes");
 static char bytes_block[16384 + BYTES_PERIOD]; /* the line, repeated */
+
+/* /page/N: element N of the periodic table is the page's name. The
+ * scrape programs of lab 9 print these; the list is the kit's own. */
+static const char *const element_names[] = {
+    "Hydrogen", "Helium", "Lithium", "Beryllium", "Boron", "Carbon",
+    "Nitrogen", "Oxygen", "Fluorine", "Neon", "Sodium", "Magnesium",
+    "Aluminium", "Silicon", "Phosphorus", "Sulfur", "Chlorine", "Argon",
+    "Potassium", "Calcium", "Scandium", "Titanium", "Vanadium", "Chromium",
+    "Manganese", "Iron", "Cobalt", "Nickel", "Copper", "Zinc", "Gallium",
+    "Germanium", "Arsenic", "Selenium", "Bromine", "Krypton", "Rubidium",
+    "Strontium", "Yttrium", "Zirconium", "Niobium", "Molybdenum",
+    "Technetium", "Ruthenium", "Rhodium", "Palladium", "Silver", "Cadmium",
+    "Indium", "Tin", "Antimony", "Tellurium", "Iodine", "Xenon", "Caesium",
+    "Barium", "Lanthanum", "Cerium", "Praseodymium", "Neodymium",
+    "Promethium", "Samarium", "Europium", "Gadolinium", "Terbium",
+    "Dysprosium", "Holmium", "Erbium", "Thulium", "Ytterbium", "Lutetium",
+    "Hafnium", "Tantalum", "Tungsten", "Rhenium", "Osmium", "Iridium",
+    "Platinum", "Gold", "Mercury", "Thallium", "Lead", "Bismuth", "Polonium",
+    "Astatine", "Radon", "Francium", "Radium", "Actinium", "Thorium",
+    "Protactinium", "Uranium", "Neptunium", "Plutonium", "Americium",
+    "Curium", "Berkelium", "Californium", "Einsteinium", "Fermium",
+    "Mendelevium", "Nobelium", "Lawrencium", "Rutherfordium", "Dubnium",
+    "Seaborgium", "Bohrium", "Hassium", "Meitnerium", "Darmstadtium",
+    "Roentgenium", "Copernicium", "Nihonium", "Flerovium", "Moscovium",
+    "Livermorium", "Tennessine", "Oganesson",
+};
+#define ELEMENT_COUNT (sizeof(element_names) / sizeof(*element_names))
+_Static_assert(ELEMENT_COUNT == 118, "the elements are 1..118");
+#define ELEMENT_PAGE_MAX 1024   /* room for one /page/N */
+static char element_pages[ELEMENT_COUNT][ELEMENT_PAGE_MAX];
+static size_t element_page_len[ELEMENT_COUNT];
 
 static const char *jython_text[] = {
     "This page is served by sitesim, the site simulator of conkit. It "
@@ -123,6 +159,23 @@ int pages_init(void)
         return -1;
     for (size_t i = 0; i < sizeof(bytes_block); i++)
         bytes_block[i] = bytes_line[i % BYTES_PERIOD];
+    for (size_t i = 0; i < ELEMENT_COUNT; i++) {
+        const char *name = element_names[i];
+        int n = snprintf(element_pages[i], ELEMENT_PAGE_MAX,
+            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>"
+            "<meta charset=\"utf-8\"><title>%s</title></head>\n"
+            "<body>\n<h1>%s</h1>\n"
+            "<p>Element %zu of the periodic table is %s. This is page "
+            "%zu of the conkit lab site, one of %zu that the scrape "
+            "programs of lab 9 fetch and read the heading of.</p>\n"
+            "<p>Pages come from sitesim after its usual latency, so "
+            "fetching many at once is what saves time.</p>\n"
+            "</body>\n</html>\n",
+            name, name, i + 1, name, i + 1, ELEMENT_COUNT);
+        if (n < 0 || n >= ELEMENT_PAGE_MAX)
+            return -1;
+        element_page_len[i] = (size_t)n;
+    }
     return 0;
 }
 
@@ -328,55 +381,21 @@ static bool percent_decode(char *text)
     return true;
 }
 
-/* ====================== Stats ====================== */
+/* ====================== Counting ====================== */
 
-/* A non-stats request arrived: count it, and its connection once. */
-static void stats_count(struct server *s, struct conn *c)
+/* A non-stats request that arrived at `arrival` gets `status`: count
+ * it (and its connection, the first time) and put it in the log. It is
+ * in flight until conn.c says its response is sent. */
+static void request_count(struct server *s, struct conn *c,
+                          int64_t arrival, int status, const char *path)
 {
-    s->stats.requests_total++;
-    if (c->counted)
-        return;
-    c->counted = true;
-    s->stats.connections_total++;
-    s->stats.connections_open++;
-    if (s->stats.connections_open > s->stats.connections_peak)
-        s->stats.connections_peak = s->stats.connections_open;
-    if (c->ssl != NULL)
-        s->stats.https_connections_total++;
-    else
-        s->stats.http_connections_total++;
-}
-
-/* /stats/reset: totals to zero; the peak starts again from now. */
-static void stats_reset(struct server *s)
-{
-    s->stats.connections_total = 0;
-    s->stats.requests_total = 0;
-    s->stats.http_connections_total = 0;
-    s->stats.https_connections_total = 0;
-    s->stats.connections_peak = s->stats.connections_open;
-}
-
-/* Write the /stats body into buf. Returns its length. */
-static size_t stats_format(const struct server *s, char *buf, size_t cap)
-{
-    const struct stats *st = &s->stats;
-    int n = snprintf(buf, cap,
-                     "connections_total=%llu\n"
-                     "connections_open=%llu\n"
-                     "connections_peak=%llu\n"
-                     "requests_total=%llu\n"
-                     "http_connections_total=%llu\n"
-                     "https_connections_total=%llu\n",
-                     (unsigned long long)st->connections_total,
-                     (unsigned long long)st->connections_open,
-                     (unsigned long long)st->connections_peak,
-                     (unsigned long long)st->requests_total,
-                     (unsigned long long)st->http_connections_total,
-                     (unsigned long long)st->https_connections_total);
-    if (n < 0)
-        return 0;
-    return (size_t)n < cap ? (size_t)n : cap - 1;
+    if (!c->counted) {
+        c->counted = true;
+        stats_connection_counted(&s->stats, c->ssl != NULL);
+    }
+    c->log_seq = stats_request_begin(&s->stats, arrival, c->id, status,
+                                     path);
+    c->in_flight = true;
 }
 
 /* ====================== Responses ====================== */
@@ -520,7 +539,7 @@ void http_error(struct server *s, struct conn *c, int status)
     struct response resp = { .status = status };
     char text[100];
 
-    stats_count(s, c);
+    request_count(s, c, now_us(), status, "-");  /* path unknown */
     snprintf(text, sizeof(text), "%d %s", status, reason_phrase(status));
     respond_text(c, &resp, text);
     respond(s, c, &resp, false, false, false, response_delay_us(s, c));
@@ -567,6 +586,23 @@ static bool redirect_route(const char *rest, char *query,
     return true;
 }
 
+/* /page/N?fail=CODE: the CODE asked for, 0 when none, -1 if bad. */
+static int fail_code(char *query)
+{
+    uint64_t code = 0;
+
+    for (char *pair = query; pair != NULL && *pair != '\0';) {
+        char *amp = strchr(pair, '&');
+        if (amp != NULL)
+            *amp = '\0';
+        if (strncmp(pair, "fail=", 5) == 0 &&
+            (!number_parse(pair + 5, 599, &code) || code < 200))
+            return -1;
+        pair = amp != NULL ? amp + 1 : NULL;
+    }
+    return (int)code;
+}
+
 /* Answer the request whose head is head[0..head_len). The head is
  * changed in place (the caller drops it afterwards). */
 void http_handle(struct server *s, struct conn *c,
@@ -576,11 +612,14 @@ void http_handle(struct server *s, struct conn *c,
     struct response resp = { .status = 200 };
     char location[300];
     char text[400];
+    char log_path[SITESIM_LOG_PATH];
     char *path, *query;
     uint64_t number;
-    int64_t extra_us = 0;
+    int64_t arrival = now_us(), extra_us = 0;
     bool is_stats, head_only, keep_alive;
 
+    free(c->own_body);  /* the previous response is sent */
+    c->own_body = NULL;
     head[head_len - 1] = '\0';  /* was the final '\n' */
     if (request_parse(head, &r) != 0) {
         http_error(s, c, 400);
@@ -595,6 +634,7 @@ void http_handle(struct server *s, struct conn *c,
         if (path == NULL)
             path = "/";
     }
+    snprintf(log_path, sizeof(log_path), "%s", path);  /* with query */
     query = strchr(path, '?');
     if (query != NULL)
         *query++ = '\0';
@@ -608,9 +648,8 @@ void http_handle(struct server *s, struct conn *c,
         keep_alive = false;  /* we never read bodies: close instead */
 
     is_stats = strcmp(path, "/stats") == 0 ||
-               strcmp(path, "/stats/reset") == 0;
-    if (!is_stats)
-        stats_count(s, c);
+               strcmp(path, "/stats/reset") == 0 ||
+               strcmp(path, "/stats/log") == 0;
 
     if (!head_only && strcmp(r.method, "GET") != 0) {
         resp.status = 405;
@@ -619,12 +658,22 @@ void http_handle(struct server *s, struct conn *c,
                  r.method);
         respond_text(c, &resp, text);
     } else if (is_stats) {
+        size_t len = 0;
+
         if (strcmp(path, "/stats/reset") == 0)
-            stats_reset(s);
-        resp.type = "text/plain; charset=utf-8";
-        resp.body = c->small_body;
-        resp.body_len = stats_format(s, c->small_body,
-                                     sizeof(c->small_body));
+            stats_reset(&s->stats, arrival);
+        if (strcmp(path, "/stats/log") == 0)
+            c->own_body = stats_log_format(&s->stats, &len);
+        else
+            c->own_body = stats_format(&s->stats, s->config.dir, &len);
+        if (c->own_body == NULL) {
+            resp.status = 500;
+            respond_text(c, &resp, "500 out of memory");
+        } else {
+            resp.type = "text/plain; charset=utf-8";
+            resp.body = c->own_body;
+            resp.body_len = len;
+        }
         respond(s, c, &resp, head_only, keep_alive,
                 r.minor_version == 0, 0);  /* stats: never delayed */
         return;
@@ -658,6 +707,25 @@ void http_handle(struct server *s, struct conn *c,
         snprintf(text, sizeof(text), "delayed %llu ms",
                  (unsigned long long)number);
         respond_text(c, &resp, text);
+    } else if (strncmp(path, "/page/", 6) == 0 &&
+               number_parse(path + 6, ELEMENT_COUNT, &number) &&
+               number >= 1) {
+        int code = fail_code(query);
+        if (code > 0) {
+            resp.status = code;
+            snprintf(text, sizeof(text), "%d %s (asked for by ?fail=)",
+                     code, reason_phrase(code));
+            respond_text(c, &resp, text);
+            if (code == 204 || code == 304)
+                resp.body_len = 0;
+        } else if (code < 0) {
+            resp.status = 400;
+            respond_text(c, &resp, "bad fail code: use ?fail=200..599");
+        } else {
+            resp.type = "text/html; charset=utf-8";
+            resp.body = element_pages[number - 1];
+            resp.body_len = element_page_len[number - 1];
+        }
     } else if (strncmp(path, "/redirect", 9) == 0 &&
                (path[9] == '\0' || path[9] == '/')) {
         if (redirect_route(path + 9, query, location, sizeof(location))) {
@@ -680,6 +748,8 @@ void http_handle(struct server *s, struct conn *c,
         resp.status = 404;
         respond_text(c, &resp, "404 Not Found");
     }
+    if (!is_stats)
+        request_count(s, c, arrival, resp.status, log_path);
     respond(s, c, &resp, head_only, keep_alive, r.minor_version == 0,
             response_delay_us(s, c) + extra_us);
 }

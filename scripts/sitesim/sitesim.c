@@ -107,9 +107,24 @@ static void usage(FILE *out)
 "  -h, --help        show this help\n"
 "\n"
 "Delays are 0..600000 ms. Options win over the environment.\n"
-"Paths: /jython (10966 bytes), /dice (272 bytes), /bytes/N, "
-"/status/CODE,\n"
-"       /delay/MS, /redirect[/N?to=PATH], /stats, /stats/reset.\n"
+"\n"
+"Paths (the same on both ports):\n"
+"  /jython             a 10966-byte HTML page\n"
+"  /dice               a 272-byte HTML page\n"
+"  /bytes/N            N bytes (0..104857600), the same every time\n"
+"  /status/CODE        answers CODE (200..599)\n"
+"  /delay/MS           answers 200 after MS more milliseconds\n"
+"  /page/N             HTML page for element N (1..118), e.g. /page/1:\n"
+"                      <title> and <h1> Hydrogen; other N: 404\n"
+"  /page/N?fail=CODE   answers CODE (200..599) instead\n"
+"  /redirect[/N?to=PATH]  302 to /dice (or N hops to PATH)\n"
+"  /stats              counters, key=value lines (never delayed), with\n"
+"                      requests_inflight_peak, pid and dir\n"
+"  /stats/reset        zero the counters and the log, answer as /stats\n"
+"  /stats/log          each request since the reset, one line each:\n"
+"                      ARRIVAL_US DONE_US STATUS CONN PATH (us since the\n"
+"                      reset, DONE_US -1 in flight; the last 100000)\n"
+"\n"
 "Stop it with SIGTERM or SIGINT.\n",
             DEFAULT_HTTP_PORT, DEFAULT_HTTPS_PORT, DEFAULT_LATENCY_MS,
             DEFAULT_JITTER_MS, DEFAULT_CONN_DELAY_MS);
@@ -672,7 +687,8 @@ int main(int argc, char **argv)
         s.random_state = 1;  /* xorshift must not start at zero */
     s.conn_by_fd = calloc(s.fd_limit, sizeof(*s.conn_by_fd));
     s.timers = calloc(s.fd_limit, sizeof(*s.timers));
-    if (s.conn_by_fd == NULL || s.timers == NULL) {
+    if (s.conn_by_fd == NULL || s.timers == NULL ||
+        stats_init(&s.stats, now_us()) != 0) {
         fprintf(stderr, "sitesim: out of memory: '%zu fds'\n", s.fd_limit);
         goto out_free_tables;
     }
@@ -746,6 +762,7 @@ out_close_log:
     if (s.log != NULL)
         fclose(s.log);
 out_free_tables:
+    stats_free(&s.stats);
     free(s.timers);
     free(s.conn_by_fd);
 out_close_signal:

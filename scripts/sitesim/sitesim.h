@@ -2,7 +2,8 @@
  *
  * sitesim.c  options, the epoll loop, listening sockets, timers, main()
  * conn.c     one client connection: reading, writing, TLS, delays
- * http.c     HTTP parsing, the paths we serve, the pages, /stats
+ * http.c     HTTP parsing, the paths we serve, the pages
+ * stats.c    the counters of /stats and the request log of /stats/log
  * certs.c    the lab CA and the server certificate, made on first start
  */
 #ifndef SITESIM_H
@@ -23,6 +24,8 @@
 #define SITESIM_BYTES_MAX (100LL * 1024 * 1024) /* largest /bytes/N */
 #define SITESIM_DELAY_MAX 600000       /* largest /delay/MS and options */
 #define SITESIM_LINGER_US (2LL * 1000000) /* CONN_CLOSING lasts at most */
+#define SITESIM_LOG_MAX 100000         /* /stats/log keeps this many */
+#define SITESIM_LOG_PATH 100           /* path bytes kept per log line */
 
 /* ====================== Structures ====================== */
 
@@ -49,14 +52,29 @@ struct config {
     const char *logfile;        /* --log FILE, or NULL */
 };
 
+/* One line of /stats/log: a non-stats request. */
+struct log_entry {
+    int64_t arrival_us;         /* head read, us since the last reset */
+    int64_t done_us;            /* response sent, or -1 in flight */
+    uint64_t conn_id;           /* the connection's number */
+    int status;                 /* the status we answer */
+    char path[SITESIM_LOG_PATH]; /* path and query, maybe truncated */
+};
+
 /* The counters /stats reports. Only non-stats requests count. */
 struct stats {
     uint64_t connections_total;       /* counted connections */
     uint64_t connections_open;        /* counted ones still open */
     uint64_t connections_peak;        /* most open at once */
     uint64_t requests_total;          /* non-stats requests */
+    uint64_t requests_inflight;       /* read, response not yet sent */
+    uint64_t requests_inflight_peak;  /* most in flight at once */
     uint64_t http_connections_total;  /* counted, on the HTTP port */
     uint64_t https_connections_total; /* counted, on the HTTPS port */
+    int64_t reset_at_us;              /* start or last /stats/reset */
+    struct log_entry *log;            /* ring of SITESIM_LOG_MAX */
+    uint64_t log_first;               /* first sequence since reset */
+    uint64_t log_next;                /* sequence of the next entry */
 };
 
 /* One client connection. */
@@ -70,7 +88,10 @@ struct conn {
     bool read_closed;           /* the client sent EOF (no more input) */
     bool socket_drained;        /* last read() was short: wait for
                                    EPOLLIN before trying again */
+    uint64_t id;                /* connection number, from 1 */
     bool counted;               /* served a non-stats request already */
+    bool in_flight;             /* a counted request is being answered */
+    uint64_t log_seq;           /* its entry in the request log */
     bool first_response;        /* next counted response is the first */
 
     char in[SITESIM_HEAD_MAX];  /* bytes read, not yet parsed */
@@ -79,8 +100,9 @@ struct conn {
     char head[1024];            /* status line and headers to send */
     size_t head_len;            /* bytes in head[] */
     char small_body[512];       /* body of short generated responses */
-    const char *body;           /* body source: a page, small_body, or
-                                   the repeating /bytes pattern */
+    const char *body;           /* body source: a page, small_body,
+                                   own_body, or the /bytes pattern */
+    char *own_body;             /* malloc'd body (/stats), or NULL */
     uint64_t body_len;          /* body bytes to send (0 for HEAD) */
     bool body_repeats;          /* body is the pattern, repeated */
     uint64_t sent;              /* bytes of head + body sent so far */
@@ -127,6 +149,7 @@ struct server {
     int event_index;            /* entry being handled */
 
     struct stats stats;         /* for /stats */
+    uint64_t conn_numbers;      /* connections accepted so far */
     uint64_t random_state;      /* xorshift state for the jitter */
 };
 
@@ -153,6 +176,19 @@ void http_handle(struct server *s, struct conn *c,
 void http_error(struct server *s, struct conn *c, int status);
 size_t http_body_copy(const struct conn *c, uint64_t offset,
                       char *out, size_t cap);
+
+/* stats.c */
+int stats_init(struct stats *st, int64_t now);
+void stats_free(struct stats *st);
+void stats_connection_counted(struct stats *st, bool tls);
+void stats_connection_closed(struct stats *st);
+uint64_t stats_request_begin(struct stats *st, int64_t arrival,
+                             uint64_t conn_id, int status,
+                             const char *path);
+void stats_request_done(struct stats *st, uint64_t seq, int64_t now);
+void stats_reset(struct stats *st, int64_t now);
+char *stats_format(const struct stats *st, const char *dir, size_t *len);
+char *stats_log_format(struct stats *st, size_t *len);
 
 /* certs.c */
 int certs_ensure(const char *dir);

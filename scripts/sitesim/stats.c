@@ -1,0 +1,173 @@
+/* stats.c -- what sitesim counts for /stats and remembers for /stats/log.
+ *
+ * A request is "in flight" from the moment its head is read until its
+ * response is sent in full (or its connection ends). /stats reports the
+ * most in flight at once; /stats/log lists every non-stats request since
+ * the last /stats/reset, one line each:
+ *
+ *     ARRIVAL_US DONE_US STATUS CONN PATH
+ *     1203 52877 200 1 /page/1
+ *     1410 -1 200 2 /fault/stall
+ *
+ * (microseconds since the reset; DONE_US -1 while still in flight; CONN
+ * the connection's number, 1 for the first since sitesim started). The
+ * log is a ring of the last SITESIM_LOG_MAX requests, so a long run
+ * costs a fixed amount of memory. This file changes nothing but the
+ * counters and the log, and calls nothing but the clock.
+ */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sitesim.h"
+
+/* Allocate the log ring. Returns 0, or -1 when out of memory. */
+int stats_init(struct stats *st, int64_t now)
+{
+    memset(st, 0, sizeof(*st));
+    st->log = calloc(SITESIM_LOG_MAX, sizeof(*st->log));
+    st->reset_at_us = now;
+    return st->log == NULL ? -1 : 0;
+}
+
+void stats_free(struct stats *st)
+{
+    free(st->log);
+    st->log = NULL;
+}
+
+/* The entry of sequence number seq, or NULL if it is gone (before the
+ * last reset, or pushed out of the ring since). */
+static struct log_entry *log_entry(struct stats *st, uint64_t seq)
+{
+    if (seq < st->log_first || seq >= st->log_next ||
+        st->log_next - seq > SITESIM_LOG_MAX)
+        return NULL;
+    return &st->log[seq % SITESIM_LOG_MAX];
+}
+
+/* A connection served its first counted request. */
+void stats_connection_counted(struct stats *st, bool tls)
+{
+    st->connections_total++;
+    st->connections_open++;
+    if (st->connections_open > st->connections_peak)
+        st->connections_peak = st->connections_open;
+    if (tls)
+        st->https_connections_total++;
+    else
+        st->http_connections_total++;
+}
+
+/* A counted connection closed. */
+void stats_connection_closed(struct stats *st)
+{
+    st->connections_open--;
+}
+
+/* A non-stats request arrived at `arrival` (monotonic us) and will be
+ * answered with `status`. Returns its sequence number for
+ * stats_request_done(). */
+uint64_t stats_request_begin(struct stats *st, int64_t arrival,
+                             uint64_t conn_id, int status,
+                             const char *path)
+{
+    uint64_t seq = st->log_next++;
+    struct log_entry *e = &st->log[seq % SITESIM_LOG_MAX];
+
+    st->requests_total++;
+    st->requests_inflight++;
+    if (st->requests_inflight > st->requests_inflight_peak)
+        st->requests_inflight_peak = st->requests_inflight;
+    e->arrival_us = arrival - st->reset_at_us;
+    e->done_us = -1;
+    e->conn_id = conn_id;
+    e->status = status;
+    snprintf(e->path, sizeof(e->path), "%s", path);  /* may truncate */
+    return seq;
+}
+
+/* The request `seq` is over at `now`: sent, or its connection ended. */
+void stats_request_done(struct stats *st, uint64_t seq, int64_t now)
+{
+    struct log_entry *e = log_entry(st, seq);
+
+    st->requests_inflight--;
+    if (e != NULL)
+        e->done_us = now - st->reset_at_us;
+}
+
+/* /stats/reset: totals and the log to zero; the peaks start again from
+ * what is open and in flight now. */
+void stats_reset(struct stats *st, int64_t now)
+{
+    st->connections_total = 0;
+    st->requests_total = 0;
+    st->http_connections_total = 0;
+    st->https_connections_total = 0;
+    st->connections_peak = st->connections_open;
+    st->requests_inflight_peak = st->requests_inflight;
+    st->reset_at_us = now;
+    st->log_first = st->log_next;
+}
+
+/* The /stats body, one key=value a line, in a malloc'd string (the
+ * caller frees it); *len is its length. NULL when out of memory. */
+char *stats_format(const struct stats *st, const char *dir, size_t *len)
+{
+    char *text = NULL;
+    int n = asprintf(&text,
+                     "connections_total=%llu\n"
+                     "connections_open=%llu\n"
+                     "connections_peak=%llu\n"
+                     "requests_total=%llu\n"
+                     "requests_inflight=%llu\n"
+                     "requests_inflight_peak=%llu\n"
+                     "http_connections_total=%llu\n"
+                     "https_connections_total=%llu\n"
+                     "pid=%d\n"
+                     "dir=%s\n",
+                     (unsigned long long)st->connections_total,
+                     (unsigned long long)st->connections_open,
+                     (unsigned long long)st->connections_peak,
+                     (unsigned long long)st->requests_total,
+                     (unsigned long long)st->requests_inflight,
+                     (unsigned long long)st->requests_inflight_peak,
+                     (unsigned long long)st->http_connections_total,
+                     (unsigned long long)st->https_connections_total,
+                     (int)getpid(), dir);
+    if (n < 0)
+        return NULL;
+    *len = (size_t)n;
+    return text;
+}
+
+/* The /stats/log body in a malloc'd string (the caller frees it); *len
+ * is its length. NULL when out of memory. */
+char *stats_log_format(struct stats *st, size_t *len)
+{
+    uint64_t first = st->log_first;
+    size_t cap, used = 0;
+    char *text;
+
+    if (st->log_next - first > SITESIM_LOG_MAX)
+        first = st->log_next - SITESIM_LOG_MAX;
+    /* 20 + 20 + 3 + 20 digits, four spaces and a newline, plus the path */
+    cap = (size_t)(st->log_next - first) * (70 + SITESIM_LOG_PATH) + 1;
+    text = malloc(cap);
+    if (text == NULL)
+        return NULL;
+    for (uint64_t seq = first; seq < st->log_next; seq++) {
+        const struct log_entry *e = &st->log[seq % SITESIM_LOG_MAX];
+        int n = snprintf(text + used, cap - used, "%lld %lld %d %llu %s\n",
+                         (long long)e->arrival_us, (long long)e->done_us,
+                         e->status, (unsigned long long)e->conn_id,
+                         e->path);
+        if (n < 0 || (size_t)n >= cap - used)
+            break;  /* cannot happen: cap counts the longest line */
+        used += (size_t)n;
+    }
+    *len = used;
+    return text;
+}
