@@ -12,7 +12,10 @@
 #   make SAN=thread      TSan build in build/thread/bin/
 #   make deps            install the Debian packages the kit needs
 #
-# Every file labs/labN/NAME.c is a program NAME; common/ is linked into all.
+# Every file labs/labN/NAME.c is a program NAME.  A lab's helper code that
+# is not a program lives in labs/labN/lib/*.c: it is linked into that lab's
+# programs only (labs/lab6/lib/jobs.c into cpu_sync, cpu_threads, ...).
+# common/ is linked into all.
 
 CC       ?= cc
 SAN      ?=
@@ -74,9 +77,12 @@ $(BUILD)/libcommon.a: $(COMMON_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-# one rule per program: NAME from labs/labN/NAME.c
+# The objects of labs/labN/lib/*.c, given a program's source labs/labN/NAME.c
+lab_lib_objs = $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(dir $(1))lib/*.c))
+
+# one rule per program: NAME from labs/labN/NAME.c, plus labs/labN/lib/*.c
 define program_rule
-$(BIN)$(1): $(BUILD)/$(2:.c=.o) $(BUILD)/libcommon.a
+$(BIN)$(1): $(BUILD)/$(2:.c=.o) $(call lab_lib_objs,$(2)) $(BUILD)/libcommon.a
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CFLAGS) $$(LDFLAGS) $$^ -o $$@ $$(LDLIBS)
 .PHONY: $(if $(BIN),$(1))
