@@ -49,6 +49,7 @@
 #include "error.h"
 #include "loop.h"
 #include "options.h"
+#include "pipe.h"
 #include "timer.h"
 #include "trace.h"
 
@@ -391,42 +392,6 @@ static void run_tasks(const struct settings *settings,
 
 /* ====== Model 3: processes, each with its own memory ====== */
 
-/* Write all of buffer to fd; 0 or -1 (errno). */
-static int write_all(int fd, const void *buffer, size_t size)
-{
-    const char *p = buffer;
-
-    while (size > 0) {
-        ssize_t n = write(fd, p, size);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        p += n;
-        size -= (size_t)n;
-    }
-    return 0;
-}
-
-/* Read one whole event from fd: 1 read, 0 end of file, -1 error. */
-static int read_event(int fd, struct step_event *event)
-{
-    char *p = (char *)event;
-    size_t got = 0;
-
-    while (got < sizeof *event) {
-        ssize_t n = read(fd, p + got, sizeof *event - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        if (n == 0)
-            return got == 0 ? 0 : -1;   /* a cut-off event is an error */
-        got += (size_t)n;
-    }
-    return 1;
-}
-
 /* The child's side: take the steps, send each one up the pipe, and leave
  * with _exit() -- exit() would flush a copy of the parent's stdio
  * buffers (the trace file) a second time. */
@@ -440,7 +405,7 @@ static void run_process_train(int train, const struct settings *settings,
 
         /* one event is far below PIPE_BUF, so the write is atomic: the
          * children's events never mix inside the pipe */
-        if (write_all(write_fd, &event, sizeof event) != 0) {
+        if (pipe_write_all(write_fd, &event, sizeof event) != 0) {
             error_report("train %c: cannot write to the pipe: %s",
                          'A' + train, strerror(errno));
             _exit(1);
@@ -479,7 +444,7 @@ static void run_processes(const struct settings *settings,
 
     struct step_event event;
     int got;
-    while ((got = read_event(fds[0], &event)) == 1)
+    while ((got = pipe_read_exact(fds[0], &event, sizeof event)) == 1)
         observation_add(seen, &event);
     if (got < 0)
         error_report("cannot read the children's pipe: %s",

@@ -5,10 +5,10 @@
  * interpreter and GIL), so the workers run on every core at once.
  * Processes share nothing, so everything travels through pipes:
  *
- *   parent --- task pipe ---> workers      job numbers, 4 bytes each
- *   parent <-- result pipe -- workers      one fixed-size record per job
+ *   parent --- job pipe ----> workers      one job_record per job
+ *   parent <-- result pipe -- workers      one answer_record per job
  *
- * The parent writes every job number into the task pipe before it forks;
+ * The parent writes every job number into the job pipe before it forks;
  * each worker reads one number at a time, so a worker that finishes early
  * simply takes the next job.  Results come back in the order the jobs
  * finish; the parent puts them back in job order.
@@ -37,6 +37,7 @@
 #include "error.h"
 #include "jobs.h"
 #include "options.h"
+#include "pipe.h"
 #include "timer.h"
 #include "trace.h"
 
@@ -49,10 +50,14 @@ struct settings {
     const char *trace;          /* --trace: CSV file, or NULL */
 };
 
-/* What a worker sends back for one job.  It is far smaller than PIPE_BUF
- * (4096 bytes), so the kernel writes each record whole: records from
- * several workers never mix inside the pipe. */
-struct result_record {
+/* The records on the pipes.  Both are far smaller than PIPE_BUF (4096
+ * bytes), so the kernel writes each one whole: records from several
+ * workers never mix inside a pipe (common/pipe.h moves them). */
+struct job_record {             /* parent -> worker: "run this job" */
+    int32_t job;                /* the job number, 0 .. jobs.count-1 */
+};
+
+struct answer_record {          /* worker -> parent: "here is its answer" */
     int32_t job;                /* the job number it answers */
     int32_t worker;             /* the worker that ran it, 1..workers */
     int64_t start_us;           /* program_us() when the job started */
@@ -66,77 +71,32 @@ static pid_t worker_pids[MAX_WORKERS];
 static volatile sig_atomic_t workers_started;
 static volatile sig_atomic_t stopped_by;    /* the signal that stopped us */
 
-/* ====== Pipes ====== */
-
-/* Write all of buffer to fd, resuming after signals; 0 or -1 (errno). */
-static int write_all(int fd, const void *buffer, size_t size)
-{
-    const char *next = buffer;
-
-    while (size > 0) {
-        ssize_t written = write(fd, next, size);
-        if (written < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        next += written;
-        size -= (size_t)written;
-    }
-    return 0;
-}
-
-/* Read exactly size bytes.  Returns 1 when done, 0 at end of file (no
- * writer left), -1 on an error or a record cut short. */
-static int read_record(int fd, void *buffer, size_t size)
-{
-    char *next = buffer;
-    size_t got = 0;
-
-    while (got < size) {
-        ssize_t n = read(fd, next + got, size - got);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        if (n == 0) {
-            if (got == 0)
-                return 0;
-            errno = EPROTO;     /* a record cut short */
-            return -1;
-        }
-        got += (size_t)n;
-    }
-    return 1;
-}
-
 /* ====== The worker process ====== */
 
-/* A worker's whole life: take a job number, run it, send the record
- * back, until the task pipe is empty.  It ends with _exit(), never exit():
+/* A worker's whole life: take a job number, run it, send the answer
+ * back, until the job pipe is empty.  It ends with _exit(), never exit():
  * exit() would flush stdio buffers copied from the parent and print their
  * text twice. */
 static void worker_main(const struct settings *settings, int worker,
-                        int task_fd, int result_fd)
+                        int job_fd, int result_fd)
 {
-    int32_t k;
+    struct job_record job;
     int status;
 
-    while ((status = read_record(task_fd, &k, sizeof k)) == 1) {
-        struct result_record record = { .job = k, .worker = worker };
+    while ((status = pipe_read_exact(job_fd, &job, sizeof job)) == 1) {
+        struct answer_record answer = { .job = job.job, .worker = worker };
 
-        record.start_us = program_us();
-        run_job(&settings->jobs, k, &record.result);    /* on its own core */
-        record.end_us = program_us();
-        if (write_all(result_fd, &record, sizeof record) != 0) {
+        answer.start_us = program_us();
+        run_job(&settings->jobs, job.job, &answer.result);  /* own core */
+        answer.end_us = program_us();
+        if (pipe_write_all(result_fd, &answer, sizeof answer) != 0) {
             error_report("worker %d: cannot send a result: %s", worker,
                          strerror(errno));
             _exit(1);
         }
     }
     if (status < 0) {
-        error_report("worker %d: cannot read the task pipe: %s", worker,
+        error_report("worker %d: cannot read the job pipe: %s", worker,
                      strerror(errno));
         _exit(1);
     }
@@ -205,17 +165,20 @@ static void block_signals(int how)
         error_fatal("sigprocmask: %s", strerror(errno));
 }
 
-/* Fill the task pipe with every job number.  MAX_JOBS numbers fit in one
+/* Fill the job pipe with every job number.  MAX_JOBS records fit in one
  * page, the smallest pipe Linux makes, so this never blocks. */
-static void write_tasks(const struct settings *settings, int task_fd)
+static void write_jobs(const struct settings *settings, int job_fd)
 {
-    for (int32_t k = 0; k < settings->jobs.count; k++)
-        if (write_all(task_fd, &k, sizeof k) != 0)
-            error_fatal("cannot write the task pipe: %s", strerror(errno));
+    for (int32_t k = 0; k < settings->jobs.count; k++) {
+        struct job_record job = { .job = k };
+
+        if (pipe_write_all(job_fd, &job, sizeof job) != 0)
+            error_fatal("cannot write the job pipe: %s", strerror(errno));
+    }
 }
 
 /* Fork the workers.  Returns how many started (all, unless fork fails). */
-static long start_workers(const struct settings *settings, int task_fd,
+static long start_workers(const struct settings *settings, int job_fd,
                           int result_pipe[2])
 {
     long started;
@@ -234,7 +197,7 @@ static long start_workers(const struct settings *settings, int task_fd,
             restore_signal_handling();
             block_signals(SIG_UNBLOCK);
             close(result_pipe[0]);
-            worker_main(settings, (int)started + 1, task_fd,
+            worker_main(settings, (int)started + 1, job_fd,
                         result_pipe[1]);
         }
         worker_pids[started] = pid;
@@ -250,12 +213,13 @@ static long collect_results(const struct settings *settings, int result_fd,
                             struct job_result *results, bool *received)
 {
     const struct jobs *jobs = &settings->jobs;
-    struct result_record record;
+    struct answer_record record;
     char label[64];
     long count = 0;
     int status;
 
-    while ((status = read_record(result_fd, &record, sizeof record)) == 1) {
+    while ((status = pipe_read_exact(result_fd, &record, sizeof record))
+           == 1) {
         long k = record.job;
         if (k < 0 || k >= jobs->count || received[k]) {
             error_report("unexpected result record for job %ld", k);
@@ -305,17 +269,17 @@ static long reap_workers(long started)
 static int run_all_jobs(const struct settings *settings,
                         struct job_result *results, bool *received)
 {
-    int task_pipe[2], result_pipe[2];
+    int job_pipe[2], result_pipe[2];
 
-    if (pipe(task_pipe) != 0 || pipe(result_pipe) != 0)
+    if (pipe(job_pipe) != 0 || pipe(result_pipe) != 0)
         error_fatal("pipe: %s", strerror(errno));
-    write_tasks(settings, task_pipe[1]);
-    close(task_pipe[1]);        /* workers see end of file when it's empty */
+    write_jobs(settings, job_pipe[1]);
+    close(job_pipe[1]);         /* workers see end of file when it's empty */
 
-    long started = start_workers(settings, task_pipe[0], result_pipe);
+    long started = start_workers(settings, job_pipe[0], result_pipe);
     /* the parent keeps only the read end of the results: once every
      * worker has exited, reading it gives end of file */
-    close(task_pipe[0]);
+    close(job_pipe[0]);
     close(result_pipe[1]);
     if (started < settings->workers)
         signal_workers(SIGTERM);    /* fork failed: stop the others */

@@ -47,7 +47,7 @@ enum work {
 static const char *const work_names[] = { "fib", "squares", "math", NULL };
 
 #define DEFAULT_JOBS 20         /* every text runs twenty jobs */
-#define MAX_JOBS 1000           /* keeps cpu_fork's task pipe in one page */
+#define MAX_JOBS 1000           /* keeps cpu_fork's job pipe in one page */
 
 /* The default --n of each work, and the largest one allowed: fib(92) is
  * the last Fibonacci number that fits in 64 bits (though fib(50) already
