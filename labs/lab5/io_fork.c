@@ -51,6 +51,7 @@
 #include "error.h"
 #include "http.h"
 #include "io_options.h"
+#include "pipe.h"
 #include "sites.h"
 #include "timer.h"
 #include "trace.h"
@@ -59,9 +60,9 @@
 
 /* ====== The messages on the pipes ======
  *
- * Every message is a fixed-size struct sent with one write() and read
- * with one read() of exactly that size.  POSIX makes a write of at most
- * PIPE_BUF bytes (4096 on Linux) to a pipe atomic: its bytes land in the
+ * Every message is a fixed-size struct, sent with pipe_write_all() and
+ * read with pipe_read_exact() (common/pipe.h).  POSIX makes a write of at
+ * most PIPE_BUF bytes (4096 on Linux) to a pipe atomic: its bytes land in the
  * pipe all together or not at all, never split and never mixed with
  * another write.  So the pipe always holds whole records, a read of one
  * record's size returns one whole record, and a worker killed in the
@@ -153,35 +154,6 @@ static void parse_options(int argc, char *argv[],
     io_parse_options(argc, argv, &program, settings);
 }
 
-/* ====== Whole records over pipes ====== */
-
-/* Write one record with one write(): 0, or -1 (errno EPIPE: the reader
- * is gone). */
-static int write_record(int fd, const void *record, size_t size)
-{
-    ssize_t n;
-
-    do
-        n = write(fd, record, size);
-    while (n < 0 && errno == EINTR);
-    return n == (ssize_t)size ? 0 : -1;   /* <= PIPE_BUF: all or nothing */
-}
-
-/* Read one record: 1 when a whole one arrived, 0 at end of file (every
- * writer closed its end -- or died), -1 on an error or a partial record
- * (which atomic writes rule out; checked anyway). */
-static int read_record(int fd, void *record, size_t size)
-{
-    ssize_t n;
-
-    do
-        n = read(fd, record, size);
-    while (n < 0 && errno == EINTR);
-    if (n == 0)
-        return 0;
-    return n == (ssize_t)size ? 1 : -1;
-}
-
 /* ====== The worker process ====== */
 
 /* Runs once in each new worker, before it takes any work: the tutorial's
@@ -239,11 +211,11 @@ static void worker_main(const struct pool *pool, int task_fd, int result_fd)
 
     worker_initializer(settings);       /* once, before any work */
 
-    while (read_record(task_fd, &task, sizeof task) == 1) {
+    while (pipe_read_exact(task_fd, &task, sizeof task) == 1) {
         struct result_record result = { .index = task.index };
 
         download_site(settings, pool->sites->urls[task.index], &result);
-        if (write_record(result_fd, &result, sizeof result) != 0)
+        if (pipe_write_all(result_fd, &result, sizeof result) != 0)
             break;                      /* the parent is gone */
     }
 
@@ -338,7 +310,7 @@ static void hand_out_next(struct pool *pool, struct worker *worker)
     if (pool->stop_signal == 0 && pool->next < pool->sites->count) {
         struct task_record task = { .index = (uint32_t)pool->next };
         worker->handed_us = program_us();
-        if (write_record(worker->task_fd, &task, sizeof task) == 0) {
+        if (pipe_write_all(worker->task_fd, &task, sizeof task) == 0) {
             worker->current = (long)pool->next++;
             return;
         }
@@ -431,7 +403,7 @@ static void worker_gone(struct pool *pool, struct worker *worker)
 static void collect_from(struct pool *pool, struct worker *worker)
 {
     struct result_record result;
-    int got = read_record(worker->result_fd, &result, sizeof result);
+    int got = pipe_read_exact(worker->result_fd, &result, sizeof result);
 
     if (got == 1 && (long)result.index == worker->current) {
         worker->current = -1;
