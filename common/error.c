@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "color.h"
+
 const char *program_name = "conkit";
 
 void error_init(const char *argv0)
@@ -18,21 +20,29 @@ void error_init(const char *argv0)
 
 /* Format "prefix message\n" into one buffer and write it in one call, so
  * that concurrent writers cannot interleave inside a line.  Long messages
- * are cut, never split. */
-static void write_line(int fd, const char *prefix, const char *fmt,
-                       va_list ap)
+ * are cut, never split.  color and its end (color.h; "" for none) go
+ * around the text, inside the one write. */
+static void write_line(int fd, const char *color, const char *prefix,
+                       const char *fmt, va_list ap)
 {
     char line[1024];
+    const char *end = color[0] != '\0' ? color_end(fd) : "";
+    /* the text may fill what the colour's end and '\n' leave free */
+    int room = (int)(sizeof line - strlen(end) - 2);
     int len = 0;
 
-    if (prefix)
-        len = snprintf(line, sizeof line, "%s: ", prefix);
-    int n = vsnprintf(line + len, sizeof line - len, fmt, ap);
+    len += snprintf(line, room, "%s%s%s", color, prefix ? prefix : "",
+                    prefix ? ": " : "");
+    if (len > room - 1)
+        len = room - 1;
+    int n = vsnprintf(line + len, room - len, fmt, ap);
     if (n < 0)
         n = 0;
     len += n;
-    if (len > (int)sizeof line - 2)
-        len = (int)sizeof line - 2;
+    if (len > room - 1)
+        len = room - 1;
+    memcpy(line + len, end, strlen(end));
+    len += (int)strlen(end);
     line[len++] = '\n';
 
     const char *p = line;
@@ -53,7 +63,8 @@ void error_report(const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    write_line(STDERR_FILENO, program_name, fmt, ap);
+    write_line(STDERR_FILENO, color_failure(STDERR_FILENO), program_name,
+               fmt, ap);
     va_end(ap);
 }
 
@@ -63,7 +74,8 @@ void error_usage(const char *fmt, ...)
 
     fflush(stdout);
     va_start(ap, fmt);
-    write_line(STDERR_FILENO, program_name, fmt, ap);
+    write_line(STDERR_FILENO, color_failure(STDERR_FILENO), program_name,
+               fmt, ap);
     va_end(ap);
     exit(EXIT_USAGE);
 }
@@ -74,7 +86,8 @@ void error_fatal(const char *fmt, ...)
 
     fflush(stdout);
     va_start(ap, fmt);
-    write_line(STDERR_FILENO, program_name, fmt, ap);
+    write_line(STDERR_FILENO, color_failure(STDERR_FILENO), program_name,
+               fmt, ap);
     va_end(ap);
     exit(EXIT_FAILURE);
 }
@@ -90,6 +103,17 @@ void print_line(const char *fmt, ...)
 
     fflush(stdout);             /* keep order with earlier stdio output */
     va_start(ap, fmt);
-    write_line(STDOUT_FILENO, NULL, fmt, ap);
+    write_line(STDOUT_FILENO, "", NULL, fmt, ap);
+    va_end(ap);
+}
+
+void print_worker_line(long worker, const char *fmt, ...)
+{
+    va_list ap;
+
+    fflush(stdout);
+    va_start(ap, fmt);
+    write_line(STDOUT_FILENO, color_worker(STDOUT_FILENO, worker), NULL,
+               fmt, ap);
     va_end(ap);
 }

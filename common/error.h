@@ -5,7 +5,8 @@
  *     io_sync: cannot open sites file: 'nope.txt'
  *
  * and is written with a single write(2), so lines from several threads or
- * processes never tear into each other.
+ * processes never tear into each other.  On a terminal (color.h) error
+ * lines are red and print_worker_line() gives each worker its colour.
  */
 #ifndef CONKIT_ERROR_H
 #define CONKIT_ERROR_H
@@ -41,5 +42,10 @@ void error_fatal_errno(int errnum, const char *what)
  * Used for per-item output that several workers print at once. */
 void print_line(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
+
+/* print_line() in worker's own colour on a terminal (color.h): each
+ * worker's lines stand out from the others'. */
+void print_worker_line(long worker, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #endif

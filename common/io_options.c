@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "color.h"
 #include "options.h"
 
 #define OPTION_COLUMN 29        /* where --help's explanations start */
@@ -24,6 +25,7 @@ static void usage(const struct io_program *program)
            "  --no-session                 a new session (connection) for "
            "every download\n"
            "  --trace FILE                 write one CSV row per download\n"
+           "  --color WHEN                 colour: auto, always, never (auto)\n"
            "  -q, --quiet                  print only the summary lines\n"
            "  -h, --help                   show this help\n");
     if (program->epilogue != NULL)
@@ -40,6 +42,7 @@ void io_parse_options(int argc, char *argv[],
         { "timeout", required_argument, NULL, 't' },
         { "no-session", no_argument, NULL, 'n' },
         { "trace", required_argument, NULL, 'T' },
+        { "color", required_argument, NULL, 'C' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { program->knob, required_argument, NULL, 'k' },
@@ -67,6 +70,9 @@ void io_parse_options(int argc, char *argv[],
             break;
         case 'n': settings->no_session = true; break;
         case 'T': settings->trace = optarg; break;
+        case 'C':
+            color_set_mode(option_choice("--color", optarg, color_modes));
+            break;
         case 'q': settings->quiet = true; break;
         case 'k':
             settings->concurrency = option_long(knob_option, optarg, 1,

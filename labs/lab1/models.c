@@ -46,6 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "color.h"
 #include "error.h"
 #include "loop.h"
 #include "options.h"
@@ -130,6 +131,7 @@ static void usage(void)
            "  --only MODEL          run one model: threads, tasks or "
            "processes (all)\n"
            "  --trace FILE          write one CSV row per step\n"
+           "  --color WHEN          colour: auto, always, never (auto)\n"
            "  -q, --quiet           print only the summary lines\n"
            "  -h, --help            show this help\n", MAX_TRAINS);
 }
@@ -142,6 +144,7 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
         { "work-ms", required_argument, NULL, 'w' },
         { "only", required_argument, NULL, 'o' },
         { "trace", required_argument, NULL, 'T' },
+        { "color", required_argument, NULL, 'C' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -168,6 +171,9 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
             settings->only = option_choice("--only", optarg, model_names);
             break;
         case 'T': settings->trace = optarg; break;
+        case 'C':
+            color_set_mode(option_choice("--color", optarg, color_modes));
+            break;
         case 'q': settings->quiet = true; break;
         case 'h': usage(); exit(0);
         default: option_unknown(argv);
@@ -591,8 +597,9 @@ static void print_observation(const struct observation *seen,
             }
         }
         format_cpus(mask, cpus, sizeof cpus);
-        printf("%s: %c took %d steps on cpus %s, done at %.0f ms\n",
-               name, 'A' + train, steps, cpus, (double)finished / 1000.0);
+        printf("%s%s: %c took %d steps on cpus %s, done at %.0f ms%s\n",
+               color_worker(STDOUT_FILENO, train), name, 'A' + train, steps,
+               cpus, (double)finished / 1000.0, color_end(STDOUT_FILENO));
     }
 
     /* the order the steps finished in: "A1 B1 A2 ..." */

@@ -72,7 +72,7 @@ static void download_all_sites(const struct io_settings *settings,
             totals->done++;
             totals->bytes += bytes;
             if (!settings->quiet)
-                print_line("Read %zu bytes from %s", bytes, url);
+                print_worker_line(0, "Read %zu bytes from %s", bytes, url);
         } else {
             totals->failed++;
         }

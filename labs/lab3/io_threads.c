@@ -139,7 +139,8 @@ static void *worker_main(void *arg)
         trace_record((long)index, worker->index, url, start, program_us(),
                      status == 0 ? "ok" : "failed");
         if (status == 0 && !settings->quiet)
-            print_line("Read %zu bytes from %s", bytes, url);
+            print_worker_line(worker->index, "Read %zu bytes from %s",
+                              bytes, url);
         if (settings->no_session)
             curl_easy_cleanup(handle);
 

@@ -237,8 +237,8 @@ static void finish_transfers(struct downloads *downloads)
             downloads->done++;
             downloads->bytes += transfer->bytes;
             if (!downloads->settings->quiet)
-                print_line("Read %zu bytes from %s", transfer->bytes,
-                           transfer->url);
+                print_worker_line(transfer->id, "Read %zu bytes from %s",
+                                  transfer->bytes, transfer->url);
         } else {
             downloads->failed++;
         }

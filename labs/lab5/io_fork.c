@@ -333,9 +333,10 @@ static void record_result(struct pool *pool, struct worker *worker,
         pool->done++;
         pool->bytes += result->bytes;
         if (!pool->settings->quiet)
-            print_line("ForkProcess-%d:Read %llu bytes from %s",
-                       worker->number, (unsigned long long)result->bytes,
-                       url);
+            print_worker_line(worker->number,
+                              "ForkProcess-%d:Read %llu bytes from %s",
+                              worker->number,
+                              (unsigned long long)result->bytes, url);
     } else {
         pool->failed++;
         error_report("%s: %s", url, result->error);

@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "color.h"
 #include "error.h"
 #include "jobs.h"
 #include "loop.h"
@@ -271,6 +272,7 @@ static void usage(void)
            "  --yield-every N          steps of a job between yields "
            "(%d)\n"
            "  --trace FILE             write one CSV row per job\n"
+           "  --color WHEN             colour: auto, always, never (auto)\n"
            "  -q, --quiet              print only the summary lines\n"
            "  -h, --help               show this help\n",
            DEFAULT_YIELD_EVERY);
@@ -282,6 +284,7 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
         JOBS_LONG_OPTIONS,
         { "yield-every", required_argument, NULL, 'y' },
         { "trace", required_argument, NULL, 'T' },
+        { "color", required_argument, NULL, 'C' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -301,6 +304,9 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
                                                 1000000000000);
             break;
         case 'T': settings->trace = optarg; break;
+        case 'C':
+            color_set_mode(option_choice("--color", optarg, color_modes));
+            break;
         case 'q': settings->quiet = true; break;
         case 'h': usage(); exit(0);
         default: option_unknown(argv);

@@ -34,6 +34,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "color.h"
 #include "error.h"
 #include "jobs.h"
 #include "options.h"
@@ -311,6 +312,7 @@ static void usage(void)
            "  --workers N              worker processes "
            "(number of CPUs: %ld)\n"
            "  --trace FILE             write one CSV row per job\n"
+           "  --color WHEN             colour: auto, always, never (auto)\n"
            "  -q, --quiet              print only the summary lines\n"
            "  -h, --help               show this help\n",
            sysconf(_SC_NPROCESSORS_ONLN));
@@ -322,6 +324,7 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
         JOBS_LONG_OPTIONS,
         { "workers", required_argument, NULL, 'W' },
         { "trace", required_argument, NULL, 'T' },
+        { "color", required_argument, NULL, 'C' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -344,6 +347,9 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
                                             MAX_WORKERS);
             break;
         case 'T': settings->trace = optarg; break;
+        case 'C':
+            color_set_mode(option_choice("--color", optarg, color_modes));
+            break;
         case 'q': settings->quiet = true; break;
         case 'h': usage(); exit(0);
         default: option_unknown(argv);

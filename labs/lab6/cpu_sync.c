@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "color.h"
 #include "error.h"
 #include "jobs.h"
 #include "options.h"
@@ -39,6 +40,7 @@ static void usage(void)
            "Run CPU-bound jobs one after another on one thread.\n\n"
            JOBS_USAGE
            "  --trace FILE             write one CSV row per job\n"
+           "  --color WHEN             colour: auto, always, never (auto)\n"
            "  -q, --quiet              print only the summary lines\n"
            "  -h, --help               show this help\n");
 }
@@ -48,6 +50,7 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
     static const struct option options[] = {
         JOBS_LONG_OPTIONS,
         { "trace", required_argument, NULL, 'T' },
+        { "color", required_argument, NULL, 'C' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -62,6 +65,9 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
             continue;           /* --work, --jobs or --n */
         switch (c) {
         case 'T': settings->trace = optarg; break;
+        case 'C':
+            color_set_mode(option_choice("--color", optarg, color_modes));
+            break;
         case 'q': settings->quiet = true; break;
         case 'h': usage(); exit(0);
         default: option_unknown(argv);

@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "color.h"
 #include "error.h"
 #include "jobs.h"
 #include "options.h"
@@ -360,6 +361,7 @@ static void usage(void)
            "  --switch-interval MS     with --gil: hand the lock over "
            "after MS (5)\n"
            "  --trace FILE             write one CSV row per job\n"
+           "  --color WHEN             colour: auto, always, never (auto)\n"
            "  -q, --quiet              print only the summary lines\n"
            "  -h, --help               show this help\n");
 }
@@ -372,6 +374,7 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
         { "gil", no_argument, NULL, 'g' },
         { "switch-interval", required_argument, NULL, 's' },
         { "trace", required_argument, NULL, 'T' },
+        { "color", required_argument, NULL, 'C' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -396,6 +399,9 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
                                                 optarg, 0.01, 10000);
             break;
         case 'T': settings->trace = optarg; break;
+        case 'C':
+            color_set_mode(option_choice("--color", optarg, color_modes));
+            break;
         case 'q': settings->quiet = true; break;
         case 'h': usage(); exit(0);
         default: option_unknown(argv);

@@ -27,7 +27,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
+#include "color.h"
 #include "error.h"
 #include "options.h"
 #include "timer.h"
@@ -88,6 +90,7 @@ static void usage(void)
            "                             the counter (%d; 0: a plain "
            "counter++)\n"
            "  --trace FILE               write one CSV row per thread\n"
+           "  --color WHEN               colour: auto, always, never (auto)\n"
            "  -q, --quiet                accepted; the output is already "
            "a summary\n"
            "  -h, --help                 show this help\n",
@@ -102,6 +105,7 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
         { "lock", required_argument, NULL, 'l' },
         { "window", required_argument, NULL, 'w' },
         { "trace", required_argument, NULL, 'T' },
+        { "color", required_argument, NULL, 'C' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -130,6 +134,9 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
             settings->window = option_long("--window", optarg, 0, 100000);
             break;
         case 'T': settings->trace = optarg; break;
+        case 'C':
+            color_set_mode(option_choice("--color", optarg, color_modes));
+            break;
         case 'q': break;
         case 'h': usage(); exit(0);
         default: option_unknown(argv);
@@ -251,8 +258,10 @@ int main(int argc, char *argv[])
                                               : counter;
     long expected = settings.threads * settings.increments;
 
-    printf("counter=%ld expected=%ld lost=%ld\n", total, expected,
-           expected - total);
+    /* red on a terminal when updates were lost (color.h) */
+    const char *red = total != expected ? color_failure(STDOUT_FILENO) : "";
+    printf("%scounter=%ld expected=%ld lost=%ld%s\n", red, total, expected,
+           expected - total, red[0] ? color_end(STDOUT_FILENO) : "");
     timer_print(&timer);
 
     for (long t = 0; t < settings.threads; t++) {

@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "color.h"
 #include "error.h"
 #include "loop.h"
 #include "options.h"
@@ -124,6 +125,7 @@ static void usage(void)
            "  --transfers N              how many transfers (20; 1 to %d)\n"
            "  --banks N                  how many banks of %d (5; 2 to %d)\n"
            "  --trace FILE               write one CSV row per transfer\n"
+           "  --color WHEN               colour: auto, always, never (auto)\n"
            "  -q, --quiet                no dot per transfer\n"
            "  -h, --help                 show this help\n",
            MAX_TRANSFERS, START_BALANCE, MAX_BANKS);
@@ -150,6 +152,7 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
         { "transfers", required_argument, NULL, 'n' },
         { "banks", required_argument, NULL, 'b' },
         { "trace", required_argument, NULL, 'T' },
+        { "color", required_argument, NULL, 'C' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -181,6 +184,9 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
             settings->banks = option_long("--banks", optarg, 2, MAX_BANKS);
             break;
         case 'T': settings->trace = optarg; break;
+        case 'C':
+            color_set_mode(option_choice("--color", optarg, color_modes));
+            break;
         case 'q': settings->quiet = true; break;
         case 'h': usage(); exit(0);
         default: option_unknown(argv);
@@ -430,7 +436,10 @@ int main(int argc, char *argv[])
     print_balances("final");
     for (long b = 0; b < bank_count; b++)
         sum += balances[b];
-    printf("sum=%ld\n", sum);
+    /* red on a terminal when the invariant broke (color.h) */
+    const char *red = sum != bank_count * START_BALANCE
+                      ? color_failure(STDOUT_FILENO) : "";
+    printf("%ssum=%ld%s\n", red, sum, red[0] ? color_end(STDOUT_FILENO) : "");
     timer_print(&timer);
 
     for (long i = 0; i < settings.transfers; i++)
