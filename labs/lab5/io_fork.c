@@ -11,7 +11,7 @@
  * Processes do not share variables, so the parent and the workers talk
  * through pipes (the IPC that multiprocessing hides from you):
  *
- *            task pipe K: one index     +--------------------------+
+ *            job pipe K: one index      +--------------------------+
  *   parent  ------------------------->  | ForkProcess-K: download  |
  *   (hands  <-------------------------  | sites->urls[index]       |
  *   out,    result pipe K: one record   +--------------------------+
@@ -30,6 +30,13 @@
  *
  * Watch:  the time against io_threads' (5 threads) and io_sync's; try
  *         `kill -9` on one worker (ps --ppid $(pgrep -n io_fork)) mid-run.
+ *
+ * Signals: the parent keeps SIGINT/SIGTERM blocked except inside
+ * ppoll(), because it must stop between two events -- knowing which
+ * download each worker holds, so it can write `cancelled` rows -- and the
+ * workers ask for PR_SET_PDEATHSIG so that none outlives a parent killed
+ * outright (cpu_fork, whose jobs are all handed out at once, just passes
+ * the signal on).
  *
  * Compare with labs/lab3/io_threads.c (threads share one memory, one
  * session per thread) and labs/lab4/io_async.c (one thread, one loop).
@@ -69,15 +76,15 @@
  * middle of a write() leaves either its whole record or nothing -- never
  * half a record for the parent to misread.
  *
- * Both processes hold the same site list (fork copied it), so a task
+ * Both processes hold the same site list (fork copied it), so a job
  * only needs the index of the URL, not the URL itself. */
 
-struct task_record {            /* parent -> worker: "download this" */
+struct job_record {             /* parent -> worker: "download this" */
     uint32_t index;             /* index into sites->urls */
 };
 
-struct result_record {          /* worker -> parent: "this is how it went" */
-    uint32_t index;             /* the task's index */
+struct download_record {        /* worker -> parent: "this is how it went" */
+    uint32_t index;             /* the job's index */
     uint32_t ok;                /* 1: downloaded, 0: failed */
     uint64_t bytes;             /* body bytes received */
     int64_t start_us;           /* program_us() when the download began */
@@ -85,9 +92,9 @@ struct result_record {          /* worker -> parent: "this is how it went" */
     char error[224];            /* "HTTP 503" or curl's error text */
 };
 
-_Static_assert(sizeof(struct task_record) <= PIPE_BUF,
-               "a task must fit in one atomic pipe write");
-_Static_assert(sizeof(struct result_record) <= PIPE_BUF,
+_Static_assert(sizeof(struct job_record) <= PIPE_BUF,
+               "a job must fit in one atomic pipe write");
+_Static_assert(sizeof(struct download_record) <= PIPE_BUF,
                "a result must fit in one atomic pipe write");
 
 /* ====== The parent's view of the pool ====== */
@@ -95,7 +102,7 @@ _Static_assert(sizeof(struct result_record) <= PIPE_BUF,
 struct worker {
     int number;                 /* K of ForkProcess-K: 1 .. workers */
     pid_t pid;                  /* its process id; 0 once reaped */
-    int task_fd;                /* write end of its task pipe, -1: closed */
+    int job_fd;                 /* write end of its job pipe, -1: closed */
     int result_fd;              /* read end of its result pipe, -1: gone */
     long current;               /* index it is downloading, -1: none */
     int64_t handed_us;          /* program_us() when current was handed */
@@ -170,7 +177,7 @@ static void worker_initializer(const struct io_settings *settings)
 /* Download one URL and describe the outcome in result (no printing: the
  * parent prints every line). */
 static void download_site(const struct io_settings *settings, const char *url,
-                          struct result_record *result)
+                          struct download_record *result)
 {
     CURL *handle = session;
     size_t bytes = 0;
@@ -203,18 +210,18 @@ static void download_site(const struct io_settings *settings, const char *url,
 }
 
 /* The body of ForkProcess-K: set up, then download what the parent sends
- * until it closes the task pipe.  Never returns. */
-static void worker_main(const struct pool *pool, int task_fd, int result_fd)
+ * until it closes the job pipe.  Never returns. */
+static void worker_main(const struct pool *pool, int job_fd, int result_fd)
 {
     const struct io_settings *settings = pool->settings;
-    struct task_record task;
+    struct job_record job;
 
     worker_initializer(settings);       /* once, before any work */
 
-    while (pipe_read_exact(task_fd, &task, sizeof task) == 1) {
-        struct result_record result = { .index = task.index };
+    while (pipe_read_exact(job_fd, &job, sizeof job) == 1) {
+        struct download_record result = { .index = job.index };
 
-        download_site(settings, pool->sites->urls[task.index], &result);
+        download_site(settings, pool->sites->urls[job.index], &result);
         if (pipe_write_all(result_fd, &result, sizeof result) != 0)
             break;                      /* the parent is gone */
     }
@@ -230,18 +237,18 @@ static void worker_main(const struct pool *pool, int task_fd, int result_fd)
 
 /* The new child's first steps: undo what it inherited and does not want,
  * then become a worker. */
-static void become_worker(const struct pool *pool, long k, int task[2],
+static void become_worker(const struct pool *pool, long k, int job[2],
                           int result[2], pid_t parent,
                           const sigset_t *old_mask)
 {
     /* fork() copied every open file descriptor.  Close the parent's ends
      * of this worker's pipes, and the parent's ends of the earlier
-     * workers' pipes: while anyone else holds a task pipe's write end,
+     * workers' pipes: while anyone else holds a job pipe's write end,
      * that worker would never see end of file when the parent closes it. */
-    close(task[1]);
+    close(job[1]);
     close(result[0]);
     for (long j = 0; j < k; j++) {
-        close(pool->workers[j].task_fd);
+        close(pool->workers[j].job_fd);
         close(pool->workers[j].result_fd);
     }
 
@@ -255,20 +262,20 @@ static void become_worker(const struct pool *pool, long k, int task[2],
     if (getppid() != parent)
         _exit(1);                       /* the parent died before prctl */
 
-    worker_main(pool, task[0], result[1]);
+    worker_main(pool, job[0], result[1]);
 }
 
 /* Fork ForkProcess-(k+1).  Returns 0, or -1 if it could not be made. */
 static int start_worker(struct pool *pool, long k, const sigset_t *old_mask)
 {
-    int task[2], result[2];
+    int job[2], result[2];
     pid_t parent = getpid();
 
-    if (pipe(task) != 0)
+    if (pipe(job) != 0)
         return -1;
     if (pipe(result) != 0) {
-        close(task[0]);
-        close(task[1]);
+        close(job[0]);
+        close(job[1]);
         return -1;
     }
 
@@ -276,22 +283,22 @@ static int start_worker(struct pool *pool, long k, const sigset_t *old_mask)
     pid_t pid = fork();
     if (pid < 0) {
         int saved = errno;
-        close(task[0]);
-        close(task[1]);
+        close(job[0]);
+        close(job[1]);
         close(result[0]);
         close(result[1]);
         errno = saved;
         return -1;
     }
     if (pid == 0)
-        become_worker(pool, k, task, result, parent, old_mask);
+        become_worker(pool, k, job, result, parent, old_mask);
 
-    /* parent: keep the write end of the task pipe, the read end of the
+    /* parent: keep the write end of the job pipe, the read end of the
      * result pipe; the worker's ends are the worker's alone */
-    close(task[0]);
+    close(job[0]);
     close(result[1]);
     pool->workers[k] = (struct worker){
-        .number = (int)k + 1, .pid = pid, .task_fd = task[1],
+        .number = (int)k + 1, .pid = pid, .job_fd = job[1],
         .result_fd = result[0], .current = -1,
     };
     pool->started++;
@@ -302,28 +309,28 @@ static int start_worker(struct pool *pool, long k, const sigset_t *old_mask)
 /* ====== The parent: hand out work, collect results ====== */
 
 /* Give an idle worker its next download, or tell it there is no more
- * work by closing its task pipe (it sees end of file and exits). */
+ * work by closing its job pipe (it sees end of file and exits). */
 static void hand_out_next(struct pool *pool, struct worker *worker)
 {
-    if (worker->task_fd < 0)
+    if (worker->job_fd < 0)
         return;
     if (pool->stop_signal == 0 && pool->next < pool->sites->count) {
-        struct task_record task = { .index = (uint32_t)pool->next };
+        struct job_record job = { .index = (uint32_t)pool->next };
         worker->handed_us = program_us();
-        if (pipe_write_all(worker->task_fd, &task, sizeof task) == 0) {
+        if (pipe_write_all(worker->job_fd, &job, sizeof job) == 0) {
             worker->current = (long)pool->next++;
             return;
         }
         /* EPIPE: the worker has died; its end of file on the result pipe
          * follows, and this download stays for another worker */
     }
-    close(worker->task_fd);
-    worker->task_fd = -1;
+    close(worker->job_fd);
+    worker->job_fd = -1;
 }
 
 /* Count, print and trace one finished download. */
 static void record_result(struct pool *pool, struct worker *worker,
-                          const struct result_record *result)
+                          const struct download_record *result)
 {
     const char *url = pool->sites->urls[result->index];
 
@@ -351,9 +358,9 @@ static void worker_gone(struct pool *pool, struct worker *worker)
 
     close(worker->result_fd);
     worker->result_fd = -1;
-    if (worker->task_fd >= 0) {
-        close(worker->task_fd);
-        worker->task_fd = -1;
+    if (worker->job_fd >= 0) {
+        close(worker->job_fd);
+        worker->job_fd = -1;
     }
     pid_t reaped;
     do
@@ -403,7 +410,7 @@ static void worker_gone(struct pool *pool, struct worker *worker)
 /* Read what one worker sent: a result, or end of file. */
 static void collect_from(struct pool *pool, struct worker *worker)
 {
-    struct result_record result;
+    struct download_record result;
     int got = pipe_read_exact(worker->result_fd, &result, sizeof result);
 
     if (got == 1 && (long)result.index == worker->current) {
@@ -431,9 +438,9 @@ static void stop_workers(struct pool *pool, int signal_number)
         struct worker *worker = &pool->workers[k];
         if (worker->pid > 0)
             kill(worker->pid, signal_number);
-        if (worker->task_fd >= 0) {
-            close(worker->task_fd);
-            worker->task_fd = -1;
+        if (worker->job_fd >= 0) {
+            close(worker->job_fd);
+            worker->job_fd = -1;
         }
     }
 }

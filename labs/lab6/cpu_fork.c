@@ -20,6 +20,12 @@
  *         (press H to see that cpu_threads shows one line per thread
  *         instead).  Ctrl-C stops the workers too: the parent reaps them.
  *
+ * Signals: the parent's handler only passes SIGINT/SIGTERM on to the
+ * workers, because every job is already in the job pipe and the parent
+ * just waits on the result pipe: once the workers die it reads end of
+ * file and reaps them (io_fork, which hands out one download at a time,
+ * waits in ppoll() instead, to know what each worker held).
+ *
  * Compare with cpu_threads.c, which gets the same speed-up from threads:
  * C has no GIL to avoid.
  */
