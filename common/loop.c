@@ -1,11 +1,11 @@
-/* loop.c -- the kit's event loop: epoll, one timerfd, cooperative tasks.
+/* loop.c -- the kit's event loop: epoll, one timerfd, a min-heap of timers.
  *
- * One turn of loop_run():
+ * One turn of loop_run() (the function at the end of this file):
  *
- *     1. resume the tasks that were ready when the turn began (FIFO);
+ *     1. the before-poll hook: common/task.c resumes its ready tasks;
  *     2. arm the timerfd for the earliest timer, if that changed;
  *     3. epoll_wait: sleep until an fd or the timerfd is ready (do not
- *        sleep at all when a task is still ready to run);
+ *        sleep at all when the hook has work ready);
  *     4. call the fd procs for the fds that are ready;
  *     5. call the procs of the timers that are due.
  *
@@ -51,11 +51,9 @@ struct loop {
     size_t timer_count;         /* timers in heap */
     size_t timer_capacity;      /* room in heap */
     long last_timer_id;         /* ids count up from 1 */
-    struct task *ready_first;   /* run queue: tasks to resume, FIFO */
-    struct task *ready_last;    /* tail of the run queue */
-    size_t ready_count;         /* tasks in the run queue */
-    struct task *alive;         /* every task not yet finished */
-    size_t alive_count;         /* tasks in that list */
+    loop_before_poll_proc *before_poll;  /* the hook (task.c), or NULL */
+    loop_hook_free_proc *hook_free;     /* frees hook_data, or NULL */
+    void *hook_data;            /* passed to both */
     bool stopped;               /* loop_stop() was called */
 };
 
@@ -94,11 +92,8 @@ void loop_free(struct loop *loop)
 {
     if (loop == NULL)
         return;
-    while (loop->alive != NULL) {       /* tasks that never finished */
-        struct task *task = loop->alive;
-        loop->alive = task->next_alive;
-        free(task);
-    }
+    if (loop->hook_free != NULL)        /* e.g. tasks never finished */
+        loop->hook_free(loop->hook_data);
     free(loop->heap);
     free(loop->fds);
     close(loop->timer_fd);
@@ -304,173 +299,86 @@ static void fire_due_timers(struct loop *loop)
     }
 }
 
-/* ====== Tasks ====== */
 
-/* Queue a task at the tail of the run queue. */
-static void make_ready(struct task *task)
+/* ====== The hook and the turn ====== */
+
+void loop_set_before_poll(struct loop *loop, loop_before_poll_proc *proc,
+                          loop_hook_free_proc *free_proc, void *data)
 {
-    struct loop *loop = task->loop;
-
-    task->next = NULL;
-    if (loop->ready_last != NULL)
-        loop->ready_last->next = task;
-    else
-        loop->ready_first = task;
-    loop->ready_last = task;
-    loop->ready_count++;
+    loop->before_poll = proc;
+    loop->hook_free = free_proc;
+    loop->hook_data = data;
 }
 
-struct task *task_spawn(struct loop *loop, task_proc *body, void *state,
-                        long id)
+void *loop_before_poll_data(const struct loop *loop)
 {
-    struct task *task = calloc(1, sizeof *task);
-
-    if (task == NULL)
-        return NULL;
-    task->body = body;
-    task->state = state;
-    task->id = id;
-    task->loop = loop;
-    task->next_alive = loop->alive;             /* into the alive list */
-    if (loop->alive != NULL)
-        loop->alive->prev_alive = task;
-    loop->alive = task;
-    loop->alive_count++;
-    make_ready(task);
-    return task;
+    return loop->hook_data;
 }
-
-/* Resume a task; free it when its body says it is finished. */
-static void task_resume(struct task *task)
-{
-    struct loop *loop = task->loop;
-
-    if (task->body(task) != TASK_FINISHED)
-        return;                 /* it waits: something will queue it */
-    task->finished = true;
-    if (task->prev_alive != NULL)               /* out of the alive list */
-        task->prev_alive->next_alive = task->next_alive;
-    else
-        loop->alive = task->next_alive;
-    if (task->next_alive != NULL)
-        task->next_alive->prev_alive = task->prev_alive;
-    loop->alive_count--;
-    free(task);
-}
-
-/* Resume the tasks that were ready when the turn began.  A task that
- * yields goes to the tail and runs next turn, after the fds are polled. */
-static void run_ready_tasks(struct loop *loop)
-{
-    for (size_t n = loop->ready_count; n > 0 && !loop->stopped; n--) {
-        struct task *task = loop->ready_first;
-        loop->ready_first = task->next;
-        if (loop->ready_first == NULL)
-            loop->ready_last = NULL;
-        loop->ready_count--;
-        task->next = NULL;
-        task_resume(task);
-    }
-}
-
-bool task_yield(struct task *task)
-{
-    make_ready(task);
-    return true;
-}
-
-static int64_t task_wake_from_timer(struct loop *loop, long id, void *data)
-{
-    (void)loop;
-    (void)id;
-    make_ready(data);
-    return LOOP_TIMER_DONE;
-}
-
-bool task_sleep(struct task *task, int64_t delay_us)
-{
-    loop_add_timer(task->loop, delay_us, task_wake_from_timer, task);
-    return true;
-}
-
-/* One-shot: the fd is unwatched before the task runs again. */
-static void task_wake_from_fd(struct loop *loop, int fd, int mask, void *data)
-{
-    struct task *task = data;
-
-    loop_del_fd(loop, fd);
-    task->events = mask;
-    make_ready(task);
-}
-
-bool task_wait_fd(struct task *task, int fd, int mask)
-{
-    task->events = LOOP_NONE;
-    if (loop_add_fd(task->loop, fd, mask, task_wake_from_fd, task) == -1) {
-        task->events = LOOP_ERROR;      /* cannot watch it: report, go on */
-        return false;
-    }
-    return true;
-}
-
-bool async_lock_acquire(struct async_lock *lock, struct task *task)
-{
-    if (!lock->held) {
-        lock->held = true;      /* free: take it, no need to suspend */
-        return false;
-    }
-    task->next = NULL;          /* held: queue behind the other waiters */
-    if (lock->last_waiter != NULL)
-        lock->last_waiter->next = task;
-    else
-        lock->first_waiter = task;
-    lock->last_waiter = task;
-    return true;
-}
-
-void async_lock_release(struct async_lock *lock)
-{
-    struct task *task = lock->first_waiter;
-
-    if (task == NULL) {
-        lock->held = false;
-        return;
-    }
-    /* hand it over: held stays true, so no task can barge in before the
-     * first waiter runs -- the lock is fair (FIFO) */
-    lock->first_waiter = task->next;
-    if (lock->first_waiter == NULL)
-        lock->last_waiter = NULL;
-    make_ready(task);
-}
-
-/* ====== Running ====== */
 
 void loop_stop(struct loop *loop)
 {
     loop->stopped = true;
 }
 
+bool loop_stopped(const struct loop *loop)
+{
+    return loop->stopped;
+}
+
+/* Empty the timerfd after it fired; EAGAIN (already empty) is harmless. */
+static void drain_timer_fd(struct loop *loop)
+{
+    uint64_t expirations;
+
+    if (read(loop->timer_fd, &expirations, sizeof expirations) < 0 &&
+        errno != EAGAIN)
+        error_fatal("read timerfd: %s", strerror(errno));
+    loop->armed_us = 0;         /* it fired: no longer armed */
+}
+
+/* Call the proc of every fd epoll_wait reported ready. */
+static void call_fd_procs(struct loop *loop, const struct epoll_event *events,
+                          int count)
+{
+    for (int i = 0; i < count && !loop->stopped; i++) {
+        int fd = events[i].data.fd;
+        if (fd == loop->timer_fd) {
+            drain_timer_fd(loop);       /* the timers run in step 5 */
+            continue;
+        }
+        /* an earlier proc of this batch may have unwatched fd or changed
+         * its mask: deliver only what is still asked for */
+        if (!fd_watched(loop, fd))
+            continue;
+        struct loop_fd *watch = &loop->fds[fd];
+        int mask = loop_mask(events[i].events) & (watch->mask | LOOP_ERROR);
+        if (mask != LOOP_NONE)
+            watch->proc(loop, fd, mask, watch->data);
+    }
+}
+
+/* The turn.  io_async.c and the lab 4 README walk through these lines. */
 void loop_run(struct loop *loop)
 {
     struct epoll_event events[LOOP_MAX_EVENTS];
 
     loop->stopped = false;
     while (!loop->stopped) {
-        run_ready_tasks(loop);                                  /* 1 */
+        int hook = LOOP_HOOK_IDLE;                              /* 1 */
+        if (loop->before_poll != NULL)
+            hook = loop->before_poll(loop, loop->hook_data);
         if (loop->stopped)
             break;
         if (loop->fd_count == 0 && loop->timer_count == 0) {
-            if (loop->alive_count == 0)
+            if (hook == LOOP_HOOK_IDLE)
                 break;                  /* nothing left: done */
-            if (loop->ready_count == 0)
-                error_fatal("deadlock: %zu tasks wait, and no fd, timer "
-                            "or task is left to wake them",
-                            loop->alive_count);
+            if (hook == LOOP_HOOK_WAITING)
+                error_fatal("deadlock: tasks wait, and no fd, timer or "
+                            "task is left to wake them");
         }
 
         arm_timer_fd(loop);                                     /* 2 */
-        int timeout_ms = loop->ready_count > 0 ? 0 : -1;
+        int timeout_ms = hook == LOOP_HOOK_READY ? 0 : -1;
         int count = epoll_wait(loop->epoll_fd, events, LOOP_MAX_EVENTS,
                                timeout_ms);                     /* 3 */
         if (count == -1) {
@@ -478,27 +386,7 @@ void loop_run(struct loop *loop)
                 error_fatal("epoll_wait: %s", strerror(errno));
             count = 0;                  /* a signal: zero events */
         }
-
-        for (int i = 0; i < count && !loop->stopped; i++) {     /* 4 */
-            int fd = events[i].data.fd;
-            if (fd == loop->timer_fd) {
-                uint64_t expirations;   /* empty it; EAGAIN is harmless */
-                if (read(fd, &expirations, sizeof expirations) < 0 &&
-                    errno != EAGAIN)
-                    error_fatal("read timerfd: %s", strerror(errno));
-                loop->armed_us = 0;     /* it fired: no longer armed */
-                continue;
-            }
-            /* an earlier proc of this batch may have unwatched fd or
-             * changed its mask: deliver only what is still asked for */
-            if (!fd_watched(loop, fd))
-                continue;
-            struct loop_fd *watch = &loop->fds[fd];
-            int mask = loop_mask(events[i].events) &
-                       (watch->mask | LOOP_ERROR);
-            if (mask != LOOP_NONE)
-                watch->proc(loop, fd, mask, watch->data);
-        }
+        call_fd_procs(loop, events, count);                     /* 4 */
         fire_due_timers(loop);                                  /* 5 */
     }
 }

@@ -48,7 +48,7 @@
 
 #include "color.h"
 #include "error.h"
-#include "loop.h"
+#include "task.h"
 #include "options.h"
 #include "pipe.h"
 #include "timer.h"

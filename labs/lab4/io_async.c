@@ -3,20 +3,37 @@
  * The C counterpart of the tutorial's asyncio + aiohttp version.  There is
  * one thread and no blocking call: libcurl's "multi_socket" interface
  * tells us which sockets it waits for and when it next needs a timeout,
- * the kit's epoll loop (common/loop.c) waits for all of them at once, and
- * whatever is ready is handed back to libcurl.  Up to --max-conns
- * downloads are in flight together, so the total time drops to about one
- * latency per --max-conns downloads.
+ * the kit's epoll loop waits for all of them at once, and whatever is
+ * ready is handed back to libcurl.  Up to --max-conns downloads are in
+ * flight together, so the total time drops to about one latency per
+ * --max-conns downloads.
  *
- *     epoll_wait --> fd ready --> curl_multi_socket_action(fd)   --+
- *         ^      --> timerfd  --> curl_multi_socket_action(TIMEOUT) |
- *         |                                                        v
- *         +---- socket/timer callbacks <-- libcurl -- info_read: done
+ * The loop's turn -- read it first: loop_run() in common/loop.c, the
+ * lines marked 1 to 5:
  *
- * The session is the one multi handle: it owns the pool of open
- * connections that every transfer borrows from, as an aiohttp
- * ClientSession owns its connector.  Only one thread ever touches it, so
- * unlike io_threads no thread-local storage and no lock is needed.
+ *   1  the before-poll hook (tasks; io_async has none)
+ *   2  arm_timer_fd(): the timerfd is set for the earliest timer -- here
+ *      libcurl's one timeout
+ *   3  epoll_wait(): the one place the thread sleeps, until a socket or
+ *      the timerfd is ready
+ *   4  call_fd_procs(): for each ready socket, on_socket_ready() in
+ *      common/curl_loop.c calls curl_multi_socket_action(fd); libcurl
+ *      reads and writes, then says through on_socket_change() and
+ *      on_timer_change() what to wait for next (loop_add_fd, loop_del_fd,
+ *      loop_add_timer)
+ *   5  fire_due_timers(): libcurl's timeout -> on_timeout() ->
+ *      curl_multi_socket_action(CURL_SOCKET_TIMEOUT)
+ *
+ * After 4 and 5, read_finished() in common/curl_loop.c asks libcurl which
+ * transfers ended and calls this file's download_done() for each: it
+ * prints "Read N bytes", and starts the next download -- chosen by
+ * next_download(), the "same origin first" rule -- so that --max-conns
+ * stay in flight.  The last one stops the loop.
+ *
+ * The session is the one multi handle (common/curl_loop.c): it owns the
+ * pool of open connections that every transfer borrows from, as an
+ * aiohttp ClientSession owns its connector.  Only one thread ever touches
+ * it, so unlike io_threads no thread-local storage and no lock is needed.
  *
  * Run:    make lab4 && ./io_async
  *         ./io_async --repeat 5000 --max-conns 100 -q
@@ -35,10 +52,11 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "curl_loop.h"
 #include "error.h"
 #include "http.h"
-#include "loop.h"
 #include "io_options.h"
+#include "loop.h"
 #include "options.h"
 #include "sites.h"
 #include "timer.h"
@@ -53,12 +71,12 @@
 struct origin {
     const char *url;            /* a URL that starts with the origin */
     size_t length;              /* how many of its chars are the origin */
-    size_t next;                /* no transfer of this origin before this
+    size_t next_same_origin;    /* no download of this origin before this
                                    index is waiting to start */
 };
 
 /* One download.  Its easy handle lives only while it is in flight. */
-struct transfer {
+struct download {
     long id;                    /* index in the site list; trace worker */
     const char *url;            /* what to fetch */
     size_t origin;              /* index in downloads.origins */
@@ -72,13 +90,11 @@ struct downloads {
     const struct io_settings *settings;    /* read-only */
     const struct site_list *sites;      /* read-only */
     struct loop *loop;          /* the event loop */
-    CURLM *session;             /* the multi handle: connection pool */
-    long timer_id;              /* libcurl's timeout on the loop, 0: none */
-    struct transfer *transfers; /* one per site, same order */
+    struct curl_loop *session;  /* the multi handle: connection pool */
+    struct download *list;      /* one per site, same order */
     struct origin *origins;     /* the distinct origins of the sites */
     size_t origin_count;        /* entries in origins */
-    size_t next;                /* no transfer before this index waits */
-    size_t running;             /* handed to libcurl, not yet finished */
+    size_t next_in_order;       /* no download before this index waits */
     size_t done;                /* downloads that succeeded */
     size_t failed;              /* downloads that failed */
     size_t bytes;               /* body bytes of the successful ones */
@@ -126,7 +142,7 @@ static void parse_options(int argc, char *argv[],
                     settings->concurrency);
 }
 
-/* ====== Starting and finishing transfers ====== */
+/* ====== Which download next: "same origin first" ====== */
 
 /* The length of url's origin: "https://host:port" without the path. */
 static size_t origin_length(const char *url)
@@ -137,7 +153,7 @@ static size_t origin_length(const char *url)
     return path != NULL ? (size_t)(path - url) : strlen(url);
 }
 
-/* Give every transfer the index of its origin, adding new origins. */
+/* Give every download the index of its origin, adding new origins. */
 static void find_origins(struct downloads *downloads)
 {
     size_t count = downloads->sites->count;
@@ -146,56 +162,59 @@ static void find_origins(struct downloads *downloads)
     if (downloads->origins == NULL)
         error_fatal("out of memory");
     for (size_t i = 0; i < count; i++) {
-        struct transfer *transfer = &downloads->transfers[i];
-        size_t length = origin_length(transfer->url), o;
+        struct download *download = &downloads->list[i];
+        size_t length = origin_length(download->url), o;
         for (o = 0; o < downloads->origin_count; o++)
             if (downloads->origins[o].length == length &&
-                strncmp(downloads->origins[o].url, transfer->url,
+                strncmp(downloads->origins[o].url, download->url,
                         length) == 0)
                 break;
         if (o == downloads->origin_count)       /* a new one */
             downloads->origins[downloads->origin_count++] =
-                (struct origin){ transfer->url, length, i };
-        transfer->origin = o;
+                (struct origin){ download->url, length, i };
+        download->origin = o;
     }
 }
 
-/* The transfer to start when one for origin (NULL: none) has finished:
+/* The download to start when one for `freed` (NULL: none) has finished:
  * preferably one for the same origin, which takes over the connection
  * just freed.  Another origin's would need a new connection, and with
  * the pool full libcurl would first close the idle one: two origins in
  * random order made half the downloads connect anew.  NULL: all started.
- * (Both cursors only move forward, so the scans cost O(sites) in all.) */
-static struct transfer *next_transfer(struct downloads *downloads,
-                                      struct origin *origin)
+ * Both cursors, freed->next_same_origin and downloads->next_in_order,
+ * only move forward, so the scans cost O(sites) in all. */
+static struct download *next_download(struct downloads *downloads,
+                                      struct origin *freed)
 {
-    struct transfer *transfers = downloads->transfers;
+    struct download *list = downloads->list;
     size_t count = downloads->sites->count;
 
-    if (origin != NULL) {
-        size_t wanted = (size_t)(origin - downloads->origins);
-        while (origin->next < count &&
-               (transfers[origin->next].started ||
-                transfers[origin->next].origin != wanted))
-            origin->next++;
-        if (origin->next < count)
-            return &transfers[origin->next];
+    if (freed != NULL) {
+        size_t wanted = (size_t)(freed - downloads->origins);
+        size_t *cursor = &freed->next_same_origin;
+        while (*cursor < count &&
+               (list[*cursor].started || list[*cursor].origin != wanted))
+            (*cursor)++;
+        if (*cursor < count)
+            return &list[*cursor];
     }
-    while (downloads->next < count && transfers[downloads->next].started)
-        downloads->next++;
-    return downloads->next < count ? &transfers[downloads->next] : NULL;
+    size_t *cursor = &downloads->next_in_order;
+    while (*cursor < count && list[*cursor].started)
+        (*cursor)++;
+    return *cursor < count ? &list[*cursor] : NULL;
 }
 
-/* Hand a transfer to libcurl.  It only records the wish: the connecting
+/* ====== Starting and finishing downloads ====== */
+
+/* Hand a download to libcurl.  It only records the wish: the connecting
  * and sending happen later, from the loop's callbacks. */
-static void start_transfer(struct downloads *downloads,
-                           struct transfer *transfer)
+static void start_download(struct downloads *downloads,
+                           struct download *download)
 {
     CURL *handle = http_easy_new(downloads->settings->timeout);
 
-    curl_easy_setopt(handle, CURLOPT_URL, transfer->url);
-    curl_easy_setopt(handle, CURLOPT_WRITEDATA, &transfer->bytes);
-    curl_easy_setopt(handle, CURLOPT_PRIVATE, transfer);
+    curl_easy_setopt(handle, CURLOPT_URL, download->url);
+    curl_easy_setopt(handle, CURLOPT_WRITEDATA, &download->bytes);
     /* like aiohttp: HTTP/1.1, one request at a time on a connection */
     curl_easy_setopt(handle, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
     if (downloads->settings->no_session) {
@@ -205,134 +224,42 @@ static void start_transfer(struct downloads *downloads,
         curl_easy_setopt(handle, CURLOPT_FRESH_CONNECT, 1L);
         curl_easy_setopt(handle, CURLOPT_FORBID_REUSE, 1L);
     }
-    transfer->started = true;
-    transfer->start_us = program_us();
-    CURLMcode code = curl_multi_add_handle(downloads->session, handle);
-    if (code != CURLM_OK)
-        error_fatal("curl_multi_add_handle: %s", curl_multi_strerror(code));
-    downloads->running++;
+    download->started = true;
+    download->start_us = program_us();
+    curl_loop_add(downloads->session, handle, download);
 }
 
-/* Collect the transfers libcurl has finished, and start one more for
+/* common/curl_loop.c calls this for each download libcurl has finished
+ * (its connection is back in the pool already).  Start one more for
  * each: at most --max-conns are in flight, the rest wait their turn
  * here (so that --timeout times a download, not its wait in a queue). */
-static void finish_transfers(struct downloads *downloads)
+static void download_done(CURL *handle, CURLcode result, void *transfer,
+                          void *data)
 {
-    CURLMsg *message;
-    int left;
+    struct downloads *downloads = data;
+    struct download *download = transfer;
 
-    while ((message = curl_multi_info_read(downloads->session, &left))) {
-        if (message->msg != CURLMSG_DONE)
-            continue;
-        CURL *handle = message->easy_handle;
-        CURLcode result = message->data.result;  /* read before removing */
-        struct transfer *transfer;
-        curl_easy_getinfo(handle, CURLINFO_PRIVATE, (char **)&transfer);
-
-        int status = http_check(handle, result, transfer->url);
-        trace_record(transfer->id, transfer->id, transfer->url,
-                     transfer->start_us, program_us(),
-                     status == 0 ? "ok" : "failed");
-        if (status == 0) {
-            downloads->done++;
-            downloads->bytes += transfer->bytes;
-            if (!downloads->settings->quiet)
-                print_worker_line(transfer->id, "Read %zu bytes from %s",
-                                  transfer->bytes, transfer->url);
-        } else {
-            downloads->failed++;
-        }
-        /* its connection goes back to the session's pool */
-        curl_multi_remove_handle(downloads->session, handle);
-        curl_easy_cleanup(handle);
-        downloads->running--;
-
-        struct transfer *next = next_transfer(
-            downloads, &downloads->origins[transfer->origin]);
-        if (next != NULL)
-            start_transfer(downloads, next);
+    int status = http_check(handle, result, download->url);
+    trace_record(download->id, download->id, download->url,
+                 download->start_us, program_us(),
+                 status == 0 ? "ok" : "failed");
+    if (status == 0) {
+        downloads->done++;
+        downloads->bytes += download->bytes;
+        if (!downloads->settings->quiet)
+            print_worker_line(download->id, "Read %zu bytes from %s",
+                              download->bytes, download->url);
+    } else {
+        downloads->failed++;
     }
-    if (downloads->running == 0)
+    curl_easy_cleanup(handle);
+
+    struct download *next = next_download(
+        downloads, &downloads->origins[download->origin]);
+    if (next != NULL)
+        start_download(downloads, next);
+    if (curl_loop_running(downloads->session) == 0)
         loop_stop(downloads->loop);             /* all done */
-}
-
-/* ====== libcurl <-> the event loop ====== */
-
-/* The loop saw a socket ready: tell libcurl which one and how. */
-static void on_socket_ready(struct loop *loop, int fd, int mask, void *data)
-{
-    struct downloads *downloads = data;
-    int flags = 0, running;
-
-    (void)loop;
-    if (mask & LOOP_READABLE)
-        flags |= CURL_CSELECT_IN;
-    if (mask & LOOP_WRITABLE)
-        flags |= CURL_CSELECT_OUT;
-    if (mask & LOOP_ERROR)
-        flags |= CURL_CSELECT_ERR;
-    curl_multi_socket_action(downloads->session, fd, flags, &running);
-    finish_transfers(downloads);
-}
-
-/* libcurl's timeout is due: let it check its transfers' clocks. */
-static int64_t on_timeout(struct loop *loop, long id, void *data)
-{
-    struct downloads *downloads = data;
-    int running;
-
-    (void)loop;
-    (void)id;
-    downloads->timer_id = 0;    /* fired: before libcurl sets a new one */
-    curl_multi_socket_action(downloads->session, CURL_SOCKET_TIMEOUT, 0,
-                             &running);
-    finish_transfers(downloads);
-    return LOOP_TIMER_DONE;     /* never repeats: libcurl asks again */
-}
-
-/* CURLMOPT_SOCKETFUNCTION: libcurl says what to wait for on a socket.
- * CURL_POLL_REMOVE comes before libcurl closes the socket, so the fd
- * leaves epoll while it still exists. */
-static int on_socket_change(CURL *handle, curl_socket_t fd, int what,
-                            void *data, void *socket_data)
-{
-    struct downloads *downloads = data;
-    int mask = LOOP_NONE;
-
-    (void)handle;
-    (void)socket_data;
-    if (what == CURL_POLL_REMOVE) {
-        loop_del_fd(downloads->loop, fd);
-        return 0;
-    }
-    if (what & CURL_POLL_IN)
-        mask |= LOOP_READABLE;
-    if (what & CURL_POLL_OUT)
-        mask |= LOOP_WRITABLE;
-    if (loop_add_fd(downloads->loop, fd, mask, on_socket_ready,
-                    downloads) == -1)
-        error_fatal("epoll_ctl on socket %d: %s", fd, strerror(errno));
-    return 0;
-}
-
-/* CURLMOPT_TIMERFUNCTION: libcurl wants to be called after timeout_ms
- * (0: as soon as possible, -1: never mind).  It is one timer, replaced
- * on each call; libcurl must not be called back from in here, so even
- * 0 goes through the loop. */
-static int on_timer_change(CURLM *session, long timeout_ms, void *data)
-{
-    struct downloads *downloads = data;
-
-    (void)session;
-    if (downloads->timer_id != 0) {
-        loop_del_timer(downloads->loop, downloads->timer_id);
-        downloads->timer_id = 0;
-    }
-    if (timeout_ms >= 0)
-        downloads->timer_id = loop_add_timer(downloads->loop,
-                                             (int64_t)timeout_ms * 1000,
-                                             on_timeout, downloads);
-    return 0;
 }
 
 static void download_all_sites(struct downloads *downloads)
@@ -342,46 +269,37 @@ static void download_all_sites(struct downloads *downloads)
     downloads->loop = loop_create();
     if (downloads->loop == NULL)
         error_fatal("cannot make the event loop: %s", strerror(errno));
-
     /* the session: one multi handle, its pool capped like aiohttp's
      * connector (100 in all, no cap per host) */
-    downloads->session = curl_multi_init();
-    if (downloads->session == NULL)
-        error_fatal("curl_multi_init failed");
-    curl_multi_setopt(downloads->session, CURLMOPT_SOCKETFUNCTION,
-                      on_socket_change);
-    curl_multi_setopt(downloads->session, CURLMOPT_SOCKETDATA, downloads);
-    curl_multi_setopt(downloads->session, CURLMOPT_TIMERFUNCTION,
-                      on_timer_change);
-    curl_multi_setopt(downloads->session, CURLMOPT_TIMERDATA, downloads);
-    curl_multi_setopt(downloads->session, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-                      downloads->settings->concurrency);
-    curl_multi_setopt(downloads->session, CURLMOPT_MAXCONNECTS,
-                      downloads->settings->concurrency);
+    downloads->session = curl_loop_create(downloads->loop,
+                                          downloads->settings->concurrency,
+                                          download_done, downloads);
 
-    downloads->transfers = calloc(sites->count, sizeof *downloads->transfers);
-    if (downloads->transfers == NULL)
+    downloads->list = calloc(sites->count, sizeof *downloads->list);
+    if (downloads->list == NULL)
         error_fatal("out of memory");
     for (size_t i = 0; i < sites->count; i++) {
-        downloads->transfers[i].id = (long)i;
-        downloads->transfers[i].url = sites->urls[i];
+        downloads->list[i].id = (long)i;
+        downloads->list[i].url = sites->urls[i];
     }
     find_origins(downloads);
 
     /* the first --max-conns at once; each one finished starts another */
-    struct transfer *next;
-    while (downloads->running < (size_t)downloads->settings->concurrency &&
-           (next = next_transfer(downloads, NULL)) != NULL)
-        start_transfer(downloads, next);
-    loop_run(downloads->loop);
+    struct download *next;
+    while (curl_loop_running(downloads->session) <
+               downloads->settings->concurrency &&
+           (next = next_download(downloads, NULL)) != NULL)
+        start_download(downloads, next);
+    if (curl_loop_running(downloads->session) > 0)
+        loop_run(downloads->loop);      /* the turns: see the top */
     if (downloads->done + downloads->failed != sites->count)
         error_fatal("the loop ended with %zu downloads unfinished",
                     sites->count - downloads->done - downloads->failed);
 
-    curl_multi_cleanup(downloads->session);     /* closes the pool */
+    curl_loop_free(downloads->session);         /* closes the pool */
     loop_free(downloads->loop);
     free(downloads->origins);
-    free(downloads->transfers);
+    free(downloads->list);
 }
 
 int main(int argc, char *argv[])

@@ -1,6 +1,6 @@
 /* cpu_async.c -- the CPU-bound jobs as cooperative tasks on the event loop.
  *
- * Every job becomes a task on the kit's event loop (common/loop.h), the
+ * Every job becomes a task on the kit's event loop (common/task.h), the
  * way seed 000 turns fib() into a coroutine and gathers twenty of them.
  * A task computes --yield-every steps of its job, then yields: it goes to
  * the back of the loop's queue and every other task runs a turn.  The
@@ -41,7 +41,7 @@
 #include "color.h"
 #include "error.h"
 #include "jobs.h"
-#include "loop.h"
+#include "task.h"
 #include "options.h"
 #include "timer.h"
 #include "trace.h"

@@ -36,7 +36,7 @@
 
 #include "color.h"
 #include "error.h"
-#include "loop.h"
+#include "task.h"
 #include "options.h"
 #include "timer.h"
 #include "trace.h"
