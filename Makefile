@@ -94,6 +94,9 @@ $(foreach src,$(PROGRAM_SRCS),\
 $(BIN)sitesim: $(SITESIM_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+# make SAN=address sitesim builds $(BIN)sitesim, as for the programs
+.PHONY: $(if $(BIN),sitesim)
+$(if $(BIN),sitesim: $(BIN)sitesim)
 
 # make labN: that lab's programs; the I/O labs also need the simulator
 define lab_rule

@@ -124,3 +124,121 @@ code() {
     assert_equal "$(sim_stat pid)" "$SIM_PID"
     assert_equal "$(sim_stat dir)" "$CONKIT_SIMDIR"
 }
+
+# fault PATH [curl options]: curl's exit code for PATH, and its error on
+# stdout (for assert_output).
+fault() {
+    local path="$1"
+    shift
+    timeout -k 5 20 curl -sS -o /dev/null "$@" "$(sim_url "$path")" 2>&1
+}
+
+@test "sitesim: /fault/reset resets the connection mid-body" {
+    run fault /fault/reset
+    assert_failure 56
+    assert_output --partial "reset by peer"
+}
+
+@test "sitesim: /fault/close closes before the headers" {
+    run fault /fault/close
+    assert_failure 52
+    assert_output --partial "Empty reply"
+}
+
+@test "sitesim: /fault/short sends less than its Content-Length" {
+    run fault /fault/short
+    assert_failure 18
+    assert_output --partial "bytes remaining"
+    run timeout -k 5 20 curl -sS -o /dev/null --cacert "$CONKIT_SIMDIR/ca.pem" \
+        "$(sim_url /fault/short https)"
+    assert_failure
+}
+
+@test "sitesim: /fault/stall sends the headers, then nothing until the client goes" {
+    sim_reset
+    run timeout -k 5 20 curl -sS -D - -o /dev/null -m 1 "$(sim_url /fault/stall)"
+    assert_failure 28
+    assert_line --partial "HTTP/1.1 200"
+    # the stall is in the log; once the client went, it is done
+    run get /stats/log
+    assert_line --regexp '^[0-9]+ [0-9]+ 200 [0-9]+ /fault/stall$'
+}
+
+@test "sitesim: /fault/drip sends one byte a second" {
+    run timeout -k 5 20 curl -s -m 2.5 "$(sim_url /fault/drip)"
+    assert_failure 28
+    # 2.5 s at a byte a second (after 0.1 s latency): 2 or 3 bytes
+    [ "${#output}" -ge 1 ] && [ "${#output}" -le 3 ] ||
+        fail "expected 1..3 bytes in 2.5 s, got ${#output}: '$output'"
+}
+
+@test "sitesim: /fault/bigheader sends a 1 MB header" {
+    local head="$BATS_TEST_TMPDIR/head"
+    run timeout -k 5 20 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"
+        printf "GET /fault/bigheader HTTP/1.1\r\nHost: x\r\n\r\n" >&3
+        cat <&3 >"$2"' _ "$CONKIT_HTTP_PORT" "$head"
+    local size
+    size="$(wc -c <"$head")"
+    [ "$size" -gt 1048576 ] || fail "response of $size bytes"
+    run fault /fault/bigheader
+    assert_failure
+}
+
+@test "sitesim: /fault/badchunk breaks the chunked encoding" {
+    run fault /fault/badchunk
+    assert_failure 56
+    assert_output --partial "chunked"
+}
+
+@test "sitesim: /redirect/offhost and /redirect/file lead off the host" {
+    run timeout -k 5 20 curl -sS -o /dev/null -w '%{redirect_url}' \
+        "$(sim_url /redirect/offhost)"
+    assert_output "http://127.0.0.2:$CONKIT_HTTP_PORT/dice"
+    run timeout -k 5 20 curl -sS -o /dev/null -w '%{redirect_url}' \
+        "$(sim_url /redirect/file)"
+    assert_output "file:///etc/hostname"
+    assert_equal "$(code /fault/nonesuch)" 404
+}
+
+@test "sitesim: --help documents the fault paths" {
+    run timeout -k 5 10 "$KIT/sitesim" --help
+    local path
+    for path in /fault/reset /fault/close /fault/short /fault/stall \
+        /fault/drip /fault/bigheader /fault/badchunk /redirect/offhost \
+        /redirect/file; do
+        assert_output --partial "$path"
+    done
+}
+
+# seconds_for N PATH: how long N requests for PATH take, one after another.
+seconds_for() {
+    local start end i
+    start="$(date +%s%N)"
+    for ((i = 0; i < $1; i++)); do
+        get "$2" -o /dev/null -f || return 1
+    done
+    end="$(date +%s%N)"
+    echo "$(((end - start) / 1000000))"
+}
+
+@test "sitesim: stalled and dripping connections do not slow other requests" {
+    local alone busy i pids=()
+    alone="$(seconds_for 5 /dice)"
+    # 20 stalled and 5 dripping clients, all held open meanwhile
+    for i in $(seq 20); do
+        timeout -k 1 8 curl -s -o /dev/null "$(sim_url /fault/stall)" &
+        pids+=($!)
+    done
+    for i in $(seq 5); do
+        timeout -k 1 8 curl -s -o /dev/null "$(sim_url /fault/drip)" &
+        pids+=($!)
+    done
+    sleep 1
+    [ "$(sim_stat connections_open)" -ge 20 ] ||
+        fail "the stalled clients are not connected"
+    busy="$(seconds_for 5 /dice)"
+    for i in "${pids[@]}"; do kill "$i" 2>/dev/null || true; done
+    for i in "${pids[@]}"; do wait "$i" 2>/dev/null || true; done
+    # same work, same latency: a blocked server would take 8 s or more
+    ratio_at_least "$((alone * 3 + 500))" "$busy" 1
+}

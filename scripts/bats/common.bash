@@ -56,6 +56,7 @@ free_port() {
 }
 
 # sim_start [sitesim options]: start a private simulator for this file.
+# KIT_SITESIM names another build to run (e.g. build/address/bin/sitesim).
 sim_start() {
     local dir="$BATS_FILE_TMPDIR/sim" try
     mkdir -p "$dir"
@@ -66,7 +67,8 @@ sim_start() {
         export CONKIT_HTTP_PORT CONKIT_HTTPS_PORT
         rm -f "$dir/sitesim.pid"
         # 3>&- : bats waits for fd 3 to close; a server must not hold it
-        "$KIT/sitesim" --dir "$dir" --pidfile "$dir/sitesim.pid" "$@" \
+        "${KIT_SITESIM:-$KIT/sitesim}" --dir "$dir" \
+            --pidfile "$dir/sitesim.pid" "$@" \
             >"$dir/sitesim.out" 2>&1 3>&- &
         SIM_PID=$!
         export SIM_PID

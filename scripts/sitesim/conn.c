@@ -4,7 +4,10 @@
  *   HANDSHAKE --> READING --> WAITING --> WRITING --+--> CLOSING
  *   (HTTPS only)     ^        (timer)               |  ("Connection:
  *                    +------------------------------+    close")
- *                                 (keep-alive)
+ *                                 (keep-alive)      +--> STALLED
+ *                                                     (/fault/stall)
+ * A /fault/ response stops after its first c->send_limit bytes and then
+ * misbehaves as c->fault says (conn_fault()).
  *
  * Every step either finishes, or must wait for the socket to become
  * readable or writable (it says which in c->wait_events), or fails.
@@ -161,6 +164,7 @@ void conn_close(struct server *s, struct conn *c)
     if (c->counted)
         stats_connection_closed(&s->stats);
     free(c->own_body);
+    free(c->big_head);
     free(c);
 }
 
@@ -251,11 +255,13 @@ static size_t output_peek(const struct conn *c, char *out, size_t cap)
 {
     size_t n = 0;
 
+    const char *head = c->big_head != NULL ? c->big_head : c->head;
+
     if (c->sent < c->head_len) {
         n = c->head_len - (size_t)c->sent;
         if (n > cap)
             n = cap;
-        memcpy(out, c->head + c->sent, n);
+        memcpy(out, head + c->sent, n);
     }
     if (n < cap && c->sent + n >= c->head_len) {
         uint64_t body_offset = c->sent + n - c->head_len;
@@ -264,7 +270,8 @@ static size_t output_peek(const struct conn *c, char *out, size_t cap)
     return n;
 }
 
-/* Send the response until it is all sent or the socket is full. */
+/* Send the response until it is all sent (or its first c->send_limit
+ * bytes, for a fault) or the socket is full. */
 static enum step conn_write(struct server *s, struct conn *c)
 {
     static char scratch[65536];  /* one loop, one thread: shared */
@@ -272,9 +279,13 @@ static enum step conn_write(struct server *s, struct conn *c)
     bool progress = false;
     enum step step = STEP_DONE;
 
+    if (total > c->send_limit)
+        total = c->send_limit;
     while (c->sent < total) {
         /* TLS: at most one 16 KiB record per SSL_write */
         size_t cap = c->ssl != NULL ? 16384 : sizeof(scratch);
+        if (cap > total - c->sent)
+            cap = (size_t)(total - c->sent);
         size_t n = output_peek(c, scratch, cap);
 
         if (c->ssl != NULL) {
@@ -353,6 +364,54 @@ static enum step conn_linger(struct conn *c)
     return STEP_AGAIN;  /* still more: level-triggered epoll says so */
 }
 
+/* ====================== Faults ====================== */
+
+/* The first c->send_limit bytes of a /fault/ response are sent: now
+ * misbehave. STEP_FAILED closes the connection at once. */
+static enum step conn_fault(struct server *s, struct conn *c)
+{
+    struct linger hard = { .l_onoff = 1, .l_linger = 0 };
+
+    switch (c->fault) {
+    case FAULT_CLOSE:
+        c->tls_failed = true;  /* no close_notify: just the FIN */
+        return STEP_FAILED;
+    case FAULT_RESET:
+        /* linger on, timeout 0: close() sends a RST, not a FIN */
+        c->tls_failed = true;
+        if (setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &hard,
+                       sizeof(hard)) != 0)
+            log_line(s, "setsockopt SO_LINGER fd %d: %s", c->fd,
+                     strerror(errno));
+        return STEP_FAILED;
+    case FAULT_SHORT:
+        c->tls_failed = true;  /* the body ends in a bare FIN */
+        return conn_linger_start(s, c);
+    case FAULT_STALL:
+        /* costs one fd and one entry in the list: no timer, no idle
+         * timeout; we only watch for the client to go away */
+        c->state = CONN_STALLED;
+        c->wait_events = EPOLLIN;
+        c->socket_drained = false;
+        idle_remove(s, c);
+        return STEP_DONE;
+    case FAULT_DRIP:
+        if (c->sent >= c->head_len + c->body_len) {
+            c->fault = FAULT_NONE;  /* all dripped: end as usual */
+            return STEP_DONE;
+        }
+        c->send_limit = c->sent + 1;  /* one more byte, a second on */
+        c->wake_at_us = now_us() + SITESIM_DRIP_US;
+        c->state = CONN_WAITING;
+        idle_remove(s, c);
+        timer_add(s, c);
+        return STEP_AGAIN;
+    case FAULT_NONE:
+        break;
+    }
+    return STEP_DONE;
+}
+
 /* ====================== The state machine ====================== */
 
 /* Tell epoll what the connection waits for, if that changed. */
@@ -421,16 +480,21 @@ static void conn_run(struct server *s, struct conn *c)
             break;
         case CONN_WRITING:
             step = conn_write(s, c);
-            if (step == STEP_DONE && c->in_flight) {
+            if (step == STEP_DONE && c->fault != FAULT_NONE)
+                step = conn_fault(s, c);  /* may change the state */
+            if (step != STEP_DONE || c->state != CONN_WRITING)
+                break;
+            if (c->in_flight) {
                 c->in_flight = false;  /* sent in full */
                 stats_request_done(&s->stats, c->log_seq, now_us());
             }
-            if (step == STEP_DONE && c->close_after)
+            if (c->close_after)
                 step = conn_linger_start(s, c);  /* "Connection: close" */
-            else if (step == STEP_DONE)
+            else
                 c->state = CONN_READING;  /* keep-alive: next request */
             break;
         case CONN_CLOSING:
+        case CONN_STALLED:
             step = conn_linger(c);
             break;
         }

@@ -12,6 +12,10 @@
  *   /page/N?fail=CODE  that status instead, 200..599, short body
  *   /redirect        302 to /dice
  *   /redirect/N?to=PATH  N redirects in a row, the last one to PATH
+ *   /redirect/offhost  302 to http://127.0.0.2:PORT/dice, off this host
+ *   /redirect/file   302 to file:///etc/hostname
+ *   /fault/NAME      a broken response: reset, close, short, stall,
+ *                    drip, bigheader, badchunk (see fault_route())
  *   /stats           counters, one key=value per line (never delayed)
  *   /stats/reset     zero the counters and the log, then answer as /stats
  *   /stats/log       every non-stats request since the last reset, one
@@ -475,7 +479,33 @@ struct response {
     bool body_repeats;          /* body is the /bytes pattern */
     const char *location;       /* Location header, or NULL */
     bool allow_header;          /* add "Allow: GET, HEAD" (for 405) */
+    bool chunked;               /* "Transfer-Encoding: chunked", and
+                                   body is sent as it is */
+    size_t big_header;          /* > 0: add a header this long */
+    enum fault fault;           /* /fault/...: see enum fault */
+    uint64_t body_before_fault; /* RESET, SHORT: body bytes sent first */
 };
+
+/* The head of a /fault/bigheader response: the usual head with one
+ * header line of `size` bytes before the empty line. malloc'd (the
+ * connection frees it); NULL when out of memory. */
+static char *big_head_make(const char *head, size_t head_len, size_t size,
+                           size_t *len)
+{
+    static const char name[] = "X-Sitesim-Big: ";
+    size_t name_len = sizeof(name) - 1;
+    size_t keep = head_len - 2;  /* all but the final "\r\n" */
+    char *big = malloc(keep + size + 4);
+
+    if (big == NULL)
+        return NULL;
+    memcpy(big, head, keep);
+    memcpy(big + keep, name, name_len);
+    memset(big + keep + name_len, 'x', size - name_len);
+    memcpy(big + keep + size, "\r\n\r\n", 4);
+    *len = keep + size + 4;
+    return big;
+}
 
 /* Set up c to send `resp` after `delay_us`, and hand it to conn.c. */
 static void respond(struct server *s, struct conn *c,
@@ -483,6 +513,7 @@ static void respond(struct server *s, struct conn *c,
                     bool keep_alive, bool http10, int64_t delay_us)
 {
     char location[300] = "";
+    char length[64];
     const char *connection = "";
     int n;
 
@@ -493,26 +524,52 @@ static void respond(struct server *s, struct conn *c,
         connection = "Connection: close\r\n";
     else if (http10)
         connection = "Connection: keep-alive\r\n";
+    if (resp->chunked)
+        snprintf(length, sizeof(length), "Transfer-Encoding: chunked\r\n");
+    else
+        snprintf(length, sizeof(length), "Content-Length: %llu\r\n",
+                 (unsigned long long)resp->body_len);
 
     n = snprintf(c->head, sizeof(c->head),
                  "HTTP/1.1 %d %s\r\n"
                  "Server: sitesim\r\n"
                  "Content-Type: %s\r\n"
-                 "Content-Length: %llu\r\n"
-                 "%s%s%s"
+                 "%s%s%s%s"
                  "\r\n",
                  resp->status, reason_phrase(resp->status), resp->type,
-                 (unsigned long long)resp->body_len, location,
+                 length, location,
                  resp->allow_header ? "Allow: GET, HEAD\r\n" : "",
                  connection);
     if (n < 0 || (size_t)n >= sizeof(c->head))
         n = 0;  /* cannot happen: every part above is short */
     c->head_len = (size_t)n;
+    free(c->big_head);
+    c->big_head = NULL;
+    if (resp->big_header > 0)
+        c->big_head = big_head_make(c->head, c->head_len,
+                                    resp->big_header, &c->head_len);
     c->body = resp->body;
     c->body_len = head_only ? 0 : resp->body_len;
     c->body_repeats = resp->body_repeats;
     c->sent = 0;
     c->close_after = !keep_alive;
+    c->fault = resp->fault;
+    switch (resp->fault) {
+    case FAULT_CLOSE:
+        c->send_limit = 0;
+        break;
+    case FAULT_RESET:
+    case FAULT_SHORT:
+        c->send_limit = c->head_len + resp->body_before_fault;
+        break;
+    case FAULT_STALL:
+    case FAULT_DRIP:
+        c->send_limit = c->head_len;  /* DRIP: conn.c adds a byte a time */
+        break;
+    case FAULT_NONE:
+        c->send_limit = c->head_len + c->body_len;
+        break;
+    }
 
     if (delay_us > 0) {
         c->wake_at_us = now_us() + delay_us;
@@ -583,6 +640,51 @@ static bool redirect_route(const char *rest, char *query,
     else
         snprintf(location, cap, "/redirect/%llu?to=%s",
                  (unsigned long long)(count - 1), to);
+    return true;
+}
+
+/* A body whose chunked encoding breaks after the first chunk: the
+ * second chunk's size is not hexadecimal. */
+static const char bad_chunks[] =
+    "6\r\nchunk \r\nzz\r\nthis size is not hex\r\n0\r\n\r\n";
+
+/* A body sent one byte a second by /fault/drip. */
+static const char drip_body[] =
+    "drip: one byte a second, a minute in all, from sitesim. ....\n";
+
+/* /fault/NAME: fill in a response that misbehaves as NAME says.
+ * Returns false for an unknown NAME. */
+static bool fault_route(const char *name, struct response *resp)
+{
+    resp->type = "text/html; charset=utf-8";
+    resp->body = jython_page;
+    resp->body_len = sizeof(jython_page);
+    if (strcmp(name, "close") == 0) {
+        resp->fault = FAULT_CLOSE;
+    } else if (strcmp(name, "reset") == 0) {
+        resp->fault = FAULT_RESET;
+        resp->body_before_fault = 4096;
+    } else if (strcmp(name, "short") == 0) {
+        resp->fault = FAULT_SHORT;
+        resp->body_before_fault = 1000;
+    } else if (strcmp(name, "stall") == 0) {
+        resp->fault = FAULT_STALL;
+    } else if (strcmp(name, "drip") == 0) {
+        resp->fault = FAULT_DRIP;
+        resp->type = "text/plain; charset=utf-8";
+        resp->body = drip_body;
+        resp->body_len = sizeof(drip_body) - 1;
+    } else if (strcmp(name, "bigheader") == 0) {
+        resp->big_header = 1024 * 1024;
+        resp->body = dice_page;
+        resp->body_len = sizeof(dice_page);
+    } else if (strcmp(name, "badchunk") == 0) {
+        resp->chunked = true;
+        resp->body = bad_chunks;
+        resp->body_len = sizeof(bad_chunks) - 1;
+    } else {
+        return false;
+    }
     return true;
 }
 
@@ -726,6 +828,24 @@ void http_handle(struct server *s, struct conn *c,
             resp.body = element_pages[number - 1];
             resp.body_len = element_page_len[number - 1];
         }
+    } else if (strncmp(path, "/fault/", 7) == 0 &&
+               fault_route(path + 7, &resp)) {
+        keep_alive = false;  /* a broken response ends its connection */
+    } else if (strcmp(path, "/redirect/offhost") == 0) {
+        /* another loopback address, where nothing listens: a client
+         * with --sites local must refuse to go there at all */
+        resp.status = 302;
+        snprintf(location, sizeof(location), "%s://127.0.0.2:%d/dice",
+                 c->ssl != NULL ? "https" : "http",
+                 c->ssl != NULL ? s->config.https_port :
+                                  s->config.http_port);
+        resp.location = location;
+        snprintf(text, sizeof(text), "redirecting to %s", location);
+        respond_text(c, &resp, text);
+    } else if (strcmp(path, "/redirect/file") == 0) {
+        resp.status = 302;
+        resp.location = "file:///etc/hostname";  /* never to be followed */
+        respond_text(c, &resp, "redirecting to file:///etc/hostname");
     } else if (strncmp(path, "/redirect", 9) == 0 &&
                (path[9] == '\0' || path[9] == '/')) {
         if (redirect_route(path + 9, query, location, sizeof(location))) {

@@ -26,6 +26,7 @@
 #define SITESIM_LINGER_US (2LL * 1000000) /* CONN_CLOSING lasts at most */
 #define SITESIM_LOG_MAX 100000         /* /stats/log keeps this many */
 #define SITESIM_LOG_PATH 100           /* path bytes kept per log line */
+#define SITESIM_DRIP_US 1000000        /* /fault/drip: one byte this often */
 
 /* ====================== Structures ====================== */
 
@@ -37,6 +38,19 @@ enum conn_state {
     CONN_WRITING,      /* sending the response */
     CONN_CLOSING,      /* last response sent: drop what the client still
                           sends until it closes (at most 2 s) */
+    CONN_STALLED,      /* /fault/stall: headers sent, the body never
+                          comes; drop input until the client goes */
+};
+
+/* The misbehaviour a /fault/ path asks of conn.c. Each acts once
+ * c->send_limit bytes of the response are sent. */
+enum fault {
+    FAULT_NONE,        /* a well-behaved response */
+    FAULT_CLOSE,       /* close before the headers (limit 0) */
+    FAULT_RESET,       /* mid-body: SO_LINGER 0 and close (a TCP RST) */
+    FAULT_SHORT,       /* stop short of Content-Length, close (FIN) */
+    FAULT_STALL,       /* send the headers, then nothing, ever */
+    FAULT_DRIP,        /* send the body one byte a second */
 };
 
 /* The settings, from defaults, then environment, then options. */
@@ -98,7 +112,9 @@ struct conn {
     size_t in_len;              /* bytes in in[] */
 
     char head[1024];            /* status line and headers to send */
-    size_t head_len;            /* bytes in head[] */
+    char *big_head;             /* malloc'd head (/fault/bigheader):
+                                   sent instead of head[] when set */
+    size_t head_len;            /* bytes in the head */
     char small_body[512];       /* body of short generated responses */
     const char *body;           /* body source: a page, small_body,
                                    own_body, or the /bytes pattern */
@@ -107,6 +123,9 @@ struct conn {
     bool body_repeats;          /* body is the pattern, repeated */
     uint64_t sent;              /* bytes of head + body sent so far */
     bool close_after;           /* close once this response is sent */
+    enum fault fault;           /* /fault/...: how to misbehave */
+    uint64_t send_limit;        /* the fault acts once this much is
+                                   sent (FAULT_NONE: head + body) */
 
     int64_t wake_at_us;         /* when the delayed response is due
                                    (CONN_CLOSING: when to give up) */
