@@ -40,7 +40,7 @@
 
 #include "color.h"
 #include "error.h"
-#include "jobs.h"
+#include "lib/jobs.h"
 #include "task.h"
 #include "options.h"
 #include "timer.h"

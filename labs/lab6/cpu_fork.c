@@ -42,7 +42,7 @@
 
 #include "color.h"
 #include "error.h"
-#include "jobs.h"
+#include "lib/jobs.h"
 #include "options.h"
 #include "pipe.h"
 #include "timer.h"

@@ -35,7 +35,7 @@
 
 #include "color.h"
 #include "error.h"
-#include "jobs.h"
+#include "lib/jobs.h"
 #include "options.h"
 #include "timer.h"
 #include "trace.h"

@@ -1,0 +1,229 @@
+/* jobs.c -- the CPU work of lab 6 and how its results print; see jobs.h. */
+#include "jobs.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "options.h"
+
+/* ====== What a job computes ====== */
+
+static const char *const work_names[] = { "fib", "squares", "math", NULL };
+
+/* The default --n of each work, and the largest one allowed: fib(92) is
+ * the last Fibonacci number that fits in 64 bits (though fib(50) already
+ * takes minutes); sums of squares up to 10^12 fit in 128 bits. */
+static const long work_default_n[] = { 35, 5000000, 2000000 };
+static const long work_max_n[] = { 92, 1000000000000, 1000000000000 };
+
+/* fib(n) the slow way, as in the Real Python tutorial: about 1.6^n calls
+ * -- 30 million for fib(35).  Never inlined, not even into itself: gcc would otherwise
+ * unroll a few levels of the recursion into one big function, whose speed
+ * then depends on where it is called from.  Every call here is a real
+ * call, in every program, as every call is in Python. */
+__attribute__((noinline)) uint64_t fib(long n)
+{
+    return n < 2 ? (uint64_t)n : fib(n - 2) + fib(n - 1);
+}
+
+/* Sum of i*i for 0 <= i < count, exactly.  For count = 5_000_000 the sum
+ * is about 4.2e19, past the 1.8e19 an unsigned 64-bit integer holds, so
+ * the sum is kept in 128 bits (enough up to count = 10^12). */
+static unsigned __int128 sum_of_squares(uint64_t count)
+{
+    unsigned __int128 sum = 0;
+
+    for (uint64_t i = 0; i < count; i++)
+        sum += (unsigned __int128)i * i;
+    return sum;
+}
+
+/* The power loop of the async/threads/locks article, done with the same
+ * floating-point steps as Python, so the results are the same doubles bit
+ * for bit:
+ *
+ *     x = start                   an int
+ *     repeat steps times:
+ *         x **= 4                 int ** int: exact, on the first pass
+ *         x **= 0.25              now a float: C's pow()
+ *         x **= 2
+ *         x **= 0.5
+ *         x += 1
+ *
+ * Python computes float ** float with the C library's pow().  gcc would
+ * quietly compile pow(x, 2.0) as x * x, which glibc's pow() does not
+ * always match in the last bit; reading the exponent from a volatile
+ * keeps the real call.  (No -ffast-math anywhere: it would reorder the
+ * arithmetic.) */
+static volatile double math_two = 2.0;
+
+/* The rest of a pass once x ** 4 is known. */
+static double math_finish_step(double fourth_power)
+{
+    double x = pow(fourth_power, 0.25);
+
+    x = pow(x, math_two);
+    x = pow(x, 0.5);
+    return x + 1;
+}
+
+/* The first pass: x is still a Python int, so x ** 4 is exact and only
+ * then rounded to a double. */
+double math_first_step(long start)
+{
+    uint64_t x = (uint64_t)start;
+
+    return math_finish_step((double)(x * x * x * x));
+}
+
+/* Every later pass: x is a float. */
+double math_step(double x)
+{
+    return math_finish_step(pow(x, 4.0));
+}
+
+long job_input(const struct jobs *jobs, long k)
+{
+    switch (jobs->work) {
+    case WORK_FIB: return jobs->n;
+    case WORK_SQUARES: return jobs->n + k;
+    case WORK_MATH: return k + 1;
+    }
+    return 0;
+}
+
+__attribute__((noinline))
+void run_job(const struct jobs *jobs, long k, struct job_result *result)
+{
+    long input = job_input(jobs, k);
+
+    *result = (struct job_result){ 0 };
+    switch (jobs->work) {
+    case WORK_FIB:
+        result->integer = fib(input);
+        break;
+    case WORK_SQUARES:
+        result->integer = sum_of_squares((uint64_t)input);
+        break;
+    case WORK_MATH: {
+        double x = math_first_step(input);
+        for (long step = 1; step < jobs->n; step++)
+            x = math_step(x);
+        result->real = x;
+        break;
+    }
+    }
+}
+
+/* ====== Options every program shares ====== */
+
+bool jobs_option(int c, const char *value, struct jobs *jobs,
+                 const char **n_text)
+{
+    switch (c) {
+    case 'w':
+        jobs->work = option_choice("--work", value, work_names);
+        return true;
+    case 'j':
+        jobs->count = option_long("--jobs", value, 1, MAX_JOBS);
+        return true;
+    case 'n':
+        *n_text = value;
+        return true;
+    default:
+        return false;
+    }
+}
+
+void jobs_set_size(struct jobs *jobs, const char *n_text)
+{
+    if (n_text == NULL)
+        jobs->n = work_default_n[jobs->work];
+    else
+        jobs->n = option_long("--n", n_text, 1, work_max_n[jobs->work]);
+}
+
+/* ====== Printing results ====== */
+
+/* An unsigned 128-bit number in decimal (printf has no format for it). */
+static void format_u128(char *out, size_t size, unsigned __int128 value)
+{
+    char digits[40];
+    int length = 0;
+
+    do {
+        digits[length++] = (char)('0' + (int)(value % 10));
+        value /= 10;
+    } while (value != 0);
+    size_t i = 0;
+    while (length > 0 && i + 1 < size)
+        out[i++] = digits[--length];
+    out[i] = '\0';
+}
+
+/* A double the way Python's repr() writes it: the fewest digits that read
+ * back as the same double, with ".0" on whole numbers -- so the math list
+ * reads exactly as the article printed it ("2000001.0"). */
+static void format_double(char *out, size_t size, double value)
+{
+    char digits[40];
+    int precision;
+
+    for (precision = 1; precision < 17; precision++) {
+        snprintf(digits, sizeof digits, "%.*e", precision - 1, value);
+        if (strtod(digits, NULL) == value)
+            break;
+    }
+    snprintf(digits, sizeof digits, "%.*e", precision - 1, value);
+    int exponent = atoi(strchr(digits, 'e') + 1);
+    if (!isfinite(value) || exponent < -4 || exponent >= 16) {
+        snprintf(out, size, "%s", digits);
+        return;
+    }
+    int decimals = precision - 1 - exponent;
+    snprintf(out, size, "%.*f%s", decimals > 0 ? decimals : 0, value,
+             decimals > 0 ? "" : ".0");
+}
+
+static void format_result(char *out, size_t size, const struct jobs *jobs,
+                          const struct job_result *result)
+{
+    if (jobs->work == WORK_MATH)
+        format_double(out, size, result->real);
+    else
+        format_u128(out, size, result->integer);
+}
+
+void format_job(char *out, size_t size, const struct jobs *jobs, long k)
+{
+    snprintf(out, size, "%s(%ld)", work_names[jobs->work],
+             job_input(jobs, k));
+}
+
+void print_job_line(const struct jobs *jobs, long k,
+                    const struct job_result *result, const char *runner,
+                    long runner_id)
+{
+    char job[64], value[64];
+
+    format_job(job, sizeof job, jobs, k);
+    format_result(value, sizeof value, jobs, result);
+    print_line("job %ld: %s = %s (%s %ld)", k, job, value, runner,
+               runner_id);
+}
+
+void print_results(const struct jobs *jobs,
+                   const struct job_result *results)
+{
+    char value[64];
+
+    fputs("results=[", stdout);
+    for (long k = 0; k < jobs->count; k++) {
+        format_result(value, sizeof value, jobs, &results[k]);
+        printf("%s%s", k > 0 ? ", " : "", value);
+    }
+    fputs("]\n", stdout);
+}
