@@ -41,8 +41,8 @@
 #include "color.h"
 #include "error.h"
 #include "lib/jobs.h"
-#include "task.h"
 #include "options.h"
+#include "task.h"
 #include "timer.h"
 #include "trace.h"
 
