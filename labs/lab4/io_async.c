@@ -55,6 +55,7 @@
 #include "curl_loop.h"
 #include "error.h"
 #include "http.h"
+#include "interrupt.h"
 #include "io_options.h"
 #include "loop.h"
 #include "options.h"
@@ -64,7 +65,8 @@
 
 #define DEFAULT_MAX_CONNS 100   /* aiohttp's TCPConnector(limit=100) */
 #define MAX_MAX_CONNS 100000
-#define SPARE_FDS 64            /* fds kept back for stdio, epoll, trace */
+#define SPARE_FDS 64            /* fds kept back for stdio, epoll, trace;
+                                   half the limit when that is below 128 */
 
 /* Where a connection can go: "https://127.0.0.1:8443".  The pool keeps
  * connections per origin; one made for a site serves only that origin. */
@@ -81,6 +83,7 @@ struct download {
     const char *url;            /* what to fetch */
     size_t origin;              /* index in downloads.origins */
     bool started;               /* handed to libcurl already */
+    CURL *handle;               /* while in flight, else NULL */
     size_t bytes;               /* body bytes so far (http_count_body) */
     int64_t start_us;           /* program_us() when handed to libcurl */
 };
@@ -97,6 +100,7 @@ struct downloads {
     size_t next_in_order;       /* no download before this index waits */
     size_t done;                /* downloads that succeeded */
     size_t failed;              /* downloads that failed */
+    size_t cancelled;           /* in flight when interrupted, dropped */
     size_t bytes;               /* body bytes of the successful ones */
 };
 
@@ -111,8 +115,9 @@ static const struct io_program program = {
 };
 
 /* Raise the soft open-file limit to the hard one and return how many
- * connections that leaves room for.  Each connection is one socket. */
-static long raise_fd_limit(void)
+ * connections that leaves room for (at least 1).  Each connection is one
+ * socket; *limit_out and *spare_out say how that was worked out. */
+static long raise_fd_limit(long *limit_out, long *spare_out)
 {
     struct rlimit limit;
 
@@ -126,7 +131,11 @@ static long raise_fd_limit(void)
     if (limit.rlim_cur == RLIM_INFINITY ||
         limit.rlim_cur > (rlim_t)MAX_MAX_CONNS + SPARE_FDS)
         return MAX_MAX_CONNS;
-    return (long)limit.rlim_cur - SPARE_FDS;
+    long files = (long)limit.rlim_cur;
+    long spare = files < 2 * SPARE_FDS ? files / 2 : SPARE_FDS;
+    *limit_out = files;
+    *spare_out = spare;
+    return files - spare > 1 ? files - spare : 1;
 }
 
 static void parse_options(int argc, char *argv[],
@@ -134,12 +143,16 @@ static void parse_options(int argc, char *argv[],
 {
     io_parse_options(argc, argv, &program, settings);
 
-    /* every open connection is a file descriptor: stay within the limit */
-    long fd_room = raise_fd_limit();
-    if (settings->concurrency > fd_room)
-        error_usage("--max-conns must be at most %ld (the open-file limit, "
-                    "ulimit -Hn, less %d spare): '%ld'", fd_room, SPARE_FDS,
-                    settings->concurrency);
+    /* every open connection is a file descriptor: stay within the limit,
+     * and say so once (DESIGN's "starved": report, carry on) */
+    long limit = 0, spare = 0;
+    long fd_room = raise_fd_limit(&limit, &spare);
+    if (settings->concurrency > fd_room) {
+        error_report("--max-conns %ld is more than the open-file limit "
+                     "allows (ulimit -Hn %ld, less %ld spare): using %ld",
+                     settings->concurrency, limit, spare, fd_room);
+        settings->concurrency = fd_room;
+    }
 }
 
 /* ====== Which download next: "same origin first" ====== */
@@ -225,6 +238,7 @@ static void start_download(struct downloads *downloads,
         curl_easy_setopt(handle, CURLOPT_FORBID_REUSE, 1L);
     }
     download->started = true;
+    download->handle = handle;
     download->start_us = program_us();
     curl_loop_add(downloads->session, handle, download);
 }
@@ -239,6 +253,7 @@ static void download_done(CURL *handle, CURLcode result, void *transfer,
     struct downloads *downloads = data;
     struct download *download = transfer;
 
+    download->handle = NULL;
     int status = http_check(handle, result, download->url);
     trace_record(download->id, download->id, download->url,
                  download->start_us, program_us(),
@@ -262,6 +277,30 @@ static void download_done(CURL *handle, CURLcode result, void *transfer,
         loop_stop(downloads->loop);             /* all done */
 }
 
+/* The first SIGINT or SIGTERM (common/interrupt.h) made interrupt_fd()
+ * readable: start nothing more, drop every download in flight at once
+ * (libcurl closes its connection mid-transfer), and let main() report
+ * what was done.  A second signal would end the program at once. */
+static void on_interrupt(struct loop *loop, int fd, int mask, void *data)
+{
+    struct downloads *downloads = data;
+
+    (void)mask;
+    loop_del_fd(loop, fd);      /* it stays readable: look once */
+    for (size_t i = 0; i < downloads->sites->count; i++) {
+        struct download *download = &downloads->list[i];
+        if (download->handle == NULL)
+            continue;           /* not started, or finished */
+        curl_loop_remove(downloads->session, download->handle);
+        curl_easy_cleanup(download->handle);
+        download->handle = NULL;
+        trace_record(download->id, download->id, download->url,
+                     download->start_us, program_us(), "cancelled");
+        downloads->cancelled++;
+    }
+    loop_stop(loop);
+}
+
 static void download_all_sites(struct downloads *downloads)
 {
     const struct site_list *sites = downloads->sites;
@@ -283,6 +322,9 @@ static void download_all_sites(struct downloads *downloads)
         downloads->list[i].url = sites->urls[i];
     }
     find_origins(downloads);
+    if (loop_add_fd(downloads->loop, interrupt_fd(), LOOP_READABLE,
+                    on_interrupt, downloads) == -1)
+        error_fatal("cannot watch for interrupts: %s", strerror(errno));
 
     /* the first --max-conns at once; each one finished starts another */
     struct download *next;
@@ -292,7 +334,13 @@ static void download_all_sites(struct downloads *downloads)
         start_download(downloads, next);
     if (curl_loop_running(downloads->session) > 0)
         loop_run(downloads->loop);      /* the turns: see the top */
-    if (downloads->done + downloads->failed != sites->count)
+    loop_del_fd(downloads->loop, interrupt_fd());
+    if (interrupt_requested())
+        error_report("interrupted: %zu in flight cancelled, %zu never "
+                     "started", downloads->cancelled, sites->count -
+                     downloads->done - downloads->failed -
+                     downloads->cancelled);
+    else if (downloads->done + downloads->failed != sites->count)
         error_fatal("the loop ended with %zu downloads unfinished",
                     sites->count - downloads->done - downloads->failed);
 
@@ -310,6 +358,7 @@ int main(int argc, char *argv[])
     struct timer timer;
 
     error_init(argv[0]);
+    interrupt_install();        /* before libcurl makes any thread */
     parse_options(argc, argv, &settings);
     sites_load(&sites, settings.sites, settings.repeat);
     if (settings.trace != NULL)
@@ -329,5 +378,7 @@ int main(int argc, char *argv[])
     sites_free(&sites);
     if (trace_close() != 0)
         return EXIT_WORK_FAILED;
+    if (interrupt_requested())
+        return interrupt_exit_status();         /* 130 or 143 */
     return downloads.failed == 0 ? 0 : EXIT_WORK_FAILED;
 }

@@ -25,14 +25,75 @@ teardown_file() {
     assert_usage_error io_async --max-conns
 }
 
-@test "io_async: a --max-conns the open-file limit cannot hold is a usage error" {
+@test "io_async: a --max-conns the open-file limit cannot hold is cut down, said once" {
     # a hard limit of 200 descriptors leaves room for 200 - 64 sockets
     run --separate-stderr bash -c \
-        'ulimit -n 200 && exec timeout 10 "$0" --max-conns 137' \
+        'ulimit -n 200 && exec timeout 30 "$0" -q --max-conns 137' \
         "$KIT_BIN/io_async"
-    assert_equal "$status" 2
-    assert_equal "$output" ""
-    assert_equal "$stderr" "io_async: --max-conns must be at most 136 (the open-file limit, ulimit -Hn, less 64 spare): '137'"
+    assert_success
+    assert_line "Downloaded 100 of 100 sites, $((50 * JYTHON_BYTES + 50 * DICE_BYTES)) bytes"
+    assert_equal "$stderr" "io_async: --max-conns 137 is more than the open-file limit allows (ulimit -Hn 200, less 64 spare): using 136"
+}
+
+@test "io_async: with ulimit -n 40, --max-conns 1 works and the default is cut down" {
+    run --separate-stderr bash -c \
+        'ulimit -n 40 && exec timeout 60 "$0" -q --repeat 2 --max-conns 1' \
+        "$KIT_BIN/io_async"
+    assert_success
+    assert_equal "$stderr" ""
+    assert_line "Downloaded 4 of 4 sites, $((2 * JYTHON_BYTES + 2 * DICE_BYTES)) bytes"
+    run --separate-stderr bash -c \
+        'ulimit -n 40 && exec timeout 60 "$0" -q' "$KIT_BIN/io_async"
+    assert_success
+    assert_line "Downloaded 100 of 100 sites, $((50 * JYTHON_BYTES + 50 * DICE_BYTES)) bytes"
+    [ "${#stderr_lines[@]}" -eq 1 ] || fail "expected one line: $stderr"
+    [[ "$stderr" == "io_async: --max-conns 100 is more than the open-file limit allows"* ]] ||
+        fail "$stderr"
+}
+
+# interrupt_run SIGNAL PROGRAM ARGS...: start PROGRAM, send SIGNAL after
+# 1 s, and set status, output, lines, stderr and waited (milliseconds
+# from the signal to the exit)
+interrupt_run() {
+    local signal="$1" program="$2" pid started
+    shift 2
+    "$KIT_BIN/$program" "$@" >"$BATS_TEST_TMPDIR/out" \
+        2>"$BATS_TEST_TMPDIR/err" 3>&- &
+    pid=$!
+    sleep 1
+    started="$(date +%s%N)"
+    kill "-$signal" "$pid"
+    status=0
+    timeout 10 tail --pid="$pid" -f /dev/null || kill -9 "$pid"
+    wait "$pid" || status=$?
+    waited=$(( ($(date +%s%N) - started) / 1000000 ))      # ms
+    output="$(cat "$BATS_TEST_TMPDIR/out")"
+    stderr="$(cat "$BATS_TEST_TMPDIR/err")"
+    mapfile -t lines <"$BATS_TEST_TMPDIR/out"
+}
+
+@test "io_async: SIGINT stops it within a second: finished rows, cancelled rows, summary, exit 130" {
+    local trace="$BATS_TEST_TMPDIR/t.csv"
+    # 20 downloads one after another at 100 ms: about 2 s in all
+    interrupt_run INT io_async --repeat 10 --max-conns 1 --trace "$trace"
+    assert_equal "$status" 130
+    [ "$waited" -le 1500 ] || fail "it took $waited ms to stop"
+    local done
+    done="$(grep -c '^Read ' <<<"$output")" || true
+    [ "$done" -ge 1 ] && [ "$done" -lt 20 ] || fail "$done downloads done"
+    assert_line --regexp "^Downloaded $done of 20 sites, [0-9]+ bytes$"
+    assert_line --regexp '^Execution time: [0-9.]+s$'
+    assert_equal "$(grep -c ',ok$' "$trace")" "$done"
+    assert_equal "$(grep -c ',cancelled$' "$trace")" 1
+    [[ "$stderr" == *"io_async: interrupted: 1 in flight cancelled, "* ]] ||
+        fail "$stderr"
+}
+
+@test "io_async: SIGTERM is the same contract, exit 143" {
+    interrupt_run TERM io_async --repeat 10 --max-conns 2 -q
+    assert_equal "$status" 143
+    [ "$waited" -le 1500 ] || fail "it took $waited ms to stop"
+    assert_line --regexp '^Downloaded [0-9]+ of 20 sites, [0-9]+ bytes$'
 }
 
 @test "io_async: a failing site is reported and counted, the rest complete" {
