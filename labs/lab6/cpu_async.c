@@ -40,6 +40,7 @@
 
 #include "color.h"
 #include "error.h"
+#include "interrupt.h"
 #include "lib/jobs.h"
 #include "options.h"
 #include "task.h"
@@ -99,6 +100,9 @@ struct job_task {
     long k;                     /* the job number */
     int64_t start_us;           /* when it first ran (trace) */
     long yields;                /* times it let the others run */
+    bool done;                  /* finished (not cancelled) */
+    long *unfinished;           /* jobs not done yet, shared: the last
+                                   one to finish stops the loop */
     struct job_result result;   /* its answer, when done */
     union {                     /* where it got to: its "locals" */
         struct fib_progress fib;
@@ -233,30 +237,51 @@ static int run_job_task(struct task *task)
     format_job(label, sizeof label, &settings->jobs, job->k);
     trace_record(job->k, task->id, label, job->start_us, program_us(),
                  "ok");
+    job->done = true;
+    if (--*job->unfinished == 0)
+        loop_stop(task->loop);  /* the interrupt fd is still watched */
     if (!settings->quiet)
         print_job_line(&settings->jobs, job->k, &job->result, "task",
                        task->id);
     TASK_END(task);
 }
 
+/* The first SIGINT or SIGTERM made interrupt_fd() readable
+ * (common/interrupt.h): stop the loop after this callback.  The tasks
+ * not done are dropped with it -- a task only ever stops at a yield, so
+ * none is left halfway through a step. */
+static void on_interrupt(struct loop *loop, int fd, int mask, void *data)
+{
+    (void)fd;
+    (void)mask;
+    (void)data;
+    loop_stop(loop);
+}
+
 /* Spawn one task per job and run the loop until all are done, like
- * asyncio.gather().  Returns the total number of yields. */
+ * asyncio.gather(), or until interrupted.  Returns the total number of
+ * yields. */
 static long run_all_jobs(const struct settings *settings,
                          struct job_task *jobs)
 {
     struct loop *loop = loop_create();
-    long yields = 0;
+    long yields = 0, unfinished = settings->jobs.count;
 
     if (loop == NULL)
         error_fatal("cannot create the event loop: %s", strerror(errno));
+    if (loop_add_fd(loop, interrupt_fd(), LOOP_READABLE, on_interrupt,
+                    NULL) == -1)
+        error_fatal("cannot watch for interrupts: %s", strerror(errno));
     for (long k = 0; k < settings->jobs.count; k++) {
         jobs[k].settings = settings;
         jobs[k].k = k;
+        jobs[k].unfinished = &unfinished;
         if (task_spawn(loop, run_job_task, &jobs[k], k) == NULL)
             error_fatal("out of memory for task %ld", k);
     }
-    loop_run(loop);             /* returns when no task is left */
-    loop_free(loop);
+    loop_run(loop);             /* returns when the last task is done */
+    loop_del_fd(loop, interrupt_fd());
+    loop_free(loop);            /* frees the tasks an interrupt cut off */
     for (long k = 0; k < settings->jobs.count; k++)
         yields += jobs[k].yields;
     return yields;
@@ -322,6 +347,7 @@ int main(int argc, char *argv[])
     struct timer timer;
 
     error_init(argv[0]);
+    interrupt_install();
     parse_options(argc, argv, &settings);
     struct job_task *jobs = calloc(settings.jobs.count, sizeof *jobs);
     struct job_result *results = calloc(settings.jobs.count,
@@ -333,13 +359,29 @@ int main(int argc, char *argv[])
 
     timer_start(&timer);
     long yields = run_all_jobs(&settings, jobs);
-    for (long k = 0; k < settings.jobs.count; k++)
+    long done = 0;
+    for (long k = 0; k < settings.jobs.count; k++) {
         results[k] = jobs[k].result;
-    print_results(&settings.jobs, results);
+        if (jobs[k].done) {
+            done++;
+            continue;
+        }
+        char label[64];         /* interrupted: a cancelled row */
+        format_job(label, sizeof label, &settings.jobs, k);
+        trace_record(k, k, label, jobs[k].start_us, program_us(),
+                     "cancelled");
+    }
+    if (done == settings.jobs.count)
+        print_results(&settings.jobs, results);
+    else
+        error_report("interrupted: %ld of %ld jobs done, the rest "
+                     "cancelled", done, settings.jobs.count);
     printf("yields=%ld\n", yields);
     timer_print(&timer);
 
     free(results);
     free(jobs);
-    return trace_close() == 0 ? 0 : EXIT_WORK_FAILED;
+    if (trace_close() != 0)
+        return EXIT_WORK_FAILED;
+    return interrupt_requested() ? interrupt_exit_status() : 0;
 }

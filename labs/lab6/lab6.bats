@@ -278,3 +278,21 @@ async_not_faster() {
     done
     assert_equal "$(cat "$out")" ""
 }
+
+@test "cpu_async: SIGINT stops the loop: cancelled rows, the summary, exit 130" {
+    local trace="$BATS_TEST_TMPDIR/t.csv" out="$BATS_TEST_TMPDIR/out"
+    local err="$BATS_TEST_TMPDIR/err" pid status=0
+    # fib(40) x 20 on one thread would run for a minute or more
+    "$KIT_BIN/cpu_async" --n 40 --trace "$trace" >"$out" 2>"$err" 3>&- &
+    pid=$!
+    sleep 1
+    kill -INT "$pid"
+    timeout 10 tail --pid="$pid" -f /dev/null || kill -9 "$pid"
+    wait "$pid" || status=$?
+    assert_equal "$status" 130
+    assert_equal "$(grep -c ',cancelled$' "$trace")" 20
+    grep -q '^yields=' "$out" || fail "no summary: $(cat "$out")"
+    grep -q '^Execution time: ' "$out" || fail "no time: $(cat "$out")"
+    assert_equal "$(cat "$err")" \
+        "cpu_async: interrupted: 0 of 20 jobs done, the rest cancelled"
+}
