@@ -4,6 +4,7 @@
 #   make lab3            build lab 3 (and start the site simulator for I/O labs)
 #   make io_threads      build one program
 #   make demo            build, start the simulator, run the labs, compare
+#   make report          run the labs small and draw them in report.html
 #   make test            install what is missing, build, run every check
 #   make check LAB=3     run one lab's checks
 #   make grade           score the graded checks (scripts/grade)
@@ -54,7 +55,7 @@ COMMON_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard common/*.c))
 SITESIM_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard scripts/sitesim/*.c))
 IO_LABS      := lab2 lab3 lab4 lab5
 
-.PHONY: all $(LABS) demo test check grade serve stop clean deps tsan \
+.PHONY: all $(LABS) demo report test check grade serve stop clean deps tsan \
         check-races
 .DEFAULT_GOAL := all
 
@@ -118,6 +119,9 @@ stop:
 demo: all
 	@scripts/demo
 
+report: all
+	@scripts/report
+
 deps:
 	@scripts/deps
 
@@ -137,4 +141,4 @@ tsan check-races:
 	@scripts/check-races
 
 clean:
-	rm -rf build $(PROGRAMS) sitesim grade.json grade-output
+	rm -rf build $(PROGRAMS) sitesim grade.json grade-output report.html
