@@ -147,37 +147,33 @@ struct thread_train {
     long preempted;             /* this thread's involuntary switches */
 };
 
-static void lock_shared(void)
-{
-    int s = pthread_mutex_lock(&shared_lock);
-    if (s != 0)                 /* pthreads return the error, no errno */
-        error_fatal_errno(s, "pthread_mutex_lock");
-}
-
-static void unlock_shared(void)
-{
-    int s = pthread_mutex_unlock(&shared_lock);
-    if (s != 0)
-        error_fatal_errno(s, "pthread_mutex_unlock");
-}
-
 static void *run_thread_train(void *arg)
 {
     struct thread_train *me = arg;
     int64_t work_us = me->settings->work_ms * 1000;
+    int s;                      /* pthread calls return an error number;
+                                   they do not set errno */
 
     /* No yield anywhere: the OS may stop this loop at any instruction
      * and run another thread, here or on the other CPU. */
     for (int step = 1; step <= me->settings->steps; step++) {
         struct step_event event = take_step(me->train, step, work_us);
 
-        lock_shared();
+        s = pthread_mutex_lock(&shared_lock);
+        if (s != 0)
+            error_fatal_errno(s, "pthread_mutex_lock");
         observation_add(me->seen, &event);
-        unlock_shared();
+        s = pthread_mutex_unlock(&shared_lock);
+        if (s != 0)
+            error_fatal_errno(s, "pthread_mutex_unlock");
     }
-    lock_shared();
+    s = pthread_mutex_lock(&shared_lock);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_lock");
     global_value = me->train + 1;       /* the one copy every thread sees */
-    unlock_shared();
+    s = pthread_mutex_unlock(&shared_lock);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_unlock");
     me->preempted = involuntary_switches(RUSAGE_THREAD);
     return NULL;
 }

@@ -105,28 +105,24 @@ static void gil_init(struct gil *gil, double switch_ms)
     s = pthread_cond_init(&gil->switched, &attributes);
     if (s != 0)
         error_fatal_errno(s, "pthread_cond_init");
-    pthread_condattr_destroy(&attributes);
+    s = pthread_condattr_destroy(&attributes);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_condattr_destroy");
 }
 
 static void gil_destroy(struct gil *gil)
 {
-    pthread_cond_destroy(&gil->switched);
-    pthread_cond_destroy(&gil->released);
-    pthread_mutex_destroy(&gil->mutex);
-}
+    int s;
 
-static void lock_mutex(pthread_mutex_t *mutex)
-{
-    int s = pthread_mutex_lock(mutex);
+    s = pthread_cond_destroy(&gil->switched);
     if (s != 0)
-        error_fatal_errno(s, "pthread_mutex_lock");
-}
-
-static void unlock_mutex(pthread_mutex_t *mutex)
-{
-    int s = pthread_mutex_unlock(mutex);
+        error_fatal_errno(s, "pthread_cond_destroy");
+    s = pthread_cond_destroy(&gil->released);
     if (s != 0)
-        error_fatal_errno(s, "pthread_mutex_unlock");
+        error_fatal_errno(s, "pthread_cond_destroy");
+    s = pthread_mutex_destroy(&gil->mutex);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_destroy");
 }
 
 /* The monotonic time `microseconds` from now, as a wait deadline. */
@@ -147,12 +143,16 @@ static struct timespec deadline_after(int64_t microseconds)
 /* Block until this worker holds the GIL. */
 static void gil_take(struct gil *gil, long worker)
 {
-    lock_mutex(&gil->mutex);
+    int s;
+
+    s = pthread_mutex_lock(&gil->mutex);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_lock");
     while (gil->locked) {
         unsigned long switches_before = gil->switches;
         struct timespec deadline = deadline_after(gil->interval_us);
-        int s = pthread_cond_timedwait(&gil->released, &gil->mutex,
-                                       &deadline);
+        s = pthread_cond_timedwait(&gil->released, &gil->mutex,
+                                   &deadline);
         if (s == ETIMEDOUT) {
             /* a whole interval and still the same holder: ask it */
             if (gil->locked && gil->switches == switches_before)
@@ -165,12 +165,14 @@ static void gil_take(struct gil *gil, long worker)
     if (gil->holder != worker) {
         gil->holder = worker;
         gil->switches++;
-        int s = pthread_cond_broadcast(&gil->switched);
+        s = pthread_cond_broadcast(&gil->switched);
         if (s != 0)
             error_fatal_errno(s, "pthread_cond_broadcast");
     }
     atomic_store(&gil->drop_request, false);
-    unlock_mutex(&gil->mutex);
+    s = pthread_mutex_unlock(&gil->mutex);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_unlock");
 }
 
 /* Let go of the GIL.  When `asked` (a waiter set drop_request), also wait
@@ -179,7 +181,9 @@ static void gil_drop(struct gil *gil, long worker, bool asked)
 {
     int s;
 
-    lock_mutex(&gil->mutex);
+    s = pthread_mutex_lock(&gil->mutex);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_lock");
     gil->locked = false;
     s = pthread_cond_signal(&gil->released);
     if (s != 0)
@@ -189,7 +193,9 @@ static void gil_drop(struct gil *gil, long worker, bool asked)
         if (s != 0)
             error_fatal_errno(s, "pthread_cond_wait");
     }
-    unlock_mutex(&gil->mutex);
+    s = pthread_mutex_unlock(&gil->mutex);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_unlock");
 }
 
 /* What CPython's eval loop does between bytecodes: if someone asked for
@@ -204,7 +210,7 @@ static inline void gil_checkpoint(struct gil *gil, long worker)
 
 /* ====== The same jobs, computed while holding the GIL ======
  *
- * The arithmetic is jobs.h's, step for step; the only change is a
+ * The arithmetic is lib/jobs.c's, step for step; the only change is a
  * gil_checkpoint() every few microseconds of work, where the holder may
  * be made to let go.  The results stay identical to cpu_sync's. */
 
@@ -287,11 +293,16 @@ struct worker {
 static long take_next_job(struct pool *pool)
 {
     long k = -1;
+    int s;
 
-    lock_mutex(&pool->lock);
+    s = pthread_mutex_lock(&pool->lock);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_lock");
     if (pool->next_job < pool->settings->jobs.count)
         k = pool->next_job++;
-    unlock_mutex(&pool->lock);
+    s = pthread_mutex_unlock(&pool->lock);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_unlock");
     return k;
 }
 
@@ -444,7 +455,9 @@ int main(int argc, char *argv[])
 
     if (settings.gil)
         gil_destroy(&gil);
-    pthread_mutex_destroy(&pool.lock);
+    s = pthread_mutex_destroy(&pool.lock);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_destroy");
     free(pool.results);
     return trace_close() == 0 ? 0 : EXIT_WORK_FAILED;
 }
