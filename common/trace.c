@@ -39,16 +39,22 @@ static void write_field(FILE *out, const char *text)
 void trace_record(long id, long worker, const char *label,
                   int64_t start_us, int64_t end_us, const char *status)
 {
+    int s;
+
     if (trace_file == NULL)
         return;
-    pthread_mutex_lock(&trace_lock);
+    s = pthread_mutex_lock(&trace_lock);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_lock");
     fprintf(trace_file, "%ld,%ld,", id, worker);
     write_field(trace_file, label);
     fprintf(trace_file, ",%lld,%lld,", (long long)start_us,
             (long long)end_us);
     write_field(trace_file, status);
     fputc('\n', trace_file);
-    pthread_mutex_unlock(&trace_lock);
+    s = pthread_mutex_unlock(&trace_lock);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_unlock");
 }
 
 int trace_close(void)

@@ -98,13 +98,18 @@ static CURL *get_session_for_thread(double timeout)
 static bool take_next(struct pool *pool, size_t *index)
 {
     bool found = false;
+    int s;
 
-    pthread_mutex_lock(&pool->lock);
+    s = pthread_mutex_lock(&pool->lock);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_lock");
     if (pool->next < pool->sites->count) {
         *index = pool->next++;
         found = true;
     }
-    pthread_mutex_unlock(&pool->lock);
+    s = pthread_mutex_unlock(&pool->lock);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_unlock");
     return found;
 }
 
@@ -123,6 +128,7 @@ static void *worker_main(void *arg)
     struct pool *pool = worker->pool;
     const struct io_settings *settings = pool->settings;
     size_t index;
+    int s;
 
     while (take_next(pool, &index)) {
         const char *url = pool->sites->urls[index];
@@ -144,14 +150,18 @@ static void *worker_main(void *arg)
         if (settings->no_session)
             curl_easy_cleanup(handle);
 
-        pthread_mutex_lock(&pool->lock);
+        s = pthread_mutex_lock(&pool->lock);
+        if (s != 0)
+            error_fatal_errno(s, "pthread_mutex_lock");
         if (status == 0) {
             pool->done++;
             pool->bytes += bytes;
         } else {
             pool->failed++;
         }
-        pthread_mutex_unlock(&pool->lock);
+        s = pthread_mutex_unlock(&pool->lock);
+        if (s != 0)
+            error_fatal_errno(s, "pthread_mutex_unlock");
     }
     return NULL;        /* session_free() runs now for this thread */
 }
@@ -188,8 +198,12 @@ static void download_all_sites(const struct io_settings *settings,
             error_fatal_errno(s, "pthread_join");
     }
 
-    pthread_mutex_destroy(&pool->lock);
-    pthread_key_delete(session_key);
+    s = pthread_mutex_destroy(&pool->lock);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_destroy");
+    s = pthread_key_delete(session_key);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_key_delete");
     free(workers);
 }
 

@@ -273,33 +273,27 @@ static void update_bank(int bank, long change)
     sleep_us(UPDATE_WAIT_US);
 }
 
-static void transaction_lock_acquire(void)
-{
-    /* pthread calls return the error number; they do not set errno */
-    int s = pthread_mutex_lock(&transaction_lock);
-    if (s != 0)
-        error_fatal_errno(s, "pthread_mutex_lock");
-}
-
-static void transaction_lock_release(void)
-{
-    int s = pthread_mutex_unlock(&transaction_lock);
-    if (s != 0)
-        error_fatal_errno(s, "pthread_mutex_unlock");
-}
-
 /* One transfer: the article's run_transaction(). */
 static void run_transaction(const struct transfer *transfer)
 {
+    int s;                      /* pthread calls return an error number;
+                                   they do not set errno */
+
     verify_user();                      /* 100 ms: other threads run */
-    if (transfer->locked)
-        transaction_lock_acquire();     /* the fix: one transfer at once */
+    if (transfer->locked) {             /* the fix: one transfer at once */
+        s = pthread_mutex_lock(&transaction_lock);
+        if (s != 0)
+            error_fatal_errno(s, "pthread_mutex_lock");
+    }
     update_bank(transfer->from, -transfer->amount);
     /* Here the money has left one bank and not reached the other: the
      * sum is wrong until the next line.  The lock hides this too. */
     update_bank(transfer->to, transfer->amount);
-    if (transfer->locked)
-        transaction_lock_release();
+    if (transfer->locked) {
+        s = pthread_mutex_unlock(&transaction_lock);
+        if (s != 0)
+            error_fatal_errno(s, "pthread_mutex_unlock");
+    }
     print_dot(transfer);
 }
 
