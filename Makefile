@@ -53,7 +53,7 @@ PROGRAM_SRCS := $(sort $(wildcard labs/lab*/*.c))
 PROGRAMS     := $(basename $(notdir $(PROGRAM_SRCS)))
 COMMON_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard common/*.c))
 SITESIM_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard scripts/sitesim/*.c))
-IO_LABS      := lab2 lab3 lab4 lab5
+IO_LABS      := lab2 lab3 lab4 lab5 lab9
 
 .PHONY: all $(LABS) demo report test check grade serve stop clean deps tsan \
         check-races

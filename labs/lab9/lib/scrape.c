@@ -1,0 +1,388 @@
+/* scrape.c -- lab 9's shared plumbing: options, page URLs, <h1>, output.
+ *
+ * Nothing here runs anything at once; see scrape.h.
+ */
+#include "scrape.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "color.h"
+#include "error.h"
+#include "http.h"
+#include "interrupt.h"
+#include "options.h"
+#include "sites.h"
+#include "timer.h"
+#include "trace.h"
+
+#define MAX_WORKERS 1000
+#define MAX_MAX_CONNS 1000
+#define DEFAULT_MAX_CONNS 100       /* aiohttp's TCPConnector(limit=100) */
+#define MAX_BODY (1024 * 1024)      /* a page longer than this fails */
+
+/* ====== Options ====== */
+
+/* ThreadPoolExecutor's default: min(32, CPUs + 4). */
+static long default_workers(void)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+    if (cpus < 1)
+        cpus = 1;
+    return cpus + 4 < 32 ? cpus + 4 : 32;
+}
+
+static void usage(const struct scrape_program *program)
+{
+    printf("usage: %s [options]\n%s\n\n"
+           "options:\n"
+           "  --pages N                fetch /page/1 .. /page/N, 1..%d "
+           "(%d)\n", program->name, program->summary, SCRAPE_MAX_PAGES,
+           SCRAPE_DEFAULT_PAGES);
+    if (program->workers)
+        printf("  --workers N              threads in the pool, 1..%d "
+               "(min(32, CPUs + 4) = %ld)\n", MAX_WORKERS,
+               default_workers());
+    if (program->max_conns)
+        printf("  --max-conns N            connections open at once, "
+               "1..%d (%d)\n", MAX_MAX_CONNS, DEFAULT_MAX_CONNS);
+    printf("  --fail N                 page N answers HTTP %d (none)\n",
+           SCRAPE_FAIL_STATUS);
+    if (program->fail_fast)
+        printf("  --fail-fast              the first failure cancels every "
+               "page not finished\n"
+               "                           (off: every page runs, a failure "
+               "is a value)\n");
+    printf("  --no-session             a new connection for every page "
+           "(off: one session)\n"
+           "  --timeout SECONDS        limit per page, at least 0.001 "
+           "(none)\n"
+           "  --base URL               where /page/N lives "
+           "(http://127.0.0.1:%d, the simulator)\n"
+           "  --trace FILE             write one CSV row per page\n"
+           COLOR_HELP
+           "  -q, --quiet              print only the summary lines\n"
+           "  -h, --help               show this help\n",
+           sites_http_port());
+}
+
+void scrape_parse_options(int argc, char *argv[],
+                          const struct scrape_program *program,
+                          struct scrape_settings *settings)
+{
+    static const struct option all_options[] = {
+        { "pages", required_argument, NULL, 'p' },
+        { "workers", required_argument, NULL, 'w' },
+        { "max-conns", required_argument, NULL, 'm' },
+        { "fail", required_argument, NULL, 'f' },
+        { "fail-fast", no_argument, NULL, 'F' },
+        { "no-session", no_argument, NULL, 'n' },
+        { "timeout", required_argument, NULL, 't' },
+        { "base", required_argument, NULL, 'b' },
+        { "trace", required_argument, NULL, 'T' },
+        { "color", required_argument, NULL, 'C' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct option options[sizeof all_options / sizeof all_options[0]];
+    const char *base = NULL;
+    int c, count = 0;
+
+    /* an option this program does not take stays unknown to getopt */
+    for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
+        int value = all_options[i].val;
+        if ((value == 'w' && !program->workers) ||
+            (value == 'm' && !program->max_conns) ||
+            (value == 'F' && !program->fail_fast))
+            continue;
+        options[count++] = all_options[i];
+    }
+
+    *settings = (struct scrape_settings){
+        .pages = SCRAPE_DEFAULT_PAGES,
+        .workers = default_workers(),
+        .max_conns = DEFAULT_MAX_CONNS,
+    };
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":qh", options, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+            settings->pages = option_long("--pages", optarg, 1,
+                                          SCRAPE_MAX_PAGES);
+            break;
+        case 'w':
+            settings->workers = option_long("--workers", optarg, 1,
+                                            MAX_WORKERS);
+            break;
+        case 'm':
+            settings->max_conns = option_long("--max-conns", optarg, 1,
+                                              MAX_MAX_CONNS);
+            break;
+        case 'f':
+            settings->fail_page = option_long("--fail", optarg, 1,
+                                              SCRAPE_MAX_PAGES);
+            break;
+        case 'F': settings->fail_fast = true; break;
+        case 'n': settings->no_session = true; break;
+        case 't':
+            settings->timeout = option_double("--timeout", optarg, 0.001,
+                                              86400);
+            break;
+        case 'b': base = optarg; break;
+        case 'T': settings->trace = optarg; break;
+        case 'C':
+            color_set_mode(option_choice("--color", optarg, color_modes));
+            break;
+        case 'q': settings->quiet = true; break;
+        case 'h': usage(program); exit(0);
+        default: option_unknown(argv);
+        }
+    }
+    option_no_operands(argc, argv);
+
+    if (base == NULL) {
+        snprintf(settings->base, sizeof settings->base,
+                 "http://127.0.0.1:%d", sites_http_port());
+        return;
+    }
+    size_t length = strlen(base);
+    while (length > 0 && base[length - 1] == '/')
+        length--;               /* BASE/ and BASE mean the same */
+    if ((strncmp(base, "http://", 7) != 0 &&
+         strncmp(base, "https://", 8) != 0) ||
+        length >= sizeof settings->base - 32)
+        error_usage("--base must be an http:// or https:// URL of at most "
+                    "%zu characters: '%s'", sizeof settings->base - 32,
+                    base);
+    memcpy(settings->base, base, length);
+    settings->base[length] = '\0';
+}
+
+void scrape_check_simulator(const struct scrape_settings *settings)
+{
+    char local[64];
+
+    snprintf(local, sizeof local, "http://127.0.0.1:%d", sites_http_port());
+    if (strcmp(settings->base, local) != 0)
+        return;                 /* another server: its problems are URLs' */
+    /* the default base is the simulator: say how to start it, once */
+    struct site_list simulator = { .local = true };
+    sites_check_simulator(&simulator);
+}
+
+/* ====== One page ====== */
+
+void scrape_page_url(const struct scrape_settings *settings, long n,
+                     char *url, size_t size)
+{
+    if (n == settings->fail_page)
+        snprintf(url, size, "%s/page/%ld?fail=%d", settings->base, n,
+                 SCRAPE_FAIL_STATUS);
+    else
+        snprintf(url, size, "%s/page/%ld", settings->base, n);
+}
+
+/* CURLOPT_WRITEFUNCTION: keep the body (a page is a few kB). */
+static size_t keep_body(char *data, size_t size, size_t count, void *state)
+{
+    struct page_body *body = state;
+    size_t bytes = size * count;
+
+    if (body->length + bytes > MAX_BODY)
+        return 0;               /* too long: libcurl fails the transfer */
+    if (body->length + bytes + 1 > body->capacity) {
+        size_t capacity = body->capacity ? body->capacity : 4096;
+        while (capacity < body->length + bytes + 1)
+            capacity *= 2;
+        char *grown = realloc(body->data, capacity);
+        if (grown == NULL)
+            return 0;
+        body->data = grown;
+        body->capacity = capacity;
+    }
+    memcpy(body->data + body->length, data, bytes);
+    body->length += bytes;
+    body->data[body->length] = '\0';
+    return bytes;
+}
+
+/* CURLOPT_XFERINFOFUNCTION: non-zero aborts the transfer.  libcurl calls
+ * it often while data flows and about once a second while it waits. */
+static int stop_if_interrupted(void *state, curl_off_t download_total,
+                               curl_off_t downloaded, curl_off_t upload_total,
+                               curl_off_t uploaded)
+{
+    (void)state;
+    (void)download_total;
+    (void)downloaded;
+    (void)upload_total;
+    (void)uploaded;
+    return interrupt_requested();
+}
+
+CURL *scrape_handle(const struct scrape_settings *settings, CURL *reuse,
+                    long n, struct page_body *body)
+{
+    CURL *handle = reuse != NULL ? reuse : http_easy_new(settings->timeout);
+    char url[sizeof settings->base + 64];
+
+    scrape_page_url(settings, n, url, sizeof url);
+    body->length = 0;
+    curl_easy_setopt(handle, CURLOPT_URL, url);
+    curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, keep_body);
+    curl_easy_setopt(handle, CURLOPT_WRITEDATA, body);
+    curl_easy_setopt(handle, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, stop_if_interrupted);
+    /* like the tutorial's clients: HTTP/1.1, one request per connection
+     * at a time */
+    curl_easy_setopt(handle, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
+    if (settings->no_session) {
+        /* no session: connect anew for this page and close after, as the
+         * tutorial's aiohttp example does by opening a ClientSession per
+         * page */
+        curl_easy_setopt(handle, CURLOPT_FRESH_CONNECT, 1L);
+        curl_easy_setopt(handle, CURLOPT_FORBID_REUSE, 1L);
+    }
+    return handle;
+}
+
+/* The text of the first <h1>...</h1>, spaces trimmed; false if none. */
+static bool find_h1(const char *html, char *name, size_t size)
+{
+    const char *open = html;
+
+    while ((open = strstr(open, "<h1")) != NULL &&
+           open[3] != '>' && open[3] != ' ')
+        open += 3;              /* <h10> or <h1x>: not it */
+    if (open == NULL || (open = strchr(open, '>')) == NULL)
+        return false;
+    open++;
+    const char *close = strstr(open, "</h1>");
+    if (close == NULL)
+        return false;
+    while (open < close && (*open == ' ' || *open == '\n'))
+        open++;
+    while (close > open && (close[-1] == ' ' || close[-1] == '\n'))
+        close--;
+    size_t length = (size_t)(close - open);
+    if (length == 0 || length >= size)
+        return false;
+    memcpy(name, open, length);
+    name[length] = '\0';
+    return true;
+}
+
+void scrape_judge(CURL *handle, CURLcode code, const struct page_body *body,
+                  long n, const struct scrape_settings *settings,
+                  struct page_result *result)
+{
+    char url[sizeof settings->base + 64];
+    long status = 0;
+
+    scrape_page_url(settings, n, url, sizeof url);
+    if (code == CURLE_ABORTED_BY_CALLBACK && interrupt_requested()) {
+        result->status = PAGE_CANCELLED;        /* Ctrl-C, not the page */
+        return;
+    }
+    result->status = PAGE_FAILED;
+    if (code != CURLE_OK) {
+        snprintf(result->error, sizeof result->error, "%s",
+                 curl_easy_strerror(code));
+    } else if (curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status),
+               status >= 400) {
+        snprintf(result->error, sizeof result->error, "HTTP %ld", status);
+    } else if (body->data == NULL ||
+               !find_h1(body->data, result->name, sizeof result->name)) {
+        snprintf(result->error, sizeof result->error, "no <h1>");
+    } else {
+        result->status = PAGE_OK;
+        return;
+    }
+    error_report("%s: %s", url, result->error);
+}
+
+void page_body_free(struct page_body *body)
+{
+    free(body->data);
+    *body = (struct page_body){ 0 };
+}
+
+/* ====== Output ====== */
+
+void scrape_print_start(const struct scrape_settings *settings, long n,
+                        long worker)
+{
+    if (!settings->quiet)
+        print_worker_line(worker, "Downloading %02ld...", n);
+}
+
+void scrape_print_end(const struct scrape_settings *settings, long n,
+                      long worker, const struct page_result *result)
+{
+    if (settings->quiet)
+        return;
+    switch (result->status) {
+    case PAGE_OK:
+        print_worker_line(worker, "Retrieved %02ld=%s", n, result->name);
+        break;
+    case PAGE_FAILED:
+        print_worker_line(worker, "Failed %02ld: %s", n, result->error);
+        break;
+    case PAGE_CANCELLED:
+    case PAGE_NOT_DONE:
+        print_worker_line(worker, "Cancelled %02ld", n);
+        break;
+    }
+}
+
+void scrape_trace(long n, long worker, const struct scrape_settings *settings,
+                  int64_t start_us, const struct page_result *result)
+{
+    char url[sizeof settings->base + 64];
+    const char *status = result->status == PAGE_OK ? "ok" :
+                         result->status == PAGE_FAILED ? "failed" :
+                         "cancelled";
+
+    scrape_page_url(settings, n, url, sizeof url);
+    trace_record(n, worker, url, start_us, program_us(), status);
+}
+
+int scrape_report(const struct scrape_settings *settings,
+                  const struct page_result *results)
+{
+    long ok = 0, failed = 0, cancelled = 0;
+
+    for (long i = 0; i < settings->pages; i++) {
+        if (results[i].status == PAGE_OK)
+            ok++;
+        else if (results[i].status == PAGE_FAILED)
+            failed++;
+        else
+            cancelled++;
+    }
+    printf("Retrieved %ld of %ld pages, %ld failed, %ld cancelled\n", ok,
+           settings->pages, failed, cancelled);
+
+    /* Python's repr of the list: (7, error('HTTP 503')) for a failure */
+    fputs("results=[", stdout);
+    for (long i = 0; i < settings->pages; i++) {
+        const struct page_result *result = &results[i];
+        printf("%s(%ld, ", i > 0 ? ", " : "", i + 1);
+        if (result->status == PAGE_OK)
+            printf("'%s')", result->name);
+        else if (result->status == PAGE_FAILED)
+            printf("error('%s'))", result->error);
+        else
+            fputs("cancelled())", stdout);
+    }
+    fputs("]\n", stdout);
+
+    if (interrupt_requested())
+        return interrupt_exit_status();
+    return ok == settings->pages ? 0 : EXIT_WORK_FAILED;
+}

@@ -1,0 +1,121 @@
+/* scrape.h -- what lab 9's three scrapers share: options, pages, results.
+ *
+ * scrape_sync, scrape_threads and scrape_async fetch the simulator's
+ * /page/1 .. /page/N, take each page's <h1> (a chemical element's name),
+ * and print the same lines.  How the pages are fetched at once -- the
+ * lesson -- stays in each program's own file; only the plumbing is here:
+ *
+ *     Downloading 07...                  a page starts
+ *     Retrieved 07=Nitrogen              it ended (completion order)
+ *     Retrieved 19 of 20 pages, 1 failed, 0 cancelled
+ *     results=[(1, 'Hydrogen'), ..., (7, error('HTTP 503')), ...]
+ *     Execution time: 0.12s
+ *
+ * The results list is always in input order, whatever order the pages
+ * finished in: that is what asyncio.gather() and reading executor
+ * futures in submission order give the tutorial.
+ */
+#ifndef CONKIT_SCRAPE_H
+#define CONKIT_SCRAPE_H
+
+#include <curl/curl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SCRAPE_DEFAULT_PAGES 20     /* the tutorial's first 20 */
+#define SCRAPE_MAX_PAGES 118        /* the simulator knows 118 elements */
+#define SCRAPE_FAIL_STATUS 503      /* --fail N fetches /page/N?fail=503 */
+#define SCRAPE_NAME_SIZE 64         /* longest <h1> kept, with its NUL */
+
+/* What each program offers beyond the common options. */
+struct scrape_program {
+    const char *name;           /* "scrape_threads" */
+    const char *summary;        /* one line of --help */
+    bool workers;               /* takes --workers (threads) */
+    bool max_conns;             /* takes --max-conns (async) */
+    bool fail_fast;             /* takes --fail-fast */
+};
+
+struct scrape_settings {
+    long pages;                 /* --pages: fetch /page/1 .. /page/pages */
+    long workers;               /* --workers: threads in the pool */
+    long max_conns;             /* --max-conns: connections at once */
+    long fail_page;             /* --fail: this page answers 503, 0: none */
+    bool fail_fast;             /* --fail-fast: first failure cancels */
+    bool no_session;            /* --no-session: a new handle per page */
+    bool quiet;                 /* -q: summary lines only */
+    double timeout;             /* --timeout: seconds per page, 0: none */
+    const char *trace;          /* --trace FILE, or NULL */
+    char base[512];             /* --base: where /page/N lives */
+};
+
+/* How a page ended. */
+enum page_status {
+    PAGE_NOT_DONE,              /* not finished (yet) */
+    PAGE_OK,                    /* name holds its <h1> */
+    PAGE_FAILED,                /* error says why: "HTTP 503" */
+    PAGE_CANCELLED,             /* never finished: cancelled */
+};
+
+/* One page's outcome: a slot of the results list. */
+struct page_result {
+    enum page_status status;    /* how it ended */
+    char name[SCRAPE_NAME_SIZE];   /* PAGE_OK: the element */
+    char error[SCRAPE_NAME_SIZE];  /* PAGE_FAILED: "HTTP 503", ... */
+};
+
+/* A page's body as it arrives (CURLOPT_WRITEDATA). */
+struct page_body {
+    char *data;                 /* the bytes so far, NUL-terminated */
+    size_t length;              /* bytes in data */
+    size_t capacity;            /* room in data */
+};
+
+/* Parse the command line (exits 2 on bad usage, 0 after --help). */
+void scrape_parse_options(int argc, char *argv[],
+                          const struct scrape_program *program,
+                          struct scrape_settings *settings);
+
+/* Exit 1 with how to start it when the simulator is not running (only
+ * for the default --base). */
+void scrape_check_simulator(const struct scrape_settings *settings);
+
+/* The URL of page n: BASE/page/n, plus ?fail=503 for --fail n. */
+void scrape_page_url(const struct scrape_settings *settings, long n,
+                     char *url, size_t size);
+
+/* A handle set up for page n (http_easy_new(), the URL, the body into
+ * *body).  With reuse, an existing handle (a session) is set up again.
+ * The progress callback aborts the transfer once interrupted. */
+CURL *scrape_handle(const struct scrape_settings *settings, CURL *reuse,
+                    long n, struct page_body *body);
+
+/* Judge a finished transfer: the page's <h1> into result, or why it
+ * failed (also said on stderr, as every I/O lab does).  A transfer
+ * aborted by an interrupt is PAGE_CANCELLED. */
+void scrape_judge(CURL *handle, CURLcode code, const struct page_body *body,
+                  long n, const struct scrape_settings *settings,
+                  struct page_result *result);
+
+/* The per-page lines: "Downloading 07..." and "Retrieved 07=Nitrogen"
+ * (or "Failed 07: HTTP 503", "Cancelled 07"), in worker's colour; -q
+ * prints none. */
+void scrape_print_start(const struct scrape_settings *settings, long n,
+                        long worker);
+void scrape_print_end(const struct scrape_settings *settings, long n,
+                      long worker, const struct page_result *result);
+
+/* The trace row of page n: "ok", "failed" or "cancelled". */
+void scrape_trace(long n, long worker, const struct scrape_settings *settings,
+                  int64_t start_us, const struct page_result *result);
+
+/* The summary and results=[...] lines, in input order.  Returns the exit
+ * status: 0 when every page was retrieved, 1 otherwise, 130/143 when
+ * interrupted. */
+int scrape_report(const struct scrape_settings *settings,
+                  const struct page_result *results);
+
+void page_body_free(struct page_body *body);
+
+#endif

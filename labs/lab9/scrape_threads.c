@@ -1,0 +1,507 @@
+/* scrape_threads.c -- fetch the pages on a pool of threads, through futures.
+ *
+ * The tutorial's ThreadPoolExecutor version, with the executor written
+ * out in this file: pool_submit() queues a job and hands back a struct
+ * future at once; a worker thread takes the job from the queue, runs it,
+ * and sets the future; future_result() waits on the future's condition
+ * variable until then.  main() submits every page first, then reads the
+ * futures in submission order -- so the results list is in page order,
+ * however the pages finished ("Retrieved" lines come in completion
+ * order).  Each worker keeps its own libcurl session, thread-local.
+ *
+ * The executor's shape, in C:
+ *
+ *     executor.submit(fn, arg)          pool_submit(pool, fn, arg)
+ *     future.result()                   future_result(future, &result)
+ *     future.cancel()                   future_cancel(future)
+ *     executor.shutdown(cancel_futures) pool_shutdown(pool, cancel_pending)
+ *
+ * A future can be cancelled only while it waits in the queue: once a
+ * worker runs it, future_cancel() fails, and --fail-fast cannot stop a
+ * request already on the wire (a thread cannot be interrupted safely in
+ * the middle of libcurl).  Compare scrape_async.c, where a cancelled
+ * transfer is dropped mid-flight.
+ *
+ * Run:    make lab9 && ./scrape_threads
+ *         ./scrape_threads --fail 7 --fail-fast --workers 2
+ *         ./scrape_threads --self-test        (future_cancel's rules)
+ *
+ * Watch:  all the "Downloading" lines of the first --workers pages come
+ *         at once, "Retrieved" lines out of order; results in order.
+ *
+ * Compare with scrape_sync.c (one after another) and scrape_async.c
+ * (one thread, tasks on the event loop).
+ */
+#include <getopt.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "http.h"
+#include "interrupt.h"
+#include "lib/scrape.h"
+#include "timer.h"
+#include "trace.h"
+
+/* ====== A thread pool with futures ====== */
+
+typedef void *job_proc(void *arg);
+
+enum future_state {
+    FUTURE_PENDING,             /* queued, no worker has taken it */
+    FUTURE_RUNNING,             /* a worker runs it: too late to cancel */
+    FUTURE_FINISHED,            /* its result is set */
+    FUTURE_CANCELLED,           /* cancelled before it ran; never will */
+};
+
+struct pool;
+
+/* The promise of a job's result.  pool->lock guards state and result. */
+struct future {
+    struct pool *pool;          /* its pool: whose lock guards it */
+    job_proc *proc;             /* the job ... */
+    void *arg;                  /* ... and its argument */
+    enum future_state state;    /* FUTURE_*; guarded by pool->lock */
+    void *result;               /* proc's return, once FINISHED */
+    pthread_cond_t settled;     /* signalled once FINISHED or CANCELLED */
+    struct future *next;        /* next in the pool's queue */
+};
+
+struct pool {
+    pthread_mutex_t lock;       /* guards all below, and every future */
+    pthread_cond_t work_ready;  /* a future was queued, or shutdown */
+    struct future *first;       /* queue of pending futures, FIFO */
+    struct future *last;        /* its tail */
+    bool shutting_down;         /* no more submits; workers exit when
+                                   the queue is empty */
+    pthread_t *threads;         /* the workers */
+    long thread_count;          /* workers started */
+};
+
+/* Which worker of the pool this thread is (0 in main). */
+static __thread long current_worker;
+
+/* What a worker thread is given: its pool and its number. */
+struct worker_start {
+    struct pool *pool;
+    long number;
+};
+
+static void lock(struct pool *pool)
+{
+    int s = pthread_mutex_lock(&pool->lock);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_lock");
+}
+
+static void unlock(struct pool *pool)
+{
+    int s = pthread_mutex_unlock(&pool->lock);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_unlock");
+}
+
+/* A worker: take the oldest pending future, run it, set it; repeat until
+ * the pool shuts down and the queue is empty. */
+static void *worker_main(void *arg)
+{
+    struct worker_start *start = arg;
+    struct pool *pool = start->pool;
+    int s;
+
+    current_worker = start->number;
+    for (;;) {
+        lock(pool);
+        while (pool->first == NULL && !pool->shutting_down) {
+            s = pthread_cond_wait(&pool->work_ready, &pool->lock);
+            if (s != 0)
+                error_fatal_errno(s, "pthread_cond_wait");
+        }
+        struct future *future = pool->first;
+        if (future == NULL) {           /* shut down, nothing left */
+            unlock(pool);
+            break;
+        }
+        pool->first = future->next;     /* take it: it is running now */
+        if (pool->first == NULL)
+            pool->last = NULL;
+        future->state = FUTURE_RUNNING;
+        unlock(pool);
+
+        void *result = future->proc(future->arg);   /* no lock held */
+
+        lock(pool);
+        future->result = result;
+        future->state = FUTURE_FINISHED;
+        s = pthread_cond_broadcast(&future->settled);
+        if (s != 0)
+            error_fatal_errno(s, "pthread_cond_broadcast");
+        unlock(pool);
+    }
+    free(start);
+    return NULL;
+}
+
+/* A pool of `workers` threads.  A thread that cannot be made is reported
+ * once and the pool carries on with the ones it got (none: exit 1). */
+static struct pool *pool_create(long workers)
+{
+    struct pool *pool = calloc(1, sizeof *pool);
+    int s;
+
+    if (pool == NULL || (pool->threads = calloc(workers,
+                                                sizeof *pool->threads)) == NULL)
+        error_fatal("out of memory");
+    s = pthread_mutex_init(&pool->lock, NULL);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_init");
+    s = pthread_cond_init(&pool->work_ready, NULL);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_cond_init");
+    for (long i = 0; i < workers; i++) {
+        struct worker_start *start = malloc(sizeof *start);
+        if (start == NULL)
+            error_fatal("out of memory");
+        *start = (struct worker_start){ pool, i + 1 };
+        s = pthread_create(&pool->threads[i], NULL, worker_main, start);
+        if (s != 0) {
+            free(start);
+            error_report("cannot start worker %ld of %ld: %s; carrying on "
+                         "with %ld", i + 1, workers, strerror(s), i);
+            break;
+        }
+        pool->thread_count++;
+    }
+    if (pool->thread_count == 0)
+        error_fatal("no worker thread could be started");
+    return pool;
+}
+
+/* Queue proc(arg) and return its future at once (NULL after shutdown). */
+static struct future *pool_submit(struct pool *pool, job_proc *proc,
+                                  void *arg)
+{
+    struct future *future = calloc(1, sizeof *future);
+    int s;
+
+    if (future == NULL)
+        error_fatal("out of memory");
+    *future = (struct future){ .pool = pool, .proc = proc, .arg = arg,
+                               .state = FUTURE_PENDING };
+    s = pthread_cond_init(&future->settled, NULL);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_cond_init");
+    lock(pool);
+    if (pool->shutting_down) {
+        unlock(pool);
+        pthread_cond_destroy(&future->settled);
+        free(future);
+        return NULL;
+    }
+    if (pool->last != NULL)
+        pool->last->next = future;
+    else
+        pool->first = future;
+    pool->last = future;
+    s = pthread_cond_signal(&pool->work_ready);     /* wake one worker */
+    if (s != 0)
+        error_fatal_errno(s, "pthread_cond_signal");
+    unlock(pool);
+    return future;
+}
+
+/* Wait until the future is settled.  0 and its result in *result, or -1
+ * when it was cancelled (Python raises CancelledError). */
+static int future_result(struct future *future, void **result)
+{
+    struct pool *pool = future->pool;
+    int s;
+
+    lock(pool);
+    while (future->state == FUTURE_PENDING ||
+           future->state == FUTURE_RUNNING) {
+        s = pthread_cond_wait(&future->settled, &pool->lock);
+        if (s != 0)
+            error_fatal_errno(s, "pthread_cond_wait");
+    }
+    bool finished = future->state == FUTURE_FINISHED;
+    if (finished)
+        *result = future->result;
+    unlock(pool);
+    return finished ? 0 : -1;
+}
+
+/* Take a pending future out of the queue and mark it cancelled; the pool
+ * lock is held. */
+static void cancel_locked(struct pool *pool, struct future *future)
+{
+    struct future **link = &pool->first, *previous = NULL;
+
+    while (*link != future) {
+        previous = *link;
+        link = &(*link)->next;
+    }
+    *link = future->next;
+    if (pool->last == future)
+        pool->last = previous;
+    future->state = FUTURE_CANCELLED;
+    int s = pthread_cond_broadcast(&future->settled);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_cond_broadcast");
+}
+
+/* Cancel a future that has not started: true.  A running or settled one
+ * cannot be cancelled: false (as Future.cancel()). */
+static bool future_cancel(struct future *future)
+{
+    struct pool *pool = future->pool;
+
+    lock(pool);
+    bool pending = future->state == FUTURE_PENDING;
+    if (pending)
+        cancel_locked(pool, future);
+    unlock(pool);
+    return pending;
+}
+
+/* Cancel every future still in the queue; running ones run on. */
+static void pool_cancel_pending(struct pool *pool)
+{
+    lock(pool);
+    while (pool->first != NULL)
+        cancel_locked(pool, pool->first);
+    unlock(pool);
+}
+
+/* No more submits; with cancel_pending the queued futures are cancelled
+ * (shutdown(cancel_futures=True)), else they run.  Waits for every
+ * worker to finish and frees the pool (not the futures). */
+static void pool_shutdown(struct pool *pool, bool cancel_pending)
+{
+    int s;
+
+    if (cancel_pending)
+        pool_cancel_pending(pool);
+    lock(pool);
+    pool->shutting_down = true;
+    s = pthread_cond_broadcast(&pool->work_ready);  /* wake them all */
+    if (s != 0)
+        error_fatal_errno(s, "pthread_cond_broadcast");
+    unlock(pool);
+    for (long i = 0; i < pool->thread_count; i++) {
+        s = pthread_join(pool->threads[i], NULL);
+        if (s != 0)
+            error_fatal_errno(s, "pthread_join");
+    }
+    pthread_cond_destroy(&pool->work_ready);
+    pthread_mutex_destroy(&pool->lock);
+    free(pool->threads);
+    free(pool);
+}
+
+static void future_free(struct future *future)
+{
+    pthread_cond_destroy(&future->settled);
+    free(future);
+}
+
+/* ====== Fetching a page: the job ====== */
+
+/* Each worker's session: one easy handle per thread, made on its first
+ * page and freed when the thread ends (the key's destructor) -- the
+ * tutorial's threading.local() session. */
+static pthread_key_t session_key;
+
+static void session_free(void *handle)
+{
+    curl_easy_cleanup(handle);
+}
+
+/* What one page's job needs; the job writes only its own result. */
+struct page_job {
+    const struct scrape_settings *settings;
+    struct pool *pool;          /* for --fail-fast: cancel the rest */
+    long number;                /* the page */
+    struct page_result *result; /* its slot of the results list */
+    long worker;                /* who ran it (trace) */
+    int64_t start_us;           /* when it started (trace) */
+};
+
+static void *download_page(void *arg)
+{
+    struct page_job *job = arg;
+    const struct scrape_settings *settings = job->settings;
+    struct page_body body = { 0 };
+    int s;
+
+    job->worker = current_worker;
+    job->start_us = program_us();
+    if (interrupt_requested()) {        /* Ctrl-C: run nothing more */
+        pool_cancel_pending(job->pool);
+        job->result->status = PAGE_CANCELLED;
+        return job->result;
+    }
+    scrape_print_start(settings, job->number, job->worker);
+    CURL *session = pthread_getspecific(session_key);
+    CURL *handle = scrape_handle(settings,
+                                 settings->no_session ? NULL : session,
+                                 job->number, &body);
+    if (!settings->no_session && session == NULL) {
+        s = pthread_setspecific(session_key, handle);   /* this thread's */
+        if (s != 0)
+            error_fatal_errno(s, "pthread_setspecific");
+    }
+    CURLcode code = curl_easy_perform(handle);  /* this thread blocks */
+    scrape_judge(handle, code, &body, job->number, settings, job->result);
+    if (settings->no_session)
+        curl_easy_cleanup(handle);
+    page_body_free(&body);
+    scrape_print_end(settings, job->number, job->worker, job->result);
+
+    /* --fail-fast: the first failure cancels every page still queued,
+     * at once -- the pages running on other workers run to their end */
+    if (job->result->status == PAGE_FAILED && settings->fail_fast)
+        pool_cancel_pending(job->pool);
+    return job->result;
+}
+
+/* ====== --self-test: future_cancel's rules, checked ====== */
+
+/* A job that runs until *release is set. */
+struct gate {
+    pthread_mutex_t lock;       /* guards started and open */
+    pthread_cond_t changed;     /* started or open changed */
+    bool started;               /* the job has begun */
+    bool open;                  /* the job may end */
+};
+
+static void *wait_at_gate(void *arg)
+{
+    struct gate *gate = arg;
+
+    pthread_mutex_lock(&gate->lock);
+    gate->started = true;
+    pthread_cond_broadcast(&gate->changed);
+    while (!gate->open)
+        pthread_cond_wait(&gate->changed, &gate->lock);
+    pthread_mutex_unlock(&gate->lock);
+    return gate;
+}
+
+/* One worker runs a job held at a gate while a second waits in the
+ * queue: cancelling the first must fail, the second must succeed. */
+static int self_test(void)
+{
+    struct gate gate = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+                         false, false };
+    struct pool *pool = pool_create(1);
+    struct future *running = pool_submit(pool, wait_at_gate, &gate);
+    struct future *queued = pool_submit(pool, wait_at_gate, &gate);
+    void *result = NULL;
+    int failures = 0;
+
+    pthread_mutex_lock(&gate.lock);
+    while (!gate.started)
+        pthread_cond_wait(&gate.changed, &gate.lock);
+    pthread_mutex_unlock(&gate.lock);
+
+    bool cancelled_running = future_cancel(running);
+    printf("future_cancel on a started future: %s\n",
+           cancelled_running ? "cancelled (wrong)" : "refused");
+    failures += cancelled_running;
+    bool cancelled_queued = future_cancel(queued);
+    printf("future_cancel on a queued future: %s\n",
+           cancelled_queued ? "cancelled" : "refused (wrong)");
+    failures += !cancelled_queued;
+    int queued_status = future_result(queued, &result);
+    printf("future_result on the cancelled future: %s\n",
+           queued_status == -1 ? "cancelled" : "a result (wrong)");
+    failures += queued_status != -1;
+
+    pthread_mutex_lock(&gate.lock);
+    gate.open = true;
+    pthread_cond_broadcast(&gate.changed);
+    pthread_mutex_unlock(&gate.lock);
+    int running_status = future_result(running, &result);
+    printf("future_result on the started future: %s\n",
+           running_status == 0 && result == &gate ? "its result" : "wrong");
+    failures += !(running_status == 0 && result == &gate);
+
+    pool_shutdown(pool, false);
+    future_free(running);
+    future_free(queued);
+    printf("self-test: %s\n", failures == 0 ? "ok" : "FAILED");
+    return failures == 0 ? 0 : EXIT_WORK_FAILED;
+}
+
+/* ====== main ====== */
+
+static const struct scrape_program program = {
+    .name = "scrape_threads",
+    .summary = "Fetch the simulator's /page/1..N on a pool of threads "
+               "(futures, read in order);\n--self-test checks "
+               "future_cancel's rules.",
+    .workers = true,
+    .fail_fast = true,
+};
+
+int main(int argc, char *argv[])
+{
+    struct scrape_settings settings;
+    struct timer timer;
+    int s;
+
+    error_init(argv[0]);
+    if (argc == 2 && strcmp(argv[1], "--self-test") == 0)
+        return self_test();
+    interrupt_install();
+    scrape_parse_options(argc, argv, &program, &settings);
+    struct page_result *results = calloc(settings.pages, sizeof *results);
+    struct page_job *jobs = calloc(settings.pages, sizeof *jobs);
+    struct future **futures = calloc(settings.pages, sizeof *futures);
+    if (results == NULL || jobs == NULL || futures == NULL)
+        error_fatal("out of memory");
+    if (settings.trace != NULL)
+        trace_open(settings.trace);
+    scrape_check_simulator(&settings);
+    http_global_init();
+    s = pthread_key_create(&session_key, session_free);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_key_create");
+
+    timer_start(&timer);
+    struct pool *pool = pool_create(settings.workers);
+    for (long i = 0; i < settings.pages; i++) {         /* submit all */
+        jobs[i] = (struct page_job){ .settings = &settings, .pool = pool,
+                                     .number = i + 1,
+                                     .result = &results[i] };
+        futures[i] = pool_submit(pool, download_page, &jobs[i]);
+    }
+    for (long i = 0; i < settings.pages; i++) {     /* in submission order */
+        void *done;
+        if (future_result(futures[i], &done) == -1) {
+            results[i].status = PAGE_CANCELLED;     /* never ran */
+            scrape_print_end(&settings, i + 1, 0, &results[i]);
+            jobs[i].start_us = program_us();
+        }
+        scrape_trace(i + 1, jobs[i].worker, &settings, jobs[i].start_us,
+                     &results[i]);
+    }
+    pool_shutdown(pool, true);  /* every future is settled: just joins */
+    int status = scrape_report(&settings, results);
+    timer_print(&timer);
+
+    for (long i = 0; i < settings.pages; i++)
+        future_free(futures[i]);
+    pthread_key_delete(session_key);
+    http_global_cleanup();
+    free(futures);
+    free(jobs);
+    free(results);
+    if (trace_close() != 0 && status == 0)
+        status = EXIT_WORK_FAILED;
+    return status;
+}
