@@ -1,7 +1,10 @@
 /* http.c -- libcurl plumbing for the I/O labs; see http.h. */
 #include "http.h"
 
+#include <arpa/inet.h>
 #include <limits.h>
+#include <math.h>
+#include <netinet/in.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <stdio.h>
@@ -10,12 +13,16 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "interrupt.h"
 
 #define SYSTEM_CA_DIR "/etc/ssl/certs"  /* hashed: read on demand */
 
 /* The simulator's CA file, or "" when none was made yet or it holds no
  * certificate (then only the system's CAs are trusted). */
 static char lab_ca_file[PATH_MAX + 32];
+
+/* Set by http_loopback_only() before any handle is made, read-only after. */
+static bool loopback_only;
 
 /* Where the lab CA lives: see http.h. */
 static void lab_ca_path(char *path, size_t size)
@@ -81,6 +88,58 @@ size_t http_count_body(char *data, size_t size, size_t count, void *bytes)
     return size * count;
 }
 
+void http_loopback_only(void)
+{
+    loopback_only = true;
+}
+
+/* ====== Callbacks every handle gets ====== */
+
+/* libcurl calls this often while a transfer runs, and about once a second
+ * while it waits for a silent server: the place to give up when the user
+ * pressed Ctrl-C.  Non-zero aborts the transfer with
+ * CURLE_ABORTED_BY_CALLBACK. */
+static int stop_if_interrupted(void *unused, curl_off_t download_total,
+                               curl_off_t downloaded, curl_off_t upload_total,
+                               curl_off_t uploaded)
+{
+    (void)unused;
+    (void)download_total;
+    (void)downloaded;
+    (void)upload_total;
+    (void)uploaded;
+    return interrupt_requested();
+}
+
+/* With http_loopback_only(): libcurl asks this for every new socket, the
+ * ones a redirect needs included.  Anything but 127.0.0.1 gets no socket,
+ * so no byte ever leaves the machine. */
+static curl_socket_t open_loopback_socket(void *unused,
+                                          curlsocktype purpose,
+                                          struct curl_sockaddr *address)
+{
+    const struct sockaddr_in *in = (const void *)&address->addr;
+
+    (void)unused;
+    (void)purpose;
+    if (address->family != AF_INET
+        || in->sin_addr.s_addr != htonl(INADDR_LOOPBACK))
+        return CURL_SOCKET_BAD;         /* CURLE_COULDNT_CONNECT */
+    return socket(address->family, address->socktype | SOCK_CLOEXEC,
+                  address->protocol);
+}
+
+/* A timeout in whole milliseconds for libcurl, rounded up: 0 ms would be
+ * libcurl's "no limit", the opposite of a tiny timeout. */
+static long timeout_ms(double seconds)
+{
+    double ms = ceil(seconds * 1000 - 1e-6);
+
+    return ms < 1 ? 1 : (long)ms;
+}
+
+/* ====== Handles ====== */
+
 CURL *http_easy_new(double timeout_seconds)
 {
     CURL *handle = curl_easy_init();
@@ -105,16 +164,53 @@ CURL *http_easy_new(double timeout_seconds)
     curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, http_count_body);
     if (timeout_seconds > 0)
         curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS,
-                         (long)(timeout_seconds * 1000));
+                         timeout_ms(timeout_seconds));
+    curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, stop_if_interrupted);
+    curl_easy_setopt(handle, CURLOPT_NOPROGRESS, 0L);
+    if (loopback_only)
+        curl_easy_setopt(handle, CURLOPT_OPENSOCKETFUNCTION,
+                         open_loopback_socket);
     return handle;
+}
+
+bool http_cancelled(CURLcode result)
+{
+    return result == CURLE_ABORTED_BY_CALLBACK && interrupt_requested();
+}
+
+/* Say what went wrong in words a student can act on, where libcurl's own
+ * text would mislead. */
+static void report_failure(CURL *handle, CURLcode result, const char *url)
+{
+    char *where = NULL;
+
+    curl_easy_getinfo(handle, CURLINFO_EFFECTIVE_URL, &where);
+    bool redirected = where != NULL && strcmp(where, url) != 0;
+
+    if (result == CURLE_COULDNT_CONNECT && loopback_only && redirected)
+        error_report("%s: redirect refused: '%s' is not on 127.0.0.1 "
+                     "(a local list stays offline)", url, where);
+    else if (result == CURLE_OUT_OF_MEMORY
+             || result == CURLE_FILESIZE_EXCEEDED)
+        /* libcurl 7.88 says "Out of memory" when a header line outgrows
+         * its 100 KB limit */
+        error_report("%s: response header too large (libcurl: %s)", url,
+                     curl_easy_strerror(result));
+    else if (result == CURLE_UNSUPPORTED_PROTOCOL && redirected)
+        error_report("%s: redirect refused: '%s' is not http or https",
+                     url, where);
+    else
+        error_report("%s: %s", url, curl_easy_strerror(result));
 }
 
 int http_check(CURL *handle, CURLcode result, const char *url)
 {
     long status = 0;
 
+    if (http_cancelled(result))
+        return -1;              /* not a failure of the site: no line */
     if (result != CURLE_OK) {
-        error_report("%s: %s", url, curl_easy_strerror(result));
+        report_failure(handle, result, url);
         return -1;
     }
     curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);

@@ -8,6 +8,12 @@
  *     VERIFYPEER and VERIFYHOST keep their defaults: on);
  *   - redirects are followed, to http and https only, as requests does;
  *   - CURLOPT_NOSIGNAL, so timeouts never use signals (thread-safe);
+ *   - a progress callback that aborts the transfer once the user pressed
+ *     Ctrl-C (interrupt_requested(), common/interrupt.h): the result is
+ *     CURLE_ABORTED_BY_CALLBACK, which http_cancelled() recognises;
+ *   - the timeout rounded up to whole milliseconds, never down to 0
+ *     (libcurl's "no limit");
+ *   - with http_loopback_only(), sockets to 127.0.0.1 only;
  *   - the body is counted, not stored: pass a size_t * as WRITEDATA.
  *
  * The lab CA is the file named by $CONKIT_CA, else $CONKIT_SIMDIR/ca.pem,
@@ -23,6 +29,11 @@
 void http_global_init(void);
 void http_global_cleanup(void);
 
+/* From now on every new handle opens sockets to 127.0.0.1 only, so a
+ * redirect cannot lead off the machine (sites_load() calls it for a list
+ * that is all on 127.0.0.1).  Call it before making handles. */
+void http_loopback_only(void);
+
 /* A new easy handle set up as above, with a per-transfer timeout in
  * seconds (0: none).  Exits 1 if libcurl cannot make one. */
 CURL *http_easy_new(double timeout_seconds);
@@ -31,10 +42,15 @@ CURL *http_easy_new(double timeout_seconds);
  * the size_t that CURLOPT_WRITEDATA points at, and keeps nothing. */
 size_t http_count_body(char *data, size_t size, size_t count, void *bytes);
 
+/* True when a transfer ended because the program was interrupted (the
+ * progress callback aborted it): trace it `cancelled`, not `failed`. */
+bool http_cancelled(CURLcode result);
+
 /* Check a finished transfer.  Returns 0 when it succeeded with an HTTP
  * status below 400; otherwise writes one line to stderr,
  *     io_threads: https://127.0.0.1:8443/jython: HTTP 503
- * and returns -1.  Thread-safe. */
+ * and returns -1.  A cancelled transfer (http_cancelled()) returns -1
+ * with no line.  Thread-safe. */
 int http_check(CURL *handle, CURLcode result, const char *url);
 
 #endif

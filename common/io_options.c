@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "color.h"
+#include "error.h"
 #include "options.h"
 
 #define OPTION_COLUMN 29        /* where --help's explanations start */
@@ -21,7 +22,8 @@ static void usage(const struct io_program *program)
     printf("  --sites local|internet|FILE  what to download (local)\n"
            "  --repeat N                   repeat the list N times "
            "(50; 1 for a FILE)\n"
-           "  --timeout SECONDS            limit per download (0: none)\n"
+           "  --timeout SECONDS            limit per download, at least 0.001 "
+           "(0: none)\n"
            "  --no-session                 a new session (connection) for "
            "every download\n"
            "  --trace FILE                 write one CSV row per download\n"
@@ -67,6 +69,11 @@ void io_parse_options(int argc, char *argv[],
             break;
         case 't':
             settings->timeout = option_double("--timeout", optarg, 0, 86400);
+            /* libcurl counts whole milliseconds, and 0 means no limit:
+             * a smaller timeout would silently become none at all */
+            if (settings->timeout > 0 && settings->timeout < 0.001)
+                error_usage("--timeout must be 0 (none) or at least 0.001 "
+                            "seconds: '%s'", optarg);
             break;
         case 'n': settings->no_session = true; break;
         case 'T': settings->trace = optarg; break;

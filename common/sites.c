@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "http.h"
 #include "options.h"
 
 static const char *const internet_sites[] = {
@@ -72,26 +73,79 @@ static bool is_web_url(const char *url)
     return true;
 }
 
+/* Is url's host 127.0.0.1?  (Checked on the text: the authority is what
+ * lies between "//" and the next '/', '?' or '#'; one with a user part
+ * "name@host" is never taken for loopback.) */
+static bool on_loopback(const char *url)
+{
+    const char *host = strstr(url, "//");
+    static const char loopback[] = "127.0.0.1";
+
+    if (host == NULL)
+        return false;
+    host += 2;
+    size_t authority = strcspn(host, "/?#");
+    if (memchr(host, '@', authority) != NULL)
+        return false;
+    return authority >= sizeof loopback - 1
+           && strncmp(host, loopback, sizeof loopback - 1) == 0
+           && (authority == sizeof loopback - 1
+               || host[sizeof loopback - 1] == ':');
+}
+
+/* Read one line of a sites file into line (without its '\n'), byte by
+ * byte, so that no byte goes unseen: fgets() would stop at the '\n' but
+ * strlen() at a NUL, and whatever came after the NUL would vanish or be
+ * taken for the next line.  Returns false at the end of the file. */
+static bool read_line(FILE *file, const char *path, long number,
+                      char line[SITES_MAX_LINE + 1])
+{
+    size_t len = 0;
+    int c;
+
+    while ((c = getc(file)) != EOF && c != '\n') {
+        if (c == '\0')
+            error_usage("%s:%ld: a NUL byte: not a text file", path,
+                        number);
+        if ((c < 0x20 && c != '\t' && c != '\r') || c == 0x7f)
+            error_usage("%s:%ld: control character 0x%02x: not a text "
+                        "file", path, number, c);
+        if (len == SITES_MAX_LINE)
+            error_usage("%s:%ld: line too long (over %d characters)", path,
+                        number, SITES_MAX_LINE);
+        line[len++] = (char)c;
+    }
+    line[len] = '\0';
+    if (ferror(file))
+        error_usage("cannot read sites file: '%s': %s", path,
+                    strerror(errno));
+    return c != EOF || len > 0;
+}
+
 /* Read the URLs of a sites file; every bad line is a usage error. */
 static void load_file(const char *path, char ***urls, size_t *count,
                       size_t *capacity)
 {
     FILE *file = fopen(path, "r");
-    char line[4096];
+    char line[SITES_MAX_LINE + 1];
     long number = 0;
 
     if (file == NULL)
         error_usage("cannot open sites file: '%s': %s", path,
                     strerror(errno));
-    while (fgets(line, sizeof line, file) != NULL) {
+    while (read_line(file, path, number + 1, line)) {
         number++;
-        size_t len = strlen(line);
-        if (len == sizeof line - 1 && line[len - 1] != '\n')
-            error_usage("%s:%ld: line too long", path, number);
-        /* trim surrounding white space */
-        while (len > 0 && isspace((unsigned char)line[len - 1]))
-            line[--len] = '\0';
+        if (number > SITES_MAX_LINES)
+            error_usage("%s:%ld: too many lines (at most %d)", path, number,
+                        SITES_MAX_LINES);
         char *start = line;
+        /* an editor's UTF-8 byte order mark: not part of the text */
+        if (number == 1 && strncmp(start, "\xEF\xBB\xBF", 3) == 0)
+            start += 3;
+        /* trim surrounding white space, a CRLF's '\r' included */
+        size_t len = strlen(start);
+        while (len > 0 && isspace((unsigned char)start[len - 1]))
+            start[--len] = '\0';
         while (isspace((unsigned char)*start))
             start++;
         if (*start == '\0' || *start == '#')
@@ -101,8 +155,6 @@ static void load_file(const char *path, char ***urls, size_t *count,
                         path, number, start);
         push_url(urls, count, capacity, start);
     }
-    if (ferror(file))
-        error_usage("cannot read sites file: '%s'", path);
     fclose(file);
     if (*count == 0)
         error_usage("no URLs in sites file: '%s'", path);
@@ -110,47 +162,58 @@ static void load_file(const char *path, char ***urls, size_t *count,
 
 void sites_load(struct site_list *sites, const char *spec, long repeat)
 {
-    char **base = NULL;
-    size_t base_count = 0, capacity = 0;
+    size_t capacity = 0;
 
     memset(sites, 0, sizeof *sites);
     if (strcmp(spec, "local") == 0) {
         char url[128];
         snprintf(url, sizeof url, "https://127.0.0.1:%d/jython",
                  sites_https_port());
-        push_url(&base, &base_count, &capacity, url);
+        push_url(&sites->base, &sites->base_count, &capacity, url);
         snprintf(url, sizeof url, "http://127.0.0.1:%d/dice",
                  sites_http_port());
-        push_url(&base, &base_count, &capacity, url);
+        push_url(&sites->base, &sites->base_count, &capacity, url);
         sites->local = true;
     } else if (strcmp(spec, "internet") == 0) {
         for (size_t i = 0; i < 2; i++)
-            push_url(&base, &base_count, &capacity, internet_sites[i]);
+            push_url(&sites->base, &sites->base_count, &capacity,
+                     internet_sites[i]);
     } else {
-        load_file(spec, &base, &base_count, &capacity);
+        load_file(spec, &sites->base, &sites->base_count, &capacity);
         if (repeat < 0)
             repeat = 1;
     }
     if (repeat < 0)
         repeat = SITES_DEFAULT_REPEAT;
 
-    /* the whole list, repeat times over */
-    size_t total_capacity = 0;
-    for (long r = 0; r < repeat; r++)
-        for (size_t i = 0; i < base_count; i++)
-            push_url(&sites->urls, &sites->count, &total_capacity, base[i]);
-    for (size_t i = 0; i < base_count; i++)
-        free(base[i]);
-    free(base);
+    /* a list that is all on this machine stays on it, redirects too */
+    bool all_loopback = true;
+    for (size_t i = 0; i < sites->base_count; i++)
+        all_loopback = all_loopback && on_loopback(sites->base[i]);
+    if (all_loopback)
+        http_loopback_only();
+
+    if ((size_t)repeat > SITES_MAX_DOWNLOADS / sites->base_count)
+        error_usage("--repeat %ld times %zu sites is more than %d "
+                    "downloads: '%ld'", repeat, sites->base_count,
+                    SITES_MAX_DOWNLOADS, repeat);
+
+    /* the whole list, repeat times over, pointing at the one copy */
+    sites->count = (size_t)repeat * sites->base_count;
+    sites->urls = calloc(sites->count, sizeof *sites->urls);
+    if (sites->urls == NULL)
+        error_fatal("out of memory");
+    for (size_t i = 0; i < sites->count; i++)
+        sites->urls[i] = sites->base[i % sites->base_count];
 }
 
 void sites_free(struct site_list *sites)
 {
-    for (size_t i = 0; i < sites->count; i++)
-        free(sites->urls[i]);
+    for (size_t i = 0; i < sites->base_count; i++)
+        free(sites->base[i]);
+    free(sites->base);
     free(sites->urls);
-    sites->urls = NULL;
-    sites->count = 0;
+    memset(sites, 0, sizeof *sites);
 }
 
 static bool port_is_listening(int port)
