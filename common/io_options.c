@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "color.h"
 #include "error.h"
 #include "options.h"
 
@@ -43,10 +42,7 @@ void io_parse_options(int argc, char *argv[],
         { "repeat", required_argument, NULL, 'r' },
         { "timeout", required_argument, NULL, 't' },
         { "no-session", no_argument, NULL, 'n' },
-        { "trace", required_argument, NULL, 'T' },
-        { "color", required_argument, NULL, 'C' },
-        { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },
+        COMMON_LONG_OPTIONS,
         { program->knob, required_argument, NULL, 'k' },
         { NULL, 0, NULL, 0 },   /* ends the list (or the knob's place) */
     };
@@ -61,7 +57,8 @@ void io_parse_options(int argc, char *argv[],
         .concurrency = program->knob ? program->knob_default : 0,
     };
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":qh", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, options,
+                            NULL)) != -1) {
         switch (c) {
         case 's': settings->sites = optarg; break;
         case 'r':
@@ -76,17 +73,14 @@ void io_parse_options(int argc, char *argv[],
                             "seconds: '%s'", optarg);
             break;
         case 'n': settings->no_session = true; break;
-        case 'T': settings->trace = optarg; break;
-        case 'C':
-            color_set_mode(option_choice("--color", optarg, color_modes));
-            break;
-        case 'q': settings->quiet = true; break;
         case 'k':
             settings->concurrency = option_long(knob_option, optarg, 1,
                                                 program->knob_max);
             break;
         case 'h': usage(program); exit(0);
-        default: option_unknown(argv);
+        default:                /* --trace, --color, -q, or unknown */
+            option_common(c, optarg, &settings->quiet, &settings->trace,
+                          argv);
         }
     }
     option_no_operands(argc, argv);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "color.h"
 #include "error.h"
 
 long option_long(const char *option, const char *text, long min, long max)
@@ -70,4 +71,23 @@ void option_no_operands(int argc, char *const argv[])
 {
     if (optind < argc)
         error_usage("unexpected argument: '%s'", argv[optind]);
+}
+
+void option_common(int c, const char *value, bool *quiet,
+                   const char **trace, char *const argv[])
+{
+    switch (c) {
+    case 'T':
+        *trace = value;
+        break;
+    case 'C':
+        color_set_mode(option_choice("--color", value, color_modes));
+        break;
+    case 'q':
+        if (quiet != NULL)
+            *quiet = true;
+        break;
+    default:
+        option_unknown(argv);
+    }
 }

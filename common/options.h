@@ -1,8 +1,32 @@
 /* options.h -- command-line helpers every conkit program shares.
  *
- * Each program parses its own options with getopt_long (so the options a
- * lab teaches stay visible in its file); these helpers turn an option's
- * text into a checked number, or stop with a one-line usage error:
+ * How the kit parses its command lines, in one place:
+ *
+ *   - Each program parses its own options with getopt_long in its own
+ *     file, so the options a lab teaches stay visible there -- except the
+ *     four I/O labs (io_sync, io_threads, io_async, io_fork), whose
+ *     options are alike but for one knob: common/io_options.c parses
+ *     theirs.  Lab 6's four programs also share --work, --jobs and --n
+ *     (labs/lab6/lib/jobs.h).
+ *   - Every program, io_options.c included, puts COMMON_LONG_OPTIONS
+ *     (--trace, --color, --quiet, --help) in its getopt_long table,
+ *     handles -h itself (it prints its own usage) and hands everything
+ *     else its switch does not know to option_common(), which sets
+ *     --trace, --color and --quiet and reports anything unknown:
+ *
+ *         while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS,
+ *                                 options, NULL)) != -1) {
+ *             switch (c) {
+ *             case 's': ... its own options ...
+ *             case 'h': usage(); exit(0);
+ *             default: option_common(c, optarg, &settings->quiet,
+ *                                    &settings->trace, argv);
+ *             }
+ *         }
+ *         option_no_operands(argc, argv);
+ *
+ * The helpers below turn an option's text into a checked number, or stop
+ * with a one-line usage error (exit 2):
  *
  *     option_long("--workers", "abc", 1, 1000)
  *     -> io_threads: --workers must be a whole number from 1 to 1000: 'abc'
@@ -32,5 +56,26 @@ void option_unknown(char *const argv[]) __attribute__((noreturn));
 
 /* Exit 2 if argv has operands left after the options. */
 void option_no_operands(int argc, char *const argv[]);
+
+/* ====== The options every program takes ====== */
+
+/* getopt_long's short options for them (the ':' first: a missing value
+ * comes back as ':', for option_common() to report; set opterr = 0). */
+#define COMMON_SHORT_OPTIONS ":qh"
+
+/* Rows of every getopt_long table, after the program's own. */
+#define COMMON_LONG_OPTIONS                                             \
+    { "trace", required_argument, NULL, 'T' },                          \
+    { "color", required_argument, NULL, 'C' },                          \
+    { "quiet", no_argument, NULL, 'q' },                                \
+    { "help", no_argument, NULL, 'h' }
+
+/* Call from the default branch of the option switch: --trace FILE into
+ * *trace, --color WHEN into color.h's mode, -q into *quiet (quiet may be
+ * NULL: a program whose output is already short accepts -q and ignores
+ * it).  Any other c is an unknown option or a missing value: one line,
+ * exit 2. */
+void option_common(int c, const char *value, bool *quiet,
+                   const char **trace, char *const argv[]);
 
 #endif

@@ -44,7 +44,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "color.h"
 #include "error.h"
 #include "task.h"
 #include "options.h"
@@ -98,10 +97,7 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
         { "trains", required_argument, NULL, 'n' },
         { "work-ms", required_argument, NULL, 'w' },
         { "only", required_argument, NULL, 'o' },
-        { "trace", required_argument, NULL, 'T' },
-        { "color", required_argument, NULL, 'C' },
-        { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },
+        COMMON_LONG_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
     int c;
@@ -110,7 +106,8 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
         .steps = 5, .trains = 3, .work_ms = 10, .only = -1,
     };
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":qh", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, options,
+                            NULL)) != -1) {
         switch (c) {
         case 's':
             settings->steps = option_long("--steps", optarg, 1, MAX_STEPS);
@@ -125,13 +122,10 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
         case 'o':
             settings->only = option_choice("--only", optarg, model_names);
             break;
-        case 'T': settings->trace = optarg; break;
-        case 'C':
-            color_set_mode(option_choice("--color", optarg, color_modes));
-            break;
-        case 'q': settings->quiet = true; break;
         case 'h': usage(); exit(0);
-        default: option_unknown(argv);
+        default:                /* --trace, --color, -q, or unknown */
+            option_common(c, optarg, &settings->quiet, &settings->trace,
+                          argv);
         }
     }
     option_no_operands(argc, argv);

@@ -38,7 +38,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "color.h"
 #include "error.h"
 #include "interrupt.h"
 #include "lib/jobs.h"
@@ -308,10 +307,7 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
     static const struct option options[] = {
         JOBS_LONG_OPTIONS,
         { "yield-every", required_argument, NULL, 'y' },
-        { "trace", required_argument, NULL, 'T' },
-        { "color", required_argument, NULL, 'C' },
-        { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },
+        COMMON_LONG_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
     const char *n_text = NULL;
@@ -320,7 +316,8 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
     *settings = (struct settings){ .jobs.count = DEFAULT_JOBS,
                                    .yield_every = DEFAULT_YIELD_EVERY };
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":qh", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, options,
+                            NULL)) != -1) {
         if (jobs_option(c, optarg, &settings->jobs, &n_text))
             continue;           /* --work, --jobs or --n */
         switch (c) {
@@ -328,13 +325,10 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
             settings->yield_every = option_long("--yield-every", optarg, 1,
                                                 1000000000000);
             break;
-        case 'T': settings->trace = optarg; break;
-        case 'C':
-            color_set_mode(option_choice("--color", optarg, color_modes));
-            break;
-        case 'q': settings->quiet = true; break;
         case 'h': usage(); exit(0);
-        default: option_unknown(argv);
+        default:                /* --trace, --color, -q, or unknown */
+            option_common(c, optarg, &settings->quiet, &settings->trace,
+                          argv);
         }
     }
     option_no_operands(argc, argv);

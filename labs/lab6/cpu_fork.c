@@ -40,7 +40,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "color.h"
 #include "error.h"
 #include "lib/jobs.h"
 #include "options.h"
@@ -329,10 +328,7 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
     static const struct option options[] = {
         JOBS_LONG_OPTIONS,
         { "workers", required_argument, NULL, 'W' },
-        { "trace", required_argument, NULL, 'T' },
-        { "color", required_argument, NULL, 'C' },
-        { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },
+        COMMON_LONG_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
     const char *n_text = NULL;
@@ -344,7 +340,8 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
     if (settings->workers > MAX_WORKERS)
         settings->workers = MAX_WORKERS;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":qh", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, options,
+                            NULL)) != -1) {
         if (jobs_option(c, optarg, &settings->jobs, &n_text))
             continue;           /* --work, --jobs or --n */
         switch (c) {
@@ -352,13 +349,10 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
             settings->workers = option_long("--workers", optarg, 1,
                                             MAX_WORKERS);
             break;
-        case 'T': settings->trace = optarg; break;
-        case 'C':
-            color_set_mode(option_choice("--color", optarg, color_modes));
-            break;
-        case 'q': settings->quiet = true; break;
         case 'h': usage(); exit(0);
-        default: option_unknown(argv);
+        default:                /* --trace, --color, -q, or unknown */
+            option_common(c, optarg, &settings->quiet, &settings->trace,
+                          argv);
         }
     }
     option_no_operands(argc, argv);

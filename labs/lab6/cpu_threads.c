@@ -33,7 +33,6 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "color.h"
 #include "error.h"
 #include "lib/jobs.h"
 #include "options.h"
@@ -384,10 +383,7 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
         { "workers", required_argument, NULL, 'W' },
         { "gil", no_argument, NULL, 'g' },
         { "switch-interval", required_argument, NULL, 's' },
-        { "trace", required_argument, NULL, 'T' },
-        { "color", required_argument, NULL, 'C' },
-        { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },
+        COMMON_LONG_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
     const char *n_text = NULL;
@@ -397,7 +393,8 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
                                    .workers = DEFAULT_WORKERS,
                                    .switch_ms = DEFAULT_SWITCH_MS };
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":qh", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, options,
+                            NULL)) != -1) {
         if (jobs_option(c, optarg, &settings->jobs, &n_text))
             continue;           /* --work, --jobs or --n */
         switch (c) {
@@ -409,13 +406,10 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
             settings->switch_ms = option_double("--switch-interval",
                                                 optarg, 0.01, 10000);
             break;
-        case 'T': settings->trace = optarg; break;
-        case 'C':
-            color_set_mode(option_choice("--color", optarg, color_modes));
-            break;
-        case 'q': settings->quiet = true; break;
         case 'h': usage(); exit(0);
-        default: option_unknown(argv);
+        default:                /* --trace, --color, -q, or unknown */
+            option_common(c, optarg, &settings->quiet, &settings->trace,
+                          argv);
         }
     }
     option_no_operands(argc, argv);

@@ -104,10 +104,7 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
         { "increments", required_argument, NULL, 'i' },
         { "lock", required_argument, NULL, 'l' },
         { "window", required_argument, NULL, 'w' },
-        { "trace", required_argument, NULL, 'T' },
-        { "color", required_argument, NULL, 'C' },
-        { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },
+        COMMON_LONG_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
     int c;
@@ -117,7 +114,8 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
         .window = DEFAULT_WINDOW,
     };
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":qh", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, options,
+                            NULL)) != -1) {
         switch (c) {
         case 't':
             settings->threads = option_long("--threads", optarg, 1,
@@ -133,13 +131,9 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
         case 'w':
             settings->window = option_long("--window", optarg, 0, 100000);
             break;
-        case 'T': settings->trace = optarg; break;
-        case 'C':
-            color_set_mode(option_choice("--color", optarg, color_modes));
-            break;
-        case 'q': break;
         case 'h': usage(); exit(0);
-        default: option_unknown(argv);
+        default:                /* --trace, --color, -q, or unknown */
+            option_common(c, optarg, NULL, &settings->trace, argv);
         }
     }
     option_no_operands(argc, argv);

@@ -151,10 +151,7 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
         { "seed", required_argument, NULL, 's' },
         { "transfers", required_argument, NULL, 'n' },
         { "banks", required_argument, NULL, 'b' },
-        { "trace", required_argument, NULL, 'T' },
-        { "color", required_argument, NULL, 'C' },
-        { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },
+        COMMON_LONG_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
     bool seed_given = false;
@@ -164,7 +161,8 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
         .mode = MODE_SYNC, .lock = LOCK_NONE, .transfers = 20, .banks = 5,
     };
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":qh", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, options,
+                            NULL)) != -1) {
         switch (c) {
         case 'm':
             settings->mode = option_choice("--mode", optarg, mode_names);
@@ -183,13 +181,10 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
         case 'b':
             settings->banks = option_long("--banks", optarg, 2, MAX_BANKS);
             break;
-        case 'T': settings->trace = optarg; break;
-        case 'C':
-            color_set_mode(option_choice("--color", optarg, color_modes));
-            break;
-        case 'q': settings->quiet = true; break;
         case 'h': usage(); exit(0);
-        default: option_unknown(argv);
+        default:                /* --trace, --color, -q, or unknown */
+            option_common(c, optarg, &settings->quiet, &settings->trace,
+                          argv);
         }
     }
     option_no_operands(argc, argv);
