@@ -124,3 +124,69 @@ EOF
     echo "ran $ran README commands, $bad failed" >&2
     [ "$bad" -eq 0 ]
 }
+
+# tutorial_figures_problems FIGURES README...: one line per README table
+# figure that the tutorials' figures file does not hold, and per figure of
+# that file that a README it names does not show.  A tutorial's column is
+# one whose header names a tutorial, an article or Python; its figures
+# are the "N.NN s" that open its cells.
+tutorial_figures_problems() {
+    local figures="$1"
+    shift
+    awk -F'|' -v figures="$figures" '
+        BEGIN {
+            while ((getline line < figures) > 0) {
+                if (line ~ /^#/ || line ~ /^key\t/) continue
+                split(line, f, "\t")
+                known[f[2]] = 1
+                n = split(f[5], readmes, " ")
+                for (i = 1; i <= n; i++)
+                    wanted[readmes[i] SUBSEP f[2]] = f[1]
+            }
+        }
+        FNR == 1 { file = FILENAME; sub(/^.*\/labs\//, "labs/", file)
+                   if (file !~ /^labs\//) file = "README.md"
+                   header = ""; delete column }
+        !/^\|/ { header = ""; delete column; next }
+        header == "" { header = $0
+                       for (i = 2; i < NF; i++)
+                           column[i] = ($i ~ /tutorial|article|Python/ &&
+                                        $i !~ /this kit/)
+                       next }
+        /^\|[-| ]+\|$/ { next }
+        { for (i = 2; i < NF; i++) {
+              if (!column[i]) continue
+              cell = $i; sub(/^ +/, "", cell)
+              if (match(cell, /^[0-9]+\.[0-9]+ s/)) {
+                  value = substr(cell, 1, RLENGTH - 2)
+                  shown[file SUBSEP value] = 1
+                  if (!(value in known))
+                      printf "%s:%d: %s s is no figure of %s\n", file,
+                             FNR, value, "expected/tutorial-figures.tsv"
+              }
+          } }
+        END {
+            for (k in wanted)
+                if (!(k in shown)) {
+                    split(k, p, SUBSEP)
+                    printf "%s: does not show %s (%s s)\n", p[1],
+                           wanted[k], p[2]
+                }
+        }' "$@"
+}
+
+@test "readme figures: the tutorials' figures are expected/tutorial-figures.tsv's" {
+    run tutorial_figures_problems "$KIT/expected/tutorial-figures.tsv" \
+        "$KIT"/labs/*/README.md
+    assert_success
+    assert_output ""
+    # and the check can fail: a figure typed wrong, a figure left out
+    local readme="$BATS_TEST_TMPDIR/labs/lab2/README.md"
+    mkdir -p "$(dirname "$readme")"
+    printf '| run | Python tutorial | this kit |\n|---|---|---|\n' >"$readme"
+    printf '| synchronous | 11.24 s | 5.20 s |\n' >>"$readme"
+    run tutorial_figures_problems "$KIT/expected/tutorial-figures.tsv" \
+        "$readme"
+    assert_line "labs/lab2/README.md:3: 11.24 s is no figure of expected/tutorial-figures.tsv"
+    assert_line "labs/lab2/README.md: does not show io_sync (11.42 s)"
+}
