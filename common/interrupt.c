@@ -77,6 +77,35 @@ void interrupt_install(void)
         error_fatal("sigaction: %s", strerror(errno));
 }
 
+void interrupt_install_worker(int parent_signal)
+{
+    struct sigaction action;
+
+    /* this process's copies of the parent's state: start afresh */
+    if (wake_read >= 0) {
+        close(wake_read);
+        close(wake_write);
+    }
+    wake_read = wake_write = -1;
+    atomic_store(&first_signal, 0);
+
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_signal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = 0;        /* no SA_RESTART: blocking calls wake up */
+    if (sigaction(parent_signal, &action, NULL) != 0)
+        error_fatal("sigaction: %s", strerror(errno));
+
+    /* the parent may have kept it blocked across fork(), so that it could
+     * not end us before this handler was in place */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, parent_signal);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
 bool interrupt_requested(void)
 {
     return atomic_load(&first_signal) != 0;
@@ -92,4 +121,15 @@ int interrupt_exit_status(void)
 int interrupt_fd(void)
 {
     return wake_read;
+}
+
+void interrupt_report(size_t finished, size_t total, const char *what)
+{
+    int signo = atomic_load(&first_signal);
+
+    if (signo == 0)
+        return;
+    error_report("interrupted by %s: %zu of %zu %s finished, the rest "
+                 "cancelled", signo == SIGINT ? "SIGINT" : "SIGTERM",
+                 finished, total, what);
 }

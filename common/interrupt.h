@@ -31,11 +31,24 @@
 #define CONKIT_INTERRUPT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* Catch SIGINT and SIGTERM as described above.  Call it once, early in
  * main(), before any thread or child is started (both inherit it).
  * Exits 1 if the handler or the wake-up pipe cannot be set up. */
 void interrupt_install(void);
+
+/* For a fork()ed worker whose parent does the stopping (io_fork,
+ * cpu_fork): call it first thing in the child.  The worker then ignores
+ * SIGINT and SIGTERM -- Ctrl-C reaches the whole process group, and a
+ * worker that died of it would look like a crash to a parent that had
+ * not yet seen its own signal -- and takes parent_signal (SIGUSR1), which
+ * only the parent sends, as its interrupt: interrupt_requested() turns
+ * true, a transfer in flight is abandoned.  The worker gets no
+ * interrupt_fd() (the inherited pipe is the parent's).  A parent that
+ * blocks parent_signal before fork() is sure no worker dies of it before
+ * this handler is in place: this unblocks it. */
+void interrupt_install_worker(int parent_signal);
 
 /* True once the first SIGINT or SIGTERM has arrived.  Cheap (one atomic
  * load), async-signal-safe and callable from any thread. */
@@ -49,5 +62,12 @@ int interrupt_exit_status(void);
  * first signal: put it in an epoll set or a poll() list.  Never read it
  * or close it.  -1 before interrupt_install(). */
 int interrupt_fd(void);
+
+/* After an interrupt, the one stderr line every program prints:
+ *     interrupt_report(30, 100, "downloads")
+ *     -> io_sync: interrupted by SIGINT: 30 of 100 downloads finished,
+ *        the rest cancelled
+ * Does nothing when no signal came. */
+void interrupt_report(size_t finished, size_t total, const char *what);
 
 #endif

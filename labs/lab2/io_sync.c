@@ -13,15 +13,22 @@
  *         program spends nearly all of it waiting for the network, with
  *         the CPU idle.  That waiting is what the next labs overlap.
  *
+ * Ctrl-C:  the download in flight is abandoned within a second (libcurl's
+ *         progress callback, set up in common/http.c, asks
+ *         interrupt_requested()); every download not finished is traced
+ *         `cancelled`; the summary is printed; the exit status is 130.
+ *
  * Compare with labs/lab3/io_threads.c, which runs the same downloads on
  * several threads.
  */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "error.h"
 #include "http.h"
+#include "interrupt.h"
 #include "io_options.h"
 #include "sites.h"
 #include "timer.h"
@@ -30,6 +37,7 @@
 struct totals {
     size_t done;                /* downloads that succeeded */
     size_t failed;              /* downloads that failed */
+    size_t cancelled;           /* not finished: interrupted */
     size_t bytes;               /* body bytes of the successful ones */
 };
 
@@ -38,14 +46,18 @@ static const struct io_program program = {
     .summary = "Download every site in turn on one reused libcurl handle.",
 };
 
-/* Download one URL on the given handle; 0 on success, -1 on failure. */
-static int download_site(CURL *session, const char *url, size_t *bytes)
+/* Download one URL on the given handle and say how it went: "ok",
+ * "failed" (said on stderr) or "cancelled" (interrupted). */
+static const char *download_site(CURL *session, const char *url,
+                                 size_t *bytes)
 {
     *bytes = 0;
     curl_easy_setopt(session, CURLOPT_URL, url);
     curl_easy_setopt(session, CURLOPT_WRITEDATA, bytes);
     CURLcode result = curl_easy_perform(session);   /* blocks: we wait */
-    return http_check(session, result, url);
+    if (http_cancelled(result))
+        return "cancelled";
+    return http_check(session, result, url) == 0 ? "ok" : "failed";
 }
 
 static void download_all_sites(const struct io_settings *settings,
@@ -56,7 +68,8 @@ static void download_all_sites(const struct io_settings *settings,
     CURL *session = settings->no_session
                         ? NULL : http_easy_new(settings->timeout);
 
-    for (size_t i = 0; i < sites->count; i++) {
+    size_t i;
+    for (i = 0; i < sites->count && !interrupt_requested(); i++) {
         const char *url = sites->urls[i];
         CURL *handle = session;
         size_t bytes;
@@ -65,16 +78,17 @@ static void download_all_sites(const struct io_settings *settings,
             handle = http_easy_new(settings->timeout);  /* no reuse */
 
         int64_t start = program_us();
-        int status = download_site(handle, url, &bytes);
-        trace_record((long)i, 0, url, start, program_us(),
-                     status == 0 ? "ok" : "failed");
-        if (status == 0) {
+        const char *status = download_site(handle, url, &bytes);
+        trace_record((long)i, 0, url, start, program_us(), status);
+        if (strcmp(status, "ok") == 0) {
             totals->done++;
             totals->bytes += bytes;
             if (!settings->quiet)
                 print_worker_line(0, "Read %zu bytes from %s", bytes, url);
-        } else {
+        } else if (strcmp(status, "failed") == 0) {
             totals->failed++;
+        } else {
+            totals->cancelled++;
         }
 
         if (settings->no_session)
@@ -82,6 +96,13 @@ static void download_all_sites(const struct io_settings *settings,
     }
     if (session != NULL)
         curl_easy_cleanup(session);     /* always cleanup */
+
+    /* interrupted: the downloads never started are cancelled too */
+    for (; i < sites->count; i++) {
+        int64_t now = program_us();
+        trace_record((long)i, 0, sites->urls[i], now, now, "cancelled");
+        totals->cancelled++;
+    }
 }
 
 int main(int argc, char *argv[])
@@ -92,6 +113,7 @@ int main(int argc, char *argv[])
     struct timer timer;
 
     error_init(argv[0]);
+    interrupt_install();
     io_parse_options(argc, argv, &program, &settings);
     sites_load(&sites, settings.sites, settings.repeat);
     if (settings.trace != NULL)
@@ -101,6 +123,7 @@ int main(int argc, char *argv[])
 
     timer_start(&timer);
     download_all_sites(&settings, &sites, &totals);
+    interrupt_report(totals.done + totals.failed, sites.count, "downloads");
     printf("Downloaded %zu of %zu sites, %zu bytes\n", totals.done,
            sites.count, totals.bytes);
     timer_print(&timer);
@@ -109,5 +132,7 @@ int main(int argc, char *argv[])
     sites_free(&sites);
     if (trace_close() != 0)
         return EXIT_WORK_FAILED;
+    if (interrupt_requested())
+        return interrupt_exit_status();
     return totals.failed == 0 ? 0 : EXIT_WORK_FAILED;
 }

@@ -19,6 +19,16 @@
  *
  * Watch:  the time against io_sync's; with --trace, which thread did what.
  *
+ * Starved: a thread that cannot be created (ulimit -u) is reported once
+ *         and the downloads run on the threads that did start -- never
+ *         exit() while they are inside libcurl and OpenSSL: exit() runs
+ *         OpenSSL's atexit cleanup under their feet.
+ *
+ * Ctrl-C:  take_next() stops handing out downloads, each thread's transfer
+ *         is abandoned within a second (the progress callback in
+ *         common/http.c), the threads are joined, and what did not finish
+ *         is traced `cancelled`; summary, exit 130.
+ *
  * Compare with labs/lab2/io_sync.c (one thread, one session) and
  * labs/lab4/io_async.c (one thread, many transfers on an event loop).
  */
@@ -26,9 +36,11 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "error.h"
 #include "http.h"
+#include "interrupt.h"
 #include "io_options.h"
 #include "sites.h"
 #include "timer.h"
@@ -46,6 +58,7 @@ struct pool {
     size_t next;                /* lock: index of the next download */
     size_t done;                /* lock: downloads that succeeded */
     size_t failed;              /* lock: downloads that failed */
+    size_t cancelled;           /* lock: interrupted before they ended */
     size_t bytes;               /* lock: body bytes of successful ones */
 };
 
@@ -94,7 +107,8 @@ static CURL *get_session_for_thread(double timeout)
 
 /* ====== The workers ====== */
 
-/* Take the next download's index, or return false when none is left. */
+/* Take the next download's index, or return false when none is left or
+ * the program was interrupted (then the rest stay untaken). */
 static bool take_next(struct pool *pool, size_t *index)
 {
     bool found = false;
@@ -103,7 +117,7 @@ static bool take_next(struct pool *pool, size_t *index)
     s = pthread_mutex_lock(&pool->lock);
     if (s != 0)
         error_fatal_errno(s, "pthread_mutex_lock");
-    if (pool->next < pool->sites->count) {
+    if (pool->next < pool->sites->count && !interrupt_requested()) {
         *index = pool->next++;
         found = true;
     }
@@ -113,13 +127,17 @@ static bool take_next(struct pool *pool, size_t *index)
     return found;
 }
 
-static int download_site(CURL *session, const char *url, size_t *bytes)
+/* Download one URL; "ok", "failed" (said on stderr) or "cancelled". */
+static const char *download_site(CURL *session, const char *url,
+                                 size_t *bytes)
 {
     *bytes = 0;
     curl_easy_setopt(session, CURLOPT_URL, url);
     curl_easy_setopt(session, CURLOPT_WRITEDATA, bytes);
     CURLcode result = curl_easy_perform(session);   /* this thread waits */
-    return http_check(session, result, url);
+    if (http_cancelled(result))
+        return "cancelled";
+    return http_check(session, result, url) == 0 ? "ok" : "failed";
 }
 
 static void *worker_main(void *arg)
@@ -141,10 +159,11 @@ static void *worker_main(void *arg)
             handle = get_session_for_thread(settings->timeout);
 
         int64_t start = program_us();
-        int status = download_site(handle, url, &bytes);
+        const char *status = download_site(handle, url, &bytes);
+        bool ok = strcmp(status, "ok") == 0;
         trace_record((long)index, worker->index, url, start, program_us(),
-                     status == 0 ? "ok" : "failed");
-        if (status == 0 && !settings->quiet)
+                     status);
+        if (ok && !settings->quiet)
             print_worker_line(worker->index, "Read %zu bytes from %s",
                               bytes, url);
         if (settings->no_session)
@@ -153,11 +172,13 @@ static void *worker_main(void *arg)
         s = pthread_mutex_lock(&pool->lock);
         if (s != 0)
             error_fatal_errno(s, "pthread_mutex_lock");
-        if (status == 0) {
+        if (ok) {
             pool->done++;
             pool->bytes += bytes;
-        } else {
+        } else if (strcmp(status, "failed") == 0) {
             pool->failed++;
+        } else {
+            pool->cancelled++;
         }
         s = pthread_mutex_unlock(&pool->lock);
         if (s != 0)
@@ -185,17 +206,40 @@ static void download_all_sites(const struct io_settings *settings,
     if (s != 0)
         error_fatal_errno(s, "pthread_mutex_init");
 
-    for (long i = 0; i < settings->concurrency; i++) {
-        workers[i] = (struct worker){ .pool = pool, .index = i };
-        s = pthread_create(&workers[i].thread, NULL, worker_main,
-                           &workers[i]);
-        if (s != 0)
-            error_fatal_errno(s, "pthread_create");
+    long started;
+    for (started = 0; started < settings->concurrency; started++) {
+        workers[started] = (struct worker){ .pool = pool, .index = started };
+        s = pthread_create(&workers[started].thread, NULL, worker_main,
+                           &workers[started]);
+        if (s != 0) {
+            /* Starved (ulimit -u, memory): not fatal.  Say it once and
+             * carry on with the threads we got -- exit() here would pull
+             * OpenSSL out from under the ones already downloading. */
+            error_report("pthread_create: %s: carrying on with %ld of %ld "
+                         "threads", strerror(s), started,
+                         settings->concurrency);
+            break;
+        }
     }
-    for (long i = 0; i < settings->concurrency; i++) {
+    if (started == 0) {
+        /* not even one: this thread does the work itself */
+        workers[0] = (struct worker){ .pool = pool, .index = 0 };
+        worker_main(&workers[0]);
+        session_free(pthread_getspecific(session_key));  /* no thread
+                                                            exit runs it */
+    }
+    for (long i = 0; i < started; i++) {
         s = pthread_join(workers[i].thread, NULL);
         if (s != 0)
             error_fatal_errno(s, "pthread_join");
+    }
+
+    /* interrupted: the downloads nobody took are cancelled */
+    for (; pool->next < sites->count; pool->next++) {
+        int64_t now = program_us();
+        trace_record((long)pool->next, 0, sites->urls[pool->next], now, now,
+                     "cancelled");
+        pool->cancelled++;
     }
 
     s = pthread_mutex_destroy(&pool->lock);
@@ -215,6 +259,7 @@ int main(int argc, char *argv[])
     struct timer timer;
 
     error_init(argv[0]);
+    interrupt_install();        /* before any thread: they inherit it */
     io_parse_options(argc, argv, &program, &settings);
     sites_load(&sites, settings.sites, settings.repeat);
     if (settings.trace != NULL)
@@ -224,6 +269,7 @@ int main(int argc, char *argv[])
 
     timer_start(&timer);
     download_all_sites(&settings, &sites, &pool);
+    interrupt_report(pool.done + pool.failed, sites.count, "downloads");
     printf("Downloaded %zu of %zu sites, %zu bytes\n", pool.done,
            sites.count, pool.bytes);
     timer_print(&timer);
@@ -232,5 +278,7 @@ int main(int argc, char *argv[])
     sites_free(&sites);
     if (trace_close() != 0)
         return EXIT_WORK_FAILED;
+    if (interrupt_requested())
+        return interrupt_exit_status();
     return pool.failed == 0 ? 0 : EXIT_WORK_FAILED;
 }

@@ -31,17 +31,19 @@
  * Watch:  the time against io_threads' (5 threads) and io_sync's; try
  *         `kill -9` on one worker (ps --ppid $(pgrep -n io_fork)) mid-run.
  *
- * Signals: the parent keeps SIGINT/SIGTERM blocked except inside
- * ppoll(), because it must stop between two events -- knowing which
- * download each worker holds, so it can write `cancelled` rows -- and the
- * workers ask for PR_SET_PDEATHSIG so that none outlives a parent killed
- * outright (cpu_fork, whose jobs are all handed out at once, just passes
- * the signal on).
+ * Signals: only the parent listens for SIGINT/SIGTERM (common/interrupt.h:
+ * its loop polls interrupt_fd() beside the result pipes).  The workers
+ * ignore both -- Ctrl-C signals the whole process group, and a worker
+ * killed by it would look like a crash to a parent that has not seen its
+ * own signal yet -- and the parent stops them itself with SIGUSR1: each
+ * abandons its download (libcurl's progress callback), sends it back as
+ * `cancelled` and exits when its job pipe is closed.  A worker still
+ * there after STOP_GRACE_MS is killed, and PR_SET_PDEATHSIG kills every
+ * worker whose parent died outright: no child is ever left behind.
  *
  * Compare with labs/lab3/io_threads.c (threads share one memory, one
  * session per thread) and labs/lab4/io_async.c (one thread, one loop).
  */
-#define _GNU_SOURCE             /* ppoll() */
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -57,6 +59,7 @@
 
 #include "error.h"
 #include "http.h"
+#include "interrupt.h"
 #include "io_options.h"
 #include "pipe.h"
 #include "sites.h"
@@ -64,6 +67,8 @@
 #include "trace.h"
 
 #define MAX_WORKERS 256
+#define STOP_SIGNAL SIGUSR1     /* parent -> worker: abandon your download */
+#define STOP_GRACE_MS 3000      /* then a worker still there is killed */
 
 /* ====== The messages on the pipes ======
  *
@@ -86,6 +91,7 @@ struct job_record {             /* parent -> worker: "download this" */
 struct download_record {        /* worker -> parent: "this is how it went" */
     uint32_t index;             /* the job's index */
     uint32_t ok;                /* 1: downloaded, 0: failed */
+    uint32_t cancelled;         /* 1: abandoned when told to stop */
     uint64_t bytes;             /* body bytes received */
     int64_t start_us;           /* program_us() when the download began */
     int64_t end_us;             /* program_us() when it ended */
@@ -119,13 +125,9 @@ struct pool {
     size_t failed;              /* downloads that failed or were lost */
     size_t bytes;               /* body bytes of the successful ones */
     bool worker_failed;         /* a worker died or exited badly */
-    int stop_signal;            /* SIGINT/SIGTERM received, or 0 */
+    bool stopping;              /* interrupted: the workers were told */
+    int64_t stop_us;            /* program_us() when they were told */
 };
-
-/* Set by the signal handler, read by the parent's loop.  SIGINT and
- * SIGTERM stay blocked except inside ppoll(), so the loop can never miss
- * one between checking this flag and going to sleep. */
-static volatile sig_atomic_t received_signal;
 
 /* This process's session.  A global, as in the tutorial: after fork()
  * every worker has its own copy of this variable, set by its own
@@ -194,7 +196,10 @@ static void download_site(const struct io_settings *settings, const char *url,
     result->bytes = bytes;
 
     /* the same judgement as http_check(), as text for the parent */
-    if (code != CURLE_OK) {
+    if (http_cancelled(code)) {
+        result->cancelled = 1;  /* told to stop: not the site's fault */
+        snprintf(result->error, sizeof result->error, "cancelled");
+    } else if (code != CURLE_OK) {
         snprintf(result->error, sizeof result->error, "%s",
                  curl_easy_strerror(code));
     } else {
@@ -221,7 +226,12 @@ static void worker_main(const struct pool *pool, int job_fd, int result_fd)
     while (pipe_read_exact(job_fd, &job, sizeof job) == 1) {
         struct download_record result = { .index = job.index };
 
-        download_site(settings, pool->sites->urls[job.index], &result);
+        if (interrupt_requested()) {    /* told to stop: start nothing */
+            result.cancelled = 1;
+            result.start_us = result.end_us = program_us();
+        } else {
+            download_site(settings, pool->sites->urls[job.index], &result);
+        }
         if (pipe_write_all(result_fd, &result, sizeof result) != 0)
             break;                      /* the parent is gone */
     }
@@ -238,8 +248,7 @@ static void worker_main(const struct pool *pool, int job_fd, int result_fd)
 /* The new child's first steps: undo what it inherited and does not want,
  * then become a worker. */
 static void become_worker(const struct pool *pool, long k, int job[2],
-                          int result[2], pid_t parent,
-                          const sigset_t *old_mask)
+                          int result[2], pid_t parent)
 {
     /* fork() copied every open file descriptor.  Close the parent's ends
      * of this worker's pipes, and the parent's ends of the earlier
@@ -252,13 +261,11 @@ static void become_worker(const struct pool *pool, long k, int job[2],
         close(pool->workers[j].result_fd);
     }
 
-    /* Signals: a worker just dies of SIGINT/SIGTERM (the parent's handler
-     * is for the parent), and gets SIGTERM if the parent dies, so it can
-     * never be left behind waiting on a slow download. */
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    sigprocmask(SIG_SETMASK, old_mask, NULL);
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    /* Signals: Ctrl-C is for the parent; a worker stops when the parent
+     * sends STOP_SIGNAL, and dies with its parent (SIGKILL: it ignores
+     * SIGTERM), so it can never be left behind on a slow download. */
+    interrupt_install_worker(STOP_SIGNAL);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
         _exit(1);                       /* the parent died before prctl */
 
@@ -266,7 +273,7 @@ static void become_worker(const struct pool *pool, long k, int job[2],
 }
 
 /* Fork ForkProcess-(k+1).  Returns 0, or -1 if it could not be made. */
-static int start_worker(struct pool *pool, long k, const sigset_t *old_mask)
+static int start_worker(struct pool *pool, long k)
 {
     int job[2], result[2];
     pid_t parent = getpid();
@@ -291,7 +298,7 @@ static int start_worker(struct pool *pool, long k, const sigset_t *old_mask)
         return -1;
     }
     if (pid == 0)
-        become_worker(pool, k, job, result, parent, old_mask);
+        become_worker(pool, k, job, result, parent);
 
     /* parent: keep the write end of the job pipe, the read end of the
      * result pipe; the worker's ends are the worker's alone */
@@ -314,7 +321,7 @@ static void hand_out_next(struct pool *pool, struct worker *worker)
 {
     if (worker->job_fd < 0)
         return;
-    if (pool->stop_signal == 0 && pool->next < pool->sites->count) {
+    if (!pool->stopping && pool->next < pool->sites->count) {
         struct job_record job = { .index = (uint32_t)pool->next };
         worker->handed_us = program_us();
         if (pipe_write_all(worker->job_fd, &job, sizeof job) == 0) {
@@ -334,6 +341,11 @@ static void record_result(struct pool *pool, struct worker *worker,
 {
     const char *url = pool->sites->urls[result->index];
 
+    if (result->cancelled && pool->stopping) {
+        trace_record(result->index, worker->number, url, result->start_us,
+                     result->end_us, "cancelled");
+        return;                 /* we asked for it: nothing to report */
+    }
     trace_record(result->index, worker->number, url, result->start_us,
                  result->end_us, result->ok ? "ok" : "failed");
     if (result->ok) {
@@ -373,7 +385,7 @@ static void worker_gone(struct pool *pool, struct worker *worker)
     pool->alive--;
 
     bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    if (pool->stop_signal != 0)
+    if (pool->stopping)
         clean = true;       /* we stopped it ourselves: nothing to report */
     else if (WIFSIGNALED(status))
         error_report("ForkProcess-%d died (signal %d)", worker->number,
@@ -384,21 +396,23 @@ static void worker_gone(struct pool *pool, struct worker *worker)
     if (!clean)
         pool->worker_failed = true;
 
-    /* the download it had taken and not finished: failed, and said so */
+    /* the download it had taken and not finished: failed, and said so
+     * (or, when we were stopping it, cancelled) */
     if (worker->current >= 0) {
         const char *url = pool->sites->urls[worker->current];
-        if (pool->stop_signal == 0) {
+        if (!pool->stopping) {
             error_report("%s: lost: ForkProcess-%d died before finishing it",
                          url, worker->number);
             pool->failed++;
         }
         trace_record(worker->current, worker->number, url,
-                     worker->handed_us, program_us(), "lost");
+                     worker->handed_us, program_us(),
+                     pool->stopping ? "cancelled" : "lost");
         worker->current = -1;
     }
 
     /* no worker left: whatever was never handed out fails too */
-    if (pool->alive == 0 && pool->stop_signal == 0) {
+    if (pool->alive == 0 && !pool->stopping) {
         for (; pool->next < pool->sites->count; pool->next++) {
             error_report("%s: not downloaded: no worker left",
                          pool->sites->urls[pool->next]);
@@ -428,28 +442,41 @@ static void collect_from(struct pool *pool, struct worker *worker)
     worker_gone(pool, worker);
 }
 
-/* The first SIGINT/SIGTERM: stop handing out work and pass the signal on
- * to every worker; their pipes then reach end of file and they are
- * reaped as usual. */
-static void stop_workers(struct pool *pool, int signal_number)
+/* The first SIGINT/SIGTERM: stop handing out work, close every job pipe
+ * (an idle worker sees end of file and exits) and tell every worker to
+ * abandon the download it holds; its `cancelled` record comes back and
+ * it is reaped as usual. */
+static void stop_workers(struct pool *pool)
 {
-    pool->stop_signal = signal_number;
+    pool->stopping = true;
+    pool->stop_us = program_us();
     for (long k = 0; k < pool->started; k++) {
         struct worker *worker = &pool->workers[k];
-        if (worker->pid > 0)
-            kill(worker->pid, signal_number);
         if (worker->job_fd >= 0) {
             close(worker->job_fd);
             worker->job_fd = -1;
         }
+        if (worker->pid > 0)
+            kill(worker->pid, STOP_SIGNAL);
     }
 }
 
-/* Wait for results from every live worker at once until all are gone. */
-static void run_pool(struct pool *pool, const sigset_t *wait_mask)
+/* A worker that has not gone STOP_GRACE_MS after being told (stuck where
+ * libcurl does not call back) is killed; worker_gone() then reaps it. */
+static void kill_stragglers(struct pool *pool)
 {
-    struct pollfd *fds = calloc(pool->started, sizeof *fds);
-    struct worker **owner = calloc(pool->started, sizeof *owner);
+    for (long k = 0; k < pool->started; k++)
+        if (pool->workers[k].pid > 0)
+            kill(pool->workers[k].pid, SIGKILL);
+}
+
+/* Wait for results from every live worker at once until all are gone. */
+static void run_pool(struct pool *pool)
+{
+    /* one slot per worker, and one for the interrupt pipe */
+    struct pollfd *fds = calloc(pool->started + 1, sizeof *fds);
+    struct worker **owner = calloc(pool->started + 1, sizeof *owner);
+    bool stragglers_killed = false;
 
     if (fds == NULL || owner == NULL)
         error_fatal("out of memory");
@@ -459,6 +486,19 @@ static void run_pool(struct pool *pool, const sigset_t *wait_mask)
 
     while (pool->alive > 0) {
         nfds_t count = 0;
+        int timeout_ms = -1;
+        if (!pool->stopping) {
+            /* readable once SIGINT/SIGTERM came (and then for good: so
+             * it is watched only until we act on it) */
+            fds[count] = (struct pollfd){
+                .fd = interrupt_fd(), .events = POLLIN,
+            };
+            owner[count++] = NULL;
+        } else if (!stragglers_killed) {
+            int64_t waited_ms = (program_us() - pool->stop_us) / 1000;
+            timeout_ms = waited_ms >= STOP_GRACE_MS
+                             ? 0 : (int)(STOP_GRACE_MS - waited_ms);
+        }
         for (long k = 0; k < pool->started; k++) {
             if (pool->workers[k].result_fd >= 0) {
                 fds[count] = (struct pollfd){
@@ -468,47 +508,38 @@ static void run_pool(struct pool *pool, const sigset_t *wait_mask)
             }
         }
 
-        /* sleep until a worker writes or closes, or a signal comes:
-         * ppoll unblocks SIGINT/SIGTERM only while it waits */
-        int ready = ppoll(fds, count, NULL, wait_mask);
+        /* sleep until a worker writes or closes, or a signal comes */
+        int ready = poll(fds, count, timeout_ms);
         if (ready < 0 && errno != EINTR)
-            error_fatal("ppoll: %s", strerror(errno));
-        if (received_signal != 0 && pool->stop_signal == 0) {
-            error_report("interrupted by %s: stopping the workers",
-                         received_signal == SIGINT ? "SIGINT" : "SIGTERM");
-            stop_workers(pool, received_signal);
+            error_fatal("poll: %s", strerror(errno));
+        /* the flag first: a worker's news is read in the light of it */
+        if (interrupt_requested() && !pool->stopping)
+            stop_workers(pool);
+        if (ready == 0 && pool->stopping && !stragglers_killed) {
+            kill_stragglers(pool);
+            stragglers_killed = true;
         }
         if (ready <= 0)
             continue;
 
         for (nfds_t i = 0; i < count; i++)
-            if (fds[i].revents != 0)    /* POLLIN, or POLLHUP at the end */
-                collect_from(pool, owner[i]);
+            if (fds[i].revents != 0 && owner[i] != NULL)
+                collect_from(pool, owner[i]);   /* POLLIN, or POLLHUP */
     }
     free(owner);
     free(fds);
 }
 
-static void on_stop_signal(int signal_number)
-{
-    received_signal = signal_number;
-}
-
 static void download_all_sites(struct pool *pool)
 {
-    sigset_t stop_signals, old_mask;
-    struct sigaction action = { .sa_handler = on_stop_signal };
+    sigset_t stop_signal;
 
-    /* Block SIGINT/SIGTERM from here on (run_pool unblocks them only in
-     * ppoll) and catch them, so the parent can stop and reap its workers
-     * instead of dying and leaving them orphaned. */
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGTERM);
-    sigprocmask(SIG_BLOCK, &stop_signals, &old_mask);
-    sigemptyset(&action.sa_mask);
-    sigaction(SIGINT, &action, NULL);
-    sigaction(SIGTERM, &action, NULL);
+    /* STOP_SIGNAL stays blocked here (the parent never wants it) and in
+     * every new worker until interrupt_install_worker() has its handler
+     * in place: a worker told to stop early must not die of it. */
+    sigemptyset(&stop_signal);
+    sigaddset(&stop_signal, STOP_SIGNAL);
+    sigprocmask(SIG_BLOCK, &stop_signal, NULL);
     /* a write to a dead worker's pipe must return EPIPE, not kill us
      * (the workers keep this too: a parent that is gone means EPIPE) */
     signal(SIGPIPE, SIG_IGN);
@@ -520,19 +551,28 @@ static void download_all_sites(struct pool *pool)
     if (pool->workers == NULL)
         error_fatal("out of memory");
     for (long k = 0; k < pool->settings->concurrency; k++) {
-        if (start_worker(pool, k, &old_mask) != 0) {
-            error_report("cannot start ForkProcess-%ld: %s", k + 1,
-                         strerror(errno));
-            pool->worker_failed = true;
-            break;                      /* carry on with those we have */
+        if (start_worker(pool, k) != 0) {
+            /* starved (ulimit -u, memory): said once, not a failure of
+             * the work -- the workers we got do it all */
+            error_report("cannot start ForkProcess-%ld: %s: carrying on "
+                         "with %ld of %ld workers", k + 1, strerror(errno),
+                         k, pool->settings->concurrency);
+            break;
         }
     }
     if (pool->started == 0)
         error_fatal("no worker process could be started");
 
-    run_pool(pool, &old_mask);
+    run_pool(pool);
     free(pool->workers);
     pool->workers = NULL;
+
+    /* interrupted: the downloads never handed out are cancelled */
+    for (; pool->next < pool->sites->count; pool->next++) {
+        int64_t now = program_us();
+        trace_record((long)pool->next, 0, pool->sites->urls[pool->next],
+                     now, now, "cancelled");
+    }
 }
 
 int main(int argc, char *argv[])
@@ -542,6 +582,7 @@ int main(int argc, char *argv[])
     struct timer timer;
 
     error_init(argv[0]);
+    interrupt_install();        /* the workers replace it with their own */
     parse_options(argc, argv, &settings);
     sites_load(&sites, settings.sites, settings.repeat);
     if (settings.trace != NULL)
@@ -555,9 +596,7 @@ int main(int argc, char *argv[])
     struct pool pool = { .settings = &settings, .sites = &sites };
     timer_start(&timer);                /* starting processes is work too */
     download_all_sites(&pool);
-    if (pool.stop_signal != 0)
-        error_report("%zu of %zu downloads not done",
-                     sites.count - pool.done - pool.failed, sites.count);
+    interrupt_report(pool.done + pool.failed, sites.count, "downloads");
     printf("Downloaded %zu of %zu sites, %zu bytes\n", pool.done,
            sites.count, pool.bytes);
     timer_print(&timer);
@@ -566,7 +605,7 @@ int main(int argc, char *argv[])
     sites_free(&sites);
     if (trace_close() != 0)
         return EXIT_WORK_FAILED;
-    if (pool.stop_signal != 0)
-        return 128 + pool.stop_signal;
+    if (interrupt_requested())
+        return interrupt_exit_status();
     return pool.failed == 0 && !pool.worker_failed ? 0 : EXIT_WORK_FAILED;
 }

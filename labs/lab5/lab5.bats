@@ -227,8 +227,8 @@ count() {
     kill -INT "$FORK_PID"           # the parent only, not its workers
     finish_io_fork
     assert_equal "$status" 130
-    stderr_has "io_fork: interrupted by SIGINT: stopping the workers"
-    stderr_has "io_fork: 4 of 4 downloads not done"
+    assert_equal "$stderr" \
+        "io_fork: interrupted by SIGINT: 0 of 4 downloads finished, the rest cancelled"
     assert_line "Downloaded 0 of 4 sites, 0 bytes"
     ratio_at_least 5 "$(seconds_of "$output")" 1
     assert_gone "${WORKER_PIDS[@]}"
@@ -241,7 +241,8 @@ count() {
     kill -TERM "$FORK_PID"
     finish_io_fork
     assert_equal "$status" 143
-    stderr_has "io_fork: interrupted by SIGTERM: stopping the workers"
+    assert_equal "$stderr" \
+        "io_fork: interrupted by SIGTERM: 0 of 6 downloads finished, the rest cancelled"
     [[ "${lines[-1]}" =~ ^Execution\ time:\ [0-9]+\.[0-9]{2}s$ ]] ||
         fail "last line is not the timer line: ${lines[-1]}"
     ratio_at_least 5 "$(seconds_of "$output")" 1
