@@ -12,6 +12,7 @@
 #   make SAN=address     ASan+UBSan build in build/address/bin/
 #   make SAN=thread      TSan build in build/thread/bin/
 #   make deps            install the Debian packages the kit needs
+#   make fresh-check     (root) follow the README on a fresh Debian 12 root
 #
 # Every file labs/labN/NAME.c is a program NAME.  A lab's helper code that
 # is not a program lives in labs/labN/lib/*.c: it is linked into that lab's
@@ -56,7 +57,7 @@ SITESIM_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard scripts/sitesim/*.c))
 IO_LABS      := lab2 lab3 lab4 lab5 lab9
 
 .PHONY: all $(LABS) demo report test check grade serve stop clean deps tsan \
-        check-races
+        check-races fresh-check
 .DEFAULT_GOAL := all
 
 all: $(addprefix $(BIN),$(PROGRAMS) sitesim)
@@ -135,6 +136,9 @@ check: all
 
 grade:
 	@scripts/grade
+
+fresh-check:
+	@scripts/fresh-check
 
 tsan check-races:
 	@$(MAKE) --no-print-directory SAN=thread all
