@@ -18,6 +18,21 @@
  *         costs.  Under ThreadSanitizer (make tsan) only --lock none is
  *         reported as a data race.
  *
+ * Step by step: --schedule and --explore hand the threads to the
+ * turnstile (common/turnstile.h): each thread announces its steps (read,
+ * compute, write; take lock, release lock) and only the thread the
+ * schedule names takes its next one.
+ *
+ *         ./race_condition --threads 2 --increments 1 --schedule ABABAB
+ *         ./race_condition --threads 2 --increments 1 --explore
+ *         ./race_condition --threads 2 --increments 1 --explore --lock mutex
+ *
+ * Watch:  which schedules lose an update, how many schedules there are
+ *         (a multinomial coefficient: it grows very fast), and that the
+ *         same additions written as tasks on the event loop, with no
+ *         await inside an addition, have far fewer schedules and lose
+ *         nothing.
+ *
  * Compare with labs/lab8/bank.c, where the shared data are bank balances
  * and the gap between the read and the write is a sleep.
  */
@@ -27,13 +42,16 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "color.h"
 #include "error.h"
+#include "task.h"
 #include "options.h"
 #include "timer.h"
 #include "trace.h"
+#include "turnstile.h"
 
 #define MAX_THREADS 64
 #define DEFAULT_WINDOW 50       /* busy-loop steps between read and write */
@@ -48,6 +66,9 @@ struct settings {
     enum lock_mode lock;        /* --lock: how the counter is protected */
     long window;                /* --window: delay steps inside each add */
     const char *trace;          /* --trace: CSV file, or NULL */
+    const char *schedule;       /* --schedule: letters, or NULL */
+    bool explore;               /* --explore: run every schedule */
+    bool quiet;                 /* -q: no step lines */
 };
 
 struct worker {
@@ -56,6 +77,8 @@ struct worker {
     const struct settings *settings;  /* shared, read-only */
     int64_t start_us;           /* when its loop started (program_us) */
     int64_t end_us;             /* when its loop ended */
+    long done;                  /* tasks (--explore): additions made */
+    long seen;                  /* tasks: the value read */
 };
 
 /* ====== The shared counters ====== */
@@ -89,12 +112,20 @@ static void usage(void)
            "and writing\n"
            "                             the counter (%d; 0: a plain "
            "counter++)\n"
-           "  --trace FILE               write one CSV row per thread\n"
+           "  --schedule ABAB...         replay one interleaving: each "
+           "letter lets one\n"
+           "                             thread (A, B, ...) take its next "
+           "step\n"
+           "  --explore                  run every interleaving of a small "
+           "case (at most\n"
+           "                             %d schedules)\n"
+           "  --trace FILE               write one CSV row per thread "
+           "(--explore: per\n"
+           "                             schedule)\n"
            "  --color WHEN               colour: auto, always, never (auto)\n"
-           "  -q, --quiet                accepted; the output is already "
-           "a summary\n"
+           "  -q, --quiet                summary lines only (no steps)\n"
            "  -h, --help                 show this help\n",
-           MAX_THREADS, DEFAULT_WINDOW);
+           MAX_THREADS, DEFAULT_WINDOW, TURNSTILE_MAX_RUNS);
 }
 
 static void parse_options(int argc, char *argv[], struct settings *settings)
@@ -104,6 +135,8 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
         { "increments", required_argument, NULL, 'i' },
         { "lock", required_argument, NULL, 'l' },
         { "window", required_argument, NULL, 'w' },
+        { "schedule", required_argument, NULL, 'S' },
+        { "explore", no_argument, NULL, 'E' },
         COMMON_LONG_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
@@ -131,12 +164,23 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
         case 'w':
             settings->window = option_long("--window", optarg, 0, 100000);
             break;
+        case 'S': settings->schedule = optarg; break;
+        case 'E': settings->explore = true; break;
         case 'h': usage(); exit(0);
         default:                /* --trace, --color, -q, or unknown */
-            option_common(c, optarg, NULL, &settings->trace, argv);
+            option_common(c, optarg, &settings->quiet, &settings->trace,
+                          argv);
         }
     }
     option_no_operands(argc, argv);
+    if (settings->schedule != NULL && settings->explore)
+        error_usage("--schedule and --explore do not go together: "
+                    "'--schedule %s'", settings->schedule);
+    if ((settings->schedule != NULL || settings->explore) &&
+        settings->threads > TURNSTILE_MAX_THREADS)
+        error_usage("--schedule and --explore name threads A to Z: "
+                    "at most %d threads: '%ld'", TURNSTILE_MAX_THREADS,
+                    settings->threads);
 }
 
 /* ====== The three ways to add ====== */
@@ -149,11 +193,20 @@ static void busy_delay(long steps)
         ;
 }
 
-/* --lock none: read, wait a little, write.  The bug is on purpose. */
+/* --lock none: read, wait a little, write.  The bug is on purpose.
+ *
+ * The TURNSTILE_ lines are the announcement points of --schedule and
+ * --explore (common/turnstile.h): TURNSTILE_STEP waits for this thread's
+ * turn, TURNSTILE_SAY prints what the step did.  In a normal run each is
+ * one untaken branch. */
 static void add_unlocked(long increments, long window)
 {
     for (long i = 0; i < increments; i++) {
+        TURNSTILE_STEP();
         long seen = counter;            /* 1. read */
+        TURNSTILE_SAY("read counter=%ld", seen);
+
+        TURNSTILE_STEP();
         /* DELIBERATE RACE, DELIBERATELY WIDENED.  A bare counter++ at -O2
          * is a load, an add and a store a nanosecond apart: the other
          * thread must hit that nanosecond, and with a short loop the first
@@ -164,7 +217,12 @@ static void add_unlocked(long increments, long window)
          * the delay is overwritten below -- in nearly every run.
          * --window 0 takes the delay out. */
         busy_delay(window);             /* 2. compute (slowly) */
-        counter = seen + 1;             /* 3. write: may undo others */
+        long next = seen + 1;
+        TURNSTILE_SAY("compute %ld+1=%ld", seen, next);
+
+        TURNSTILE_STEP();
+        counter = next;                 /* 3. write: may undo others */
+        TURNSTILE_SAY("write counter=%ld", next);
     }
 }
 
@@ -176,28 +234,44 @@ static void add_with_mutex(long increments, long window)
     for (long i = 0; i < increments; i++) {
         /* pthread functions return an error number (0 = success) rather
          * than setting errno: check the return value itself. */
+        TURNSTILE_STEP_LOCK(&counter_lock);
         s = pthread_mutex_lock(&counter_lock);
         if (s != 0)
             error_fatal_errno(s, "pthread_mutex_lock");
+        TURNSTILE_SAY("take lock");
 
+        TURNSTILE_STEP();
         long seen = counter;            /* 1. read */
-        busy_delay(window);             /* 2. compute: nobody can write */
-        counter = seen + 1;             /* 3. write */
+        TURNSTILE_SAY("read counter=%ld", seen);
 
+        TURNSTILE_STEP();
+        busy_delay(window);             /* 2. compute: nobody can write */
+        long next = seen + 1;
+        TURNSTILE_SAY("compute %ld+1=%ld", seen, next);
+
+        TURNSTILE_STEP();
+        counter = next;                 /* 3. write */
+        TURNSTILE_SAY("write counter=%ld", next);
+
+        TURNSTILE_STEP_UNLOCK(&counter_lock);
         s = pthread_mutex_unlock(&counter_lock);
         if (s != 0)
             error_fatal_errno(s, "pthread_mutex_unlock");
+        TURNSTILE_SAY("release lock");
     }
 }
 
 /* --lock atomic: one instruction reads, adds and writes.  The same delay
  * runs first, so that every mode does the same work per increment, but
- * here nothing is held across it: there is no separate read to go stale. */
+ * here nothing is held across it: there is no separate read to go stale.
+ * For the turnstile it is one step: nothing can come between. */
 static void add_atomically(long increments, long window)
 {
     for (long i = 0; i < increments; i++) {
+        TURNSTILE_STEP();
         busy_delay(window);
-        atomic_fetch_add(&atomic_counter, 1);   /* lock add on x86-64 */
+        long before = atomic_fetch_add(&atomic_counter, 1); /* lock add */
+        TURNSTILE_SAY("add atomically counter=%ld", before + 1);
     }
 }
 
@@ -207,6 +281,7 @@ static void *add_many(void *arg)
     struct worker *worker = arg;
     const struct settings *settings = worker->settings;
 
+    turnstile_enter((int)worker->index);
     worker->start_us = program_us();
     switch (settings->lock) {
     case LOCK_NONE:
@@ -220,7 +295,282 @@ static void *add_many(void *arg)
         break;
     }
     worker->end_us = program_us();
+    turnstile_leave();
     return NULL;
+}
+
+/* ====== Threads ====== */
+
+static void start_threads(const struct settings *settings,
+                          struct worker *workers)
+{
+    int s;
+
+    for (long t = 0; t < settings->threads; t++) {
+        workers[t] = (struct worker){ .index = t, .settings = settings };
+        s = pthread_create(&workers[t].thread, NULL, add_many, &workers[t]);
+        if (s != 0)
+            error_fatal_errno(s, "pthread_create");
+    }
+}
+
+static void join_threads(const struct settings *settings,
+                         struct worker *workers)
+{
+    int s;
+
+    for (long t = 0; t < settings->threads; t++) {
+        s = pthread_join(workers[t].thread, NULL);
+        if (s != 0)
+            error_fatal_errno(s, "pthread_join");
+    }
+}
+
+/* The counter of the mode in use.  After pthread_join every write of
+ * every thread is visible here. */
+static long counter_total(const struct settings *settings)
+{
+    return settings->lock == LOCK_ATOMIC ? atomic_load(&atomic_counter)
+                                         : counter;
+}
+
+/* "counter=1 expected=2 lost=1": red on a terminal when updates were
+ * lost (color.h). */
+static void print_count(long total, long expected)
+{
+    const char *red = total != expected ? color_failure(STDOUT_FILENO) : "";
+
+    printf("%scounter=%ld expected=%ld lost=%ld%s\n", red, total, expected,
+           expected - total, red[0] ? color_end(STDOUT_FILENO) : "");
+}
+
+static void counters_reset(void)
+{
+    counter = 0;
+    atomic_store(&atomic_counter, 0);
+}
+
+/* ====== Step by step: --schedule and --explore ====== */
+
+/* How many steps one thread announces: per addition 3 (read, compute,
+ * write), 5 with the mutex (take, read, compute, write, release), 1 with
+ * the atomic add. */
+static int steps_per_thread(const struct settings *settings)
+{
+    static const int per_addition[] = {
+        [LOCK_NONE] = 3, [LOCK_MUTEX] = 5, [LOCK_ATOMIC] = 1,
+    };
+    long steps = settings->increments * per_addition[settings->lock];
+
+    return steps > TURNSTILE_MAX_STEPS ? TURNSTILE_MAX_STEPS + 1
+                                       : (int)steps;
+}
+
+/* The steps of every thread; a usage error when the schedule they make
+ * would be longer than the turnstile keeps. */
+static void fill_steps(const struct settings *settings, int *steps)
+{
+    long total = settings->threads * (long)steps_per_thread(settings);
+
+    if (total > TURNSTILE_MAX_STEPS)
+        error_usage("--schedule and --explore take at most %d steps in "
+                    "all (try --increments 1): '--threads %ld --increments "
+                    "%ld'", TURNSTILE_MAX_STEPS, settings->threads,
+                    settings->increments);
+    for (long t = 0; t < settings->threads; t++)
+        steps[t] = steps_per_thread(settings);
+}
+
+/* One controlled run: reset the counter, start the threads, let the
+ * turnstile drive them, join them. */
+static long run_controlled(const struct settings *settings,
+                           struct worker *workers, struct turnstile_run *run,
+                           const char *schedule,
+                           struct turnstile_explorer *explorer, bool print)
+{
+    counters_reset();
+    turnstile_begin((int)settings->threads);
+    start_threads(settings, workers);
+    turnstile_run(run, schedule, explorer, print);
+    join_threads(settings, workers);
+    return counter_total(settings);
+}
+
+/* --schedule: replay one interleaving, printing each step. */
+static int replay(const struct settings *settings, struct worker *workers)
+{
+    int steps[TURNSTILE_MAX_THREADS];
+    struct turnstile_run run;
+    long expected = settings->threads * settings->increments;
+
+    fill_steps(settings, steps);
+    turnstile_check_schedule(settings->schedule, (int)settings->threads,
+                             steps, false);
+    long total = run_controlled(settings, workers, &run, settings->schedule,
+                                NULL, !settings->quiet);
+    if (run.outcome == TURNSTILE_BLOCKED) {
+        /* the lesson of --lock mutex: the other thread cannot get in */
+        printf("%c: blocked: waits for the lock, which %c holds\n",
+               turnstile_letter(run.stuck), turnstile_letter(run.holder));
+        error_report("step %d of the schedule cannot run: %c waits for "
+                     "the lock %c holds: '%s'", run.steps + 1,
+                     turnstile_letter(run.stuck),
+                     turnstile_letter(run.holder), settings->schedule);
+        return EXIT_WORK_FAILED;
+    }
+    if (run.outcome != TURNSTILE_DONE)
+        error_fatal("the schedule stopped after %d steps: '%s'", run.steps,
+                    settings->schedule);
+    print_count(total, expected);
+    return 0;
+}
+
+/* How often the thread changes along a schedule: "AABBBA" -> 2. */
+static int switches_of(const char *schedule)
+{
+    int switches = 0;
+
+    for (const char *c = schedule; c[0] != '\0' && c[1] != '\0'; c++)
+        if (c[0] != c[1])
+            switches++;
+    return switches;
+}
+
+/* The same additions as cooperative tasks (the lab 8 way): a task runs
+ * from one await to the next without interruption, so the only points
+ * where another task can come in are the awaits -- here one between two
+ * additions (an asyncio.sleep(0)), none inside one.  The explorer plays
+ * the event loop, choosing which ready task it resumes next. */
+static int add_task(struct task *task)
+{
+    struct worker *worker = task->state;
+
+    TASK_BEGIN(task);
+    for (worker->done = 0; worker->done < worker->settings->increments;
+         worker->done++) {
+        if (worker->done > 0)
+            TASK_AWAIT(task, true);     /* await: other tasks may run */
+        worker->seen = counter;         /* 1. read */
+        busy_delay(worker->settings->window);   /* 2. compute */
+        counter = worker->seen + 1;     /* 3. write: no await between */
+    }
+    TASK_END(task);
+}
+
+/* Every order in which the loop could resume the tasks; sets *losing to
+ * how many of them lose an update.  Returns how many orders there are. */
+static long explore_tasks(const struct settings *settings,
+                          struct worker *workers, long *losing)
+{
+    struct turnstile_explorer explorer;
+    struct task tasks[TURNSTILE_MAX_THREADS];
+    long expected = settings->threads * settings->increments;
+
+    *losing = 0;
+    turnstile_explore_start(&explorer);
+    do {
+        int step = 0;
+        unsigned int ready = 0;
+
+        counters_reset();
+        for (long t = 0; t < settings->threads; t++) {
+            workers[t] = (struct worker){ .index = t, .settings = settings };
+            tasks[t] = (struct task){ .body = add_task, .state = &workers[t],
+                                      .id = t };
+            ready |= 1u << t;
+        }
+        while (ready != 0) {
+            int t = turnstile_explore_choose(&explorer, step++, ready);
+            if (tasks[t].body(&tasks[t]) == TASK_FINISHED)
+                ready &= ~(1u << t);
+        }
+        explorer.depth = step;
+        if (counter != expected)
+            (*losing)++;
+    } while (turnstile_explore_next(&explorer));
+    return explorer.runs;
+}
+
+/* --explore: run every interleaving of the threads' steps. */
+static int explore(const struct settings *settings, struct worker *workers)
+{
+    int steps[TURNSTILE_MAX_THREADS];
+    char formula[256];
+    char best[TURNSTILE_MAX_STEPS + 1] = "";
+    struct turnstile_explorer explorer;
+    struct turnstile_run run;
+    long expected = settings->threads * settings->increments;
+    long losing = 0;
+    int best_switches = -1;
+
+    fill_steps(settings, steps);
+    long bound = turnstile_count((int)settings->threads, steps, formula,
+                                 sizeof formula);
+    if (bound > TURNSTILE_MAX_RUNS)
+        error_usage("--explore would run more than %d schedules (%s): "
+                    "use fewer --threads or --increments: '%ld x %ld'",
+                    TURNSTILE_MAX_RUNS, formula, settings->threads,
+                    settings->increments);
+
+    printf("explore: %ld threads x %ld increment%s, --lock %s: %d steps "
+           "each\n", settings->threads, settings->increments,
+           settings->increments == 1 ? "" : "s", lock_names[settings->lock],
+           steps[0]);
+    fflush(stdout);
+
+    turnstile_explore_start(&explorer);
+    do {
+        int64_t start_us = program_us();
+        long total = run_controlled(settings, workers, &run, NULL, &explorer,
+                                    false);
+        bool lost = total != expected;
+        char label[TURNSTILE_MAX_STEPS + 32];
+
+        if (lost) {
+            losing++;
+            int switches = switches_of(run.schedule);
+            if (best_switches < 0 || switches < best_switches) {
+                best_switches = switches;
+                snprintf(best, sizeof best, "%s", run.schedule);
+            }
+        }
+        snprintf(label, sizeof label, "%s counter=%ld", run.schedule, total);
+        trace_record(explorer.runs, 0, label, start_us, program_us(),
+                     lost ? "lost" : "ok");
+    } while (turnstile_explore_next(&explorer));
+
+    if (explorer.runs == bound)
+        printf("schedules: %ld = %s\n", explorer.runs, formula);
+    else
+        printf("schedules: %ld (of %s = %ld orders of the steps: a thread "
+               "waiting for the lock takes no step)\n", explorer.runs,
+               formula, bound);
+    printf("lost an update: %ld of %ld\n", losing, explorer.runs);
+    if (losing > 0) {
+        printf("shortest losing schedule: %s (%d switches)\n", best,
+               best_switches);
+        printf("replay it: ./race_condition --threads %ld --increments %ld "
+               "--lock %s --schedule %s\n", settings->threads,
+               settings->increments, lock_names[settings->lock], best);
+    }
+
+    if (settings->lock != LOCK_ATOMIC) {
+        long tasks_losing;
+        int task_steps[TURNSTILE_MAX_THREADS];
+        char task_formula[256];
+
+        for (long t = 0; t < settings->threads; t++)
+            task_steps[t] = (int)settings->increments;
+        long task_bound = turnstile_count((int)settings->threads, task_steps,
+                                          task_formula, sizeof task_formula);
+        if (task_bound <= TURNSTILE_MAX_RUNS) {
+            long task_runs = explore_tasks(settings, workers, &tasks_losing);
+            printf("as tasks (an await between additions, none inside): "
+                   "schedules: %ld = %s, lost an update: %ld of %ld\n",
+                   task_runs, task_formula, tasks_losing, task_runs);
+        }
+    }
+    return 0;
 }
 
 int main(int argc, char *argv[])
@@ -228,7 +578,7 @@ int main(int argc, char *argv[])
     struct settings settings;
     struct worker workers[MAX_THREADS];
     struct timer timer;
-    int s;
+    int status = 0;
 
     error_init(argv[0]);
     parse_options(argc, argv, &settings);
@@ -236,38 +586,36 @@ int main(int argc, char *argv[])
         trace_open(settings.trace);
 
     timer_start(&timer);
-    for (long t = 0; t < settings.threads; t++) {
-        workers[t] = (struct worker){ .index = t, .settings = &settings };
-        s = pthread_create(&workers[t].thread, NULL, add_many, &workers[t]);
-        if (s != 0)
-            error_fatal_errno(s, "pthread_create");
+    if (settings.schedule != NULL) {
+        status = replay(&settings, workers);
+        if (status != 0)
+            return status;
+        timer_print(&timer);
+    } else if (settings.explore) {
+        status = explore(&settings, workers);
+        timer_print(&timer);
+    } else {
+        start_threads(&settings, workers);
+        join_threads(&settings, workers);
+        long total = counter_total(&settings);
+        long expected = settings.threads * settings.increments;
+
+        print_count(total, expected);
+        timer_print(&timer);
     }
-    for (long t = 0; t < settings.threads; t++) {
-        s = pthread_join(workers[t].thread, NULL);
-        if (s != 0)
-            error_fatal_errno(s, "pthread_join");
-    }
-    /* After pthread_join every write of every thread is visible here. */
-    long total = settings.lock == LOCK_ATOMIC ? atomic_load(&atomic_counter)
-                                              : counter;
-    long expected = settings.threads * settings.increments;
 
-    /* red on a terminal when updates were lost (color.h) */
-    const char *red = total != expected ? color_failure(STDOUT_FILENO) : "";
-    printf("%scounter=%ld expected=%ld lost=%ld%s\n", red, total, expected,
-           expected - total, red[0] ? color_end(STDOUT_FILENO) : "");
-    timer_print(&timer);
+    if (!settings.explore) {
+        for (long t = 0; t < settings.threads; t++) {
+            char label[64];
 
-    for (long t = 0; t < settings.threads; t++) {
-        char label[64];
-
-        snprintf(label, sizeof label, "add %ld lock=%s", settings.increments,
-                 lock_names[settings.lock]);
-        trace_record(t, t, label, workers[t].start_us, workers[t].end_us,
-                     "ok");
+            snprintf(label, sizeof label, "add %ld lock=%s",
+                     settings.increments, lock_names[settings.lock]);
+            trace_record(t, t, label, workers[t].start_us,
+                         workers[t].end_us, "ok");
+        }
     }
 
     if (trace_close() != 0)
         return EXIT_WORK_FAILED;
-    return 0;
+    return status;
 }
