@@ -383,6 +383,14 @@ long turnstile_count(int thread_total, const int *steps, char *formula,
                                               : (long)next;
         }
     }
+    bool alike = true;
+    for (int t = 1; t < thread_total; t++)
+        alike = alike && steps[t] == steps[0];
+    if (alike && thread_total > 3) {    /* 80!/(4!^20), not 20 factors */
+        snprintf(formula, formula_size, "%d!/(%d!^%d)", sum, steps[0],
+                 thread_total);
+        return count;
+    }
     used = (size_t)snprintf(formula, formula_size, "%d!/(", sum);
     for (int t = 0; t < thread_total && used < formula_size; t++)
         used += (size_t)snprintf(formula + used, formula_size - used,

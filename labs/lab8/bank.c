@@ -19,6 +19,21 @@
  *         final= line, and sum= stays banks x 1000.  Unlocked threads and
  *         unlocked tasks change the sum in most runs.
  *
+ * Step by step (threads mode): --schedule and --explore hand the threads
+ * to the turnstile (common/turnstile.h).  Each transfer announces its
+ * steps -- take a lock, read a balance, withdraw, read, deposit, release
+ * -- and only the transfer the schedule names (A, B, ...) takes its next
+ * one.  The sleeps are skipped then: the schedule decides the order.
+ *
+ *         ./bank --mode threads --transfers 2 --banks 3 --seed 42 --explore
+ *         ./bank ... --explore --lock mutex
+ *         ./bank ... --explore --lock per-account --order transfer
+ *         ./bank ... --explore --lock per-account --order global
+ *
+ * Watch:  how many schedules break the sum; with one lock per account
+ *         taken in transfer order, the schedule that deadlocks (found, not
+ *         hung on); in one global order, no deadlock in any schedule.
+ *
  * Compare with labs/lab7/race_condition.c, where the shared data is one
  * counter and the window between read and write is a busy loop.
  */
@@ -40,6 +55,7 @@
 #include "options.h"
 #include "timer.h"
 #include "trace.h"
+#include "turnstile.h"
 
 #define MAX_BANKS 100
 #define MAX_TRANSFERS 1000      /* threads mode makes one thread each */
@@ -49,19 +65,26 @@
 #define UPDATE_WAIT_US 100      /* update_bank(): 0.1 ms, twice */
 
 enum mode { MODE_SYNC, MODE_THREADS, MODE_ASYNC };
-enum lock_mode { LOCK_NONE, LOCK_MUTEX };
+enum lock_mode { LOCK_NONE, LOCK_MUTEX, LOCK_PER_ACCOUNT };
+enum lock_order { ORDER_GLOBAL, ORDER_TRANSFER };
 
 static const char *const mode_names[] = { "sync", "threads", "async", NULL };
-static const char *const lock_names[] = { "none", "mutex", NULL };
+static const char *const lock_names[] = { "none", "mutex", "per-account",
+                                          NULL };
+static const char *const order_names[] = { "global", "transfer", NULL };
 
 struct settings {
     enum mode mode;             /* --mode: how the transfers are run */
-    enum lock_mode lock;        /* --lock: none, or one transaction lock */
+    enum lock_mode lock;        /* --lock: none, one transaction lock, or
+                                   one lock per account (bank) */
+    enum lock_order order;      /* --order: which account's lock first */
     uint64_t seed;              /* --seed: makes the list of transfers */
     long transfers;             /* --transfers: how many */
     long banks;                 /* --banks: how many banks */
     bool quiet;                 /* --quiet: no dots */
     const char *trace;          /* --trace: CSV file, or NULL */
+    const char *schedule;       /* --schedule: letters, or NULL */
+    bool explore;               /* --explore: run every schedule */
 };
 
 /* One transfer, made up front from the seed.  In threads mode it is also
@@ -71,7 +94,9 @@ struct transfer {
     int from;                   /* sending bank (index into balances) */
     int to;                     /* receiving bank, never == from */
     long amount;                /* 1 .. MAX_AMOUNT */
-    bool locked;                /* take the transaction lock (--lock mutex) */
+    enum lock_mode lock;        /* which locks it takes (--lock) */
+    int first_lock;             /* per-account: the bank locked first */
+    int second_lock;            /* ... and second */
     bool quiet;                 /* no dot when done */
     pthread_t thread;           /* threads mode: its thread */
     long seen;                  /* async mode: update_bank's balance read */
@@ -90,8 +115,17 @@ static long bank_count;
  * plain mutex is enough here -- see the README for when it is not). */
 static pthread_mutex_t transaction_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* async mode: the same idea for tasks (asyncio.Lock). */
+/* --lock per-account: one lock per bank.  A transfer takes the locks of
+ * its two banks; in which order is --order's question. */
+static pthread_mutex_t account_locks[MAX_BANKS];
+
+/* async mode: the same ideas for tasks (asyncio.Lock). */
 static struct async_lock async_transaction_lock = ASYNC_LOCK_INIT;
+static struct async_lock async_account_locks[MAX_BANKS];
+
+/* --explore, async side: the explorer plays the event loop, and the
+ * awaits only hand control back to it (see TASK_PAUSE). */
+static bool tasks_explored;
 
 /* ====== A private random number generator ====== */
 
@@ -118,17 +152,34 @@ static void usage(void)
            "transfer, or a task\n"
            "                             per transfer on the event loop "
            "(sync)\n"
-           "  --lock none|mutex          a lock around each transfer's "
-           "updates (none)\n"
+           "  --lock none|mutex|per-account\n"
+           "                             no lock, one lock around each "
+           "transfer's\n"
+           "                             updates, or a lock per bank "
+           "(none)\n"
+           "  --order global|transfer    per-account: lock the lower "
+           "bank first, or\n"
+           "                             `from` first (it can deadlock) "
+           "(global)\n"
            "  --seed N                   the transfers to make (random, "
            "printed)\n"
            "  --transfers N              how many transfers (20; 1 to %d)\n"
            "  --banks N                  how many banks of %d (5; 2 to %d)\n"
-           "  --trace FILE               write one CSV row per transfer\n"
+           "  --schedule ABAB...         threads mode: replay one "
+           "interleaving; each\n"
+           "                             letter lets one transfer (A, B, "
+           "...) take its\n"
+           "                             next step\n"
+           "  --explore                  threads mode: run every "
+           "interleaving of a small\n"
+           "                             case (at most %d schedules)\n"
+           "  --trace FILE               write one CSV row per transfer "
+           "(--explore: per\n"
+           "                             schedule)\n"
            "  --color WHEN               colour: auto, always, never (auto)\n"
-           "  -q, --quiet                no dot per transfer\n"
+           "  -q, --quiet                no dot per transfer, no steps\n"
            "  -h, --help                 show this help\n",
-           MAX_TRANSFERS, START_BALANCE, MAX_BANKS);
+           MAX_TRANSFERS, START_BALANCE, MAX_BANKS, TURNSTILE_MAX_RUNS);
 }
 
 /* A seed nobody chose: the clock's nanoseconds mixed with the pid, cut to
@@ -148,6 +199,9 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
     static const struct option options[] = {
         { "mode", required_argument, NULL, 'm' },
         { "lock", required_argument, NULL, 'l' },
+        { "order", required_argument, NULL, 'o' },
+        { "schedule", required_argument, NULL, 'S' },
+        { "explore", no_argument, NULL, 'E' },
         { "seed", required_argument, NULL, 's' },
         { "transfers", required_argument, NULL, 'n' },
         { "banks", required_argument, NULL, 'b' },
@@ -170,6 +224,11 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
         case 'l':
             settings->lock = option_choice("--lock", optarg, lock_names);
             break;
+        case 'o':
+            settings->order = option_choice("--order", optarg, order_names);
+            break;
+        case 'S': settings->schedule = optarg; break;
+        case 'E': settings->explore = true; break;
         case 's':
             settings->seed = option_long("--seed", optarg, 0, LONG_MAX);
             seed_given = true;
@@ -188,6 +247,18 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
         }
     }
     option_no_operands(argc, argv);
+    if (settings->schedule != NULL && settings->explore)
+        error_usage("--schedule and --explore do not go together: "
+                    "'--schedule %s'", settings->schedule);
+    if ((settings->schedule != NULL || settings->explore) &&
+        settings->mode != MODE_THREADS)
+        error_usage("--schedule and --explore drive threads: add --mode "
+                    "threads: '--mode %s'", mode_names[settings->mode]);
+    if ((settings->schedule != NULL || settings->explore) &&
+        settings->transfers > TURNSTILE_MAX_THREADS)
+        error_usage("--schedule and --explore name transfers A to Z: at "
+                    "most %d transfers: '%ld'", TURNSTILE_MAX_THREADS,
+                    settings->transfers);
     if (!seed_given)
         settings->seed = random_seed();
 }
@@ -206,14 +277,23 @@ static void make_transfers(const struct settings *settings,
         /* any bank but `from`: step 1 .. banks-1 places along */
         int step = 1 + (int)(splitmix64(&state)
                              % (uint64_t)(settings->banks - 1));
+        int to = (int)((from + step) % settings->banks);
+        /* --order transfer: `from` first -- two transfers in opposite
+         * directions can each hold one lock and wait for the other.
+         * --order global: the lower-numbered bank first, always: no
+         * cycle of waiting can form, so no deadlock. */
+        bool from_first = settings->order == ORDER_TRANSFER || from < to;
 
         *transfer = (struct transfer){
             .index = i,
             .from = from,
-            .to = (int)((from + step) % settings->banks),
+            .to = to,
             .amount = 1 + (long)(splitmix64(&state) % MAX_AMOUNT),
-            .locked = settings->lock == LOCK_MUTEX,
-            .quiet = settings->quiet,
+            .lock = settings->lock,
+            .first_lock = from_first ? from : to,
+            .second_lock = from_first ? to : from,
+            .quiet = settings->quiet || settings->schedule != NULL ||
+                     settings->explore,
         };
     }
 }
@@ -249,45 +329,92 @@ static void record_transfer(const struct transfer *transfer, long worker)
 
 /* ====== sync and threads: real sleeps ====== */
 
-/* Simulate checking the customer with some slow service. */
+/* Simulate checking the customer with some slow service.  Under the
+ * turnstile (--schedule, --explore) every wait is skipped: the schedule,
+ * not the clock, decides who goes next. */
 static void verify_user(void)
 {
-    sleep_us(VERIFY_USER_US);
+    if (!turnstile_on)
+        sleep_us(VERIFY_USER_US);
 }
 
-/* Add change to one bank's balance: read, wait, write, wait. */
+/* Add change to one bank's balance: read, wait, write, wait.  The
+ * TURNSTILE_ lines are the announcement points of --schedule and
+ * --explore (common/turnstile.h); in a normal run each is one untaken
+ * branch. */
 static void update_bank(int bank, long change)
 {
+    TURNSTILE_STEP();
     long before = balances[bank];       /* read */
+    TURNSTILE_SAY("check bank_%d: %ld", bank + 1, before);
     /* DELIBERATE RACE with --lock none: between this read and the write
      * below, `before` may go stale -- another thread can write this bank
      * meanwhile, and its update is then overwritten.  The sleep is the
      * article's (a slow database); it makes the window wide. */
-    sleep_us(UPDATE_WAIT_US);
+    if (!turnstile_on)
+        sleep_us(UPDATE_WAIT_US);
+    TURNSTILE_STEP();
     balances[bank] = before + change;   /* write */
-    sleep_us(UPDATE_WAIT_US);
+    TURNSTILE_SAY("%s %ld: bank_%d=%ld", change < 0 ? "withdraw" : "deposit",
+                  change < 0 ? -change : change, bank + 1, before + change);
+    if (!turnstile_on)
+        sleep_us(UPDATE_WAIT_US);
 }
 
-/* One transfer: the article's run_transaction(). */
+/* One transfer: the article's run_transaction().  Each lock taken or
+ * released is one step for the turnstile (TURNSTILE_STEP_LOCK and
+ * TURNSTILE_STEP_UNLOCK say which mutex, so that it knows who waits). */
 static void run_transaction(const struct transfer *transfer)
 {
+    pthread_mutex_t *first = &account_locks[transfer->first_lock];
+    pthread_mutex_t *second = &account_locks[transfer->second_lock];
     int s;                      /* pthread calls return an error number;
                                    they do not set errno */
 
     verify_user();                      /* 100 ms: other threads run */
-    if (transfer->locked) {             /* the fix: one transfer at once */
+    if (transfer->lock == LOCK_MUTEX) { /* the fix: one transfer at once */
+        TURNSTILE_STEP_LOCK(&transaction_lock);
         s = pthread_mutex_lock(&transaction_lock);
         if (s != 0)
             error_fatal_errno(s, "pthread_mutex_lock");
+        TURNSTILE_SAY("take lock transaction");
+    }
+    if (transfer->lock == LOCK_PER_ACCOUNT) {
+        /* only transfers that share a bank wait for each other; which of
+         * the two banks is locked first is --order's question */
+        TURNSTILE_STEP_LOCK(first);
+        s = pthread_mutex_lock(first);
+        if (s != 0)
+            error_fatal_errno(s, "pthread_mutex_lock");
+        TURNSTILE_SAY("take lock bank_%d", transfer->first_lock + 1);
+        TURNSTILE_STEP_LOCK(second);
+        s = pthread_mutex_lock(second);
+        if (s != 0)
+            error_fatal_errno(s, "pthread_mutex_lock");
+        TURNSTILE_SAY("take lock bank_%d", transfer->second_lock + 1);
     }
     update_bank(transfer->from, -transfer->amount);
     /* Here the money has left one bank and not reached the other: the
      * sum is wrong until the next line.  The lock hides this too. */
     update_bank(transfer->to, transfer->amount);
-    if (transfer->locked) {
+    if (transfer->lock == LOCK_MUTEX) {
+        TURNSTILE_STEP_UNLOCK(&transaction_lock);
         s = pthread_mutex_unlock(&transaction_lock);
         if (s != 0)
             error_fatal_errno(s, "pthread_mutex_unlock");
+        TURNSTILE_SAY("release lock transaction");
+    }
+    if (transfer->lock == LOCK_PER_ACCOUNT) {
+        TURNSTILE_STEP_UNLOCK(second);
+        s = pthread_mutex_unlock(second);
+        if (s != 0)
+            error_fatal_errno(s, "pthread_mutex_unlock");
+        TURNSTILE_SAY("release lock bank_%d", transfer->second_lock + 1);
+        TURNSTILE_STEP_UNLOCK(first);
+        s = pthread_mutex_unlock(first);
+        if (s != 0)
+            error_fatal_errno(s, "pthread_mutex_unlock");
+        TURNSTILE_SAY("release lock bank_%d", transfer->first_lock + 1);
     }
     print_dot(transfer);
 }
@@ -306,14 +433,16 @@ static void *transfer_thread(void *arg)
 {
     struct transfer *transfer = arg;
 
+    turnstile_enter((int)transfer->index);
     transfer->start_us = program_us();
     run_transaction(transfer);
     transfer->end_us = program_us();
+    turnstile_leave();
     return NULL;
 }
 
-/* One thread per transfer, all started at once, then all joined. */
-static void run_threads(struct transfer *transfers, long count)
+/* One thread per transfer, all started at once ... */
+static void start_threads(struct transfer *transfers, long count)
 {
     int s;
 
@@ -323,6 +452,13 @@ static void run_threads(struct transfer *transfers, long count)
         if (s != 0)
             error_fatal_errno(s, "pthread_create");
     }
+}
+
+/* ... then all joined. */
+static void join_threads(struct transfer *transfers, long count)
+{
+    int s;
+
     for (long i = 0; i < count; i++) {
         s = pthread_join(transfers[i].thread, NULL);
         if (s != 0)
@@ -330,10 +466,22 @@ static void run_threads(struct transfer *transfers, long count)
     }
 }
 
+static void run_threads(struct transfer *transfers, long count)
+{
+    start_threads(transfers, count);
+    join_threads(transfers, count);
+}
+
 /* ====== async: tasks on the event loop, loop timers ====== */
 
+/* An await.  On the loop it is an `await asyncio.sleep(us)`; when
+ * --explore plays the loop (tasks_explored), it only hands control back
+ * to the explorer, which chooses the task that goes on. */
+#define TASK_PAUSE(task, us)                                            \
+    TASK_AWAIT(task, tasks_explored || task_sleep(task, us))
+
 /* One transfer as a cooperative task.  It runs without interruption
- * between two TASK_ waits; every TASK_SLEEP is an `await asyncio.sleep`,
+ * between two TASK_ waits; every TASK_PAUSE is an `await asyncio.sleep`,
  * where the loop runs the other tasks.  update_bank() is written out
  * twice because a task cannot call a function that itself waits. */
 static int transfer_task(struct task *task)
@@ -342,9 +490,13 @@ static int transfer_task(struct task *task)
 
     TASK_BEGIN(task);
     transfer->start_us = program_us();
-    TASK_SLEEP(task, VERIFY_USER_US);           /* verify_user() */
-    if (transfer->locked)
+    TASK_PAUSE(task, VERIFY_USER_US);           /* verify_user() */
+    if (transfer->lock == LOCK_MUTEX)
         TASK_LOCK(task, &async_transaction_lock);
+    if (transfer->lock == LOCK_PER_ACCOUNT) {
+        TASK_LOCK(task, &async_account_locks[transfer->first_lock]);
+        TASK_LOCK(task, &async_account_locks[transfer->second_lock]);
+    }
 
     /* update_bank(from, -amount) */
     transfer->seen = balances[transfer->from];  /* read */
@@ -352,18 +504,22 @@ static int transfer_task(struct task *task)
      * the write.  One thread, no preemption, and still a race: every
      * other task runs during this sleep, and any of them may write this
      * bank.  Only the lock keeps them out. */
-    TASK_SLEEP(task, UPDATE_WAIT_US);
+    TASK_PAUSE(task, UPDATE_WAIT_US);
     balances[transfer->from] = transfer->seen - transfer->amount;
-    TASK_SLEEP(task, UPDATE_WAIT_US);
+    TASK_PAUSE(task, UPDATE_WAIT_US);
 
     /* update_bank(to, +amount) */
     transfer->seen = balances[transfer->to];
-    TASK_SLEEP(task, UPDATE_WAIT_US);
+    TASK_PAUSE(task, UPDATE_WAIT_US);
     balances[transfer->to] = transfer->seen + transfer->amount;
-    TASK_SLEEP(task, UPDATE_WAIT_US);
+    TASK_PAUSE(task, UPDATE_WAIT_US);
 
-    if (transfer->locked)
+    if (transfer->lock == LOCK_MUTEX)
         async_lock_release(&async_transaction_lock);
+    if (transfer->lock == LOCK_PER_ACCOUNT) {
+        async_lock_release(&async_account_locks[transfer->second_lock]);
+        async_lock_release(&async_account_locks[transfer->first_lock]);
+    }
     print_dot(transfer);
     transfer->end_us = program_us();
     TASK_END(task);
@@ -384,12 +540,273 @@ static void run_async(struct transfer *transfers, long count)
     loop_free(loop);
 }
 
+/* ====== Step by step: --schedule and --explore ====== */
+
+static void balances_reset(void)
+{
+    for (long b = 0; b < bank_count; b++)
+        balances[b] = START_BALANCE;
+}
+
+static long balances_sum(void)
+{
+    long sum = 0;
+
+    for (long b = 0; b < bank_count; b++)
+        sum += balances[b];
+    return sum;
+}
+
+/* The steps one transfer announces: check, withdraw, check, deposit;
+ * with --lock mutex also take and release; per-account two of each. */
+static int steps_per_transfer(const struct settings *settings)
+{
+    static const int steps[] = {
+        [LOCK_NONE] = 4, [LOCK_MUTEX] = 6, [LOCK_PER_ACCOUNT] = 8,
+    };
+    return steps[settings->lock];
+}
+
+static void fill_steps(const struct settings *settings, int *steps)
+{
+    long total = settings->transfers * steps_per_transfer(settings);
+
+    if (total > TURNSTILE_MAX_STEPS)
+        error_usage("--schedule and --explore take at most %d steps in "
+                    "all (try --transfers 2): '--transfers %ld'",
+                    TURNSTILE_MAX_STEPS, settings->transfers);
+    for (long i = 0; i < settings->transfers; i++)
+        steps[i] = steps_per_transfer(settings);
+}
+
+/* One controlled run from the initial balances: the turnstile drives a
+ * thread per transfer; every thread has ended when it returns. */
+static void run_controlled(const struct settings *settings,
+                           struct transfer *transfers,
+                           struct turnstile_run *run, const char *schedule,
+                           struct turnstile_explorer *explorer, bool print)
+{
+    balances_reset();
+    turnstile_begin((int)settings->transfers);
+    start_threads(transfers, settings->transfers);
+    turnstile_run(run, schedule, explorer, print);
+    join_threads(transfers, settings->transfers);
+}
+
+/* "A: bank_2 -> bank_1 59" for each transfer. */
+static void print_transfers(const struct settings *settings,
+                            const struct transfer *transfers)
+{
+    for (long i = 0; i < settings->transfers; i++)
+        printf("%c: bank_%d -> bank_%d %ld\n", turnstile_letter((int)i),
+               transfers[i].from + 1, transfers[i].to + 1,
+               transfers[i].amount);
+}
+
+/* Before anything is printed: a --schedule or --explore that cannot run
+ * is a usage error (exit 2). */
+static void check_controlled(const struct settings *settings)
+{
+    int steps[TURNSTILE_MAX_THREADS];
+    char formula[256];
+
+    if (settings->schedule == NULL && !settings->explore)
+        return;
+    fill_steps(settings, steps);
+    if (settings->schedule != NULL)     /* a deadlock may end it early */
+        turnstile_check_schedule(settings->schedule,
+                                 (int)settings->transfers, steps,
+                                 settings->lock == LOCK_PER_ACCOUNT);
+    if (settings->explore &&
+        turnstile_count((int)settings->transfers, steps, formula,
+                        sizeof formula) > TURNSTILE_MAX_RUNS)
+        error_usage("--explore would run more than %d schedules (%s): "
+                    "use fewer --transfers: '%ld'", TURNSTILE_MAX_RUNS,
+                    formula, settings->transfers);
+}
+
+/* --schedule: replay one interleaving, printing each step.  Returns the
+ * exit status. */
+static int replay(const struct settings *settings, struct transfer *transfers)
+{
+    struct turnstile_run run;
+
+    if (!settings->quiet)
+        print_transfers(settings, transfers);
+    fflush(stdout);
+    run_controlled(settings, transfers, &run, settings->schedule, NULL,
+                   !settings->quiet);
+    switch (run.outcome) {
+    case TURNSTILE_DONE:
+        return 0;
+    case TURNSTILE_DEADLOCK:
+        printf("deadlock after %d steps: %s (each holds a lock the other "
+               "waits for)\n", run.steps, run.deadlock);
+        return EXIT_WORK_FAILED;
+    case TURNSTILE_BLOCKED:
+        printf("%c: blocked: waits for a lock %c holds\n",
+               turnstile_letter(run.stuck), turnstile_letter(run.holder));
+        error_report("step %d of the schedule cannot run: %c waits for a "
+                     "lock %c holds: '%s'", run.steps + 1,
+                     turnstile_letter(run.stuck),
+                     turnstile_letter(run.holder), settings->schedule);
+        return EXIT_WORK_FAILED;
+    case TURNSTILE_SHORT:
+    case TURNSTILE_FINISHED_THREAD:
+        break;
+    }
+    error_usage("--schedule is too short: it ends after %d steps and no "
+                "deadlock stops the transfers: '%s'", run.steps,
+                settings->schedule);
+}
+
+/* How often the thread changes along a schedule: "AABBBA" -> 2. */
+static int switches_of(const char *schedule)
+{
+    int switches = 0;
+
+    for (const char *c = schedule; c[0] != '\0' && c[1] != '\0'; c++)
+        if (c[0] != c[1])
+            switches++;
+    return switches;
+}
+
+/* The tasks of async mode, in every order the loop could resume them;
+ * sets *broken to how many orders break the sum.  Returns how many
+ * orders there are.  Only --lock none: the explorer plays the loop, and
+ * the async locks wake their waiters through the real loop. */
+static long explore_tasks(const struct settings *settings,
+                          struct transfer *transfers, long *broken)
+{
+    struct turnstile_explorer explorer;
+    struct task tasks[TURNSTILE_MAX_THREADS];
+
+    *broken = 0;
+    tasks_explored = true;
+    turnstile_explore_start(&explorer);
+    do {
+        int step = 0;
+        unsigned int ready = 0;
+
+        balances_reset();
+        for (long i = 0; i < settings->transfers; i++) {
+            tasks[i] = (struct task){ .body = transfer_task,
+                                      .state = &transfers[i], .id = i };
+            ready |= 1u << i;
+        }
+        while (ready != 0) {
+            int i = turnstile_explore_choose(&explorer, step++, ready);
+            if (tasks[i].body(&tasks[i]) == TASK_FINISHED)
+                ready &= ~(1u << i);
+        }
+        explorer.depth = step;
+        if (balances_sum() != bank_count * START_BALANCE)
+            (*broken)++;
+    } while (turnstile_explore_next(&explorer));
+    tasks_explored = false;
+    return explorer.runs;
+}
+
+/* --explore: every interleaving of the transfers' steps. */
+static int explore(const struct settings *settings, struct transfer *transfers)
+{
+    int steps[TURNSTILE_MAX_THREADS];
+    char formula[256];
+    char worst[TURNSTILE_MAX_STEPS + 1] = "";
+    char stuck[TURNSTILE_MAX_STEPS + 1] = "";
+    char stuck_how[256] = "";
+    struct turnstile_explorer explorer;
+    struct turnstile_run run;
+    long broken = 0, deadlocked = 0;
+    int worst_switches = -1;
+
+    fill_steps(settings, steps);
+    long bound = turnstile_count((int)settings->transfers, steps, formula,
+                                 sizeof formula);
+
+    printf("explore: %ld transfers over %ld banks, --lock %s%s%s: %d steps "
+           "each\n", settings->transfers, settings->banks,
+           lock_names[settings->lock],
+           settings->lock == LOCK_PER_ACCOUNT ? " --order " : "",
+           settings->lock == LOCK_PER_ACCOUNT
+               ? order_names[settings->order] : "", steps[0]);
+    print_transfers(settings, transfers);
+    fflush(stdout);
+
+    turnstile_explore_start(&explorer);
+    do {
+        int64_t start_us = program_us();
+        run_controlled(settings, transfers, &run, NULL, &explorer, false);
+        long sum = balances_sum();
+        const char *status = "ok";
+        char label[TURNSTILE_MAX_STEPS + 64];
+
+        if (run.outcome == TURNSTILE_DEADLOCK) {
+            deadlocked++;
+            status = "failed";
+            if (stuck[0] == '\0' || run.steps < (int)strlen(stuck)) {
+                snprintf(stuck, sizeof stuck, "%s", run.schedule);
+                snprintf(stuck_how, sizeof stuck_how, "%s", run.deadlock);
+            }
+            snprintf(label, sizeof label, "%s deadlock", run.schedule);
+        } else {
+            if (sum != bank_count * START_BALANCE) {
+                broken++;
+                status = "lost";
+                int switches = switches_of(run.schedule);
+                if (worst_switches < 0 || switches < worst_switches) {
+                    worst_switches = switches;
+                    snprintf(worst, sizeof worst, "%s", run.schedule);
+                }
+            }
+            snprintf(label, sizeof label, "%s sum=%ld", run.schedule, sum);
+        }
+        trace_record(explorer.runs, 0, label, start_us, program_us(),
+                     status);
+    } while (turnstile_explore_next(&explorer));
+
+    if (explorer.runs == bound)
+        printf("schedules: %ld = %s\n", explorer.runs, formula);
+    else
+        printf("schedules: %ld (of %s = %ld orders of the steps: a thread "
+               "waiting for a lock takes no step)\n", explorer.runs,
+               formula, bound);
+    printf("broke the sum: %ld of %ld\n", broken, explorer.runs);
+    if (broken > 0)
+        printf("shortest schedule that breaks it: %s (%d switches)\n", worst,
+               worst_switches);
+    if (settings->lock == LOCK_PER_ACCOUNT) {
+        printf("deadlocked: %ld of %ld\n", deadlocked, explorer.runs);
+        if (deadlocked > 0)
+            printf("shortest deadlock: %s (%s)\n", stuck, stuck_how);
+    }
+    if (broken > 0 || deadlocked > 0)
+        printf("replay it: ./bank --mode threads --seed %llu --transfers %ld"
+               " --banks %ld --lock %s%s%s --schedule %s\n",
+               (unsigned long long)settings->seed, settings->transfers,
+               settings->banks, lock_names[settings->lock],
+               settings->lock == LOCK_PER_ACCOUNT ? " --order " : "",
+               settings->lock == LOCK_PER_ACCOUNT
+                   ? order_names[settings->order] : "",
+               deadlocked > 0 ? stuck : worst);
+
+    if (settings->lock == LOCK_NONE) {
+        long tasks_broken;
+        long task_runs = explore_tasks(settings, transfers, &tasks_broken);
+        printf("as tasks (--mode async, an await at every sleep): "
+               "schedules: %ld, broke the sum: %ld of %ld\n", task_runs,
+               tasks_broken, task_runs);
+    }
+    return 0;
+}
+
 int main(int argc, char *argv[])
 {
     static struct transfer transfers[MAX_TRANSFERS];
     struct settings settings;
     struct timer timer;
-    long sum = 0;
+    int status = 0;
+    int s;
 
     error_init(argv[0]);
     parse_options(argc, argv, &settings);
@@ -397,34 +814,51 @@ int main(int argc, char *argv[])
         trace_open(settings.trace);
 
     bank_count = settings.banks;
-    for (long b = 0; b < bank_count; b++)
+    for (long b = 0; b < bank_count; b++) {
         balances[b] = START_BALANCE;
+        s = pthread_mutex_init(&account_locks[b], NULL);
+        if (s != 0)
+            error_fatal_errno(s, "pthread_mutex_init");
+        async_account_locks[b] = (struct async_lock)ASYNC_LOCK_INIT;
+    }
     make_transfers(&settings, transfers);
+    check_controlled(&settings);
 
     printf("seed=%llu\n", (unsigned long long)settings.seed);
+    if (settings.explore) {
+        timer_start(&timer);
+        status = explore(&settings, transfers);
+        timer_print(&timer);
+        if (trace_close() != 0)
+            return EXIT_WORK_FAILED;
+        return status;
+    }
     print_balances("initial");
     fflush(stdout);                     /* the dots bypass stdio */
 
     timer_start(&timer);
-    switch (settings.mode) {
-    case MODE_SYNC:
-        run_sync(transfers, settings.transfers);
-        break;
-    case MODE_THREADS:
-        run_threads(transfers, settings.transfers);
-        break;
-    case MODE_ASYNC:
-        run_async(transfers, settings.transfers);
-        break;
+    if (settings.schedule != NULL) {
+        status = replay(&settings, transfers);
+    } else {
+        switch (settings.mode) {
+        case MODE_SYNC:
+            run_sync(transfers, settings.transfers);
+            break;
+        case MODE_THREADS:
+            run_threads(transfers, settings.transfers);
+            break;
+        case MODE_ASYNC:
+            run_async(transfers, settings.transfers);
+            break;
+        }
+        if (!settings.quiet)
+            printf("\n");               /* after the dots */
     }
 
     /* Every thread is joined (or the loop has finished): reading the
      * balances now races with nothing. */
-    if (!settings.quiet)
-        printf("\n");
     print_balances("final");
-    for (long b = 0; b < bank_count; b++)
-        sum += balances[b];
+    long sum = balances_sum();
     /* red on a terminal when the invariant broke (color.h) */
     const char *red = sum != bank_count * START_BALANCE
                       ? color_failure(STDOUT_FILENO) : "";
@@ -436,5 +870,5 @@ int main(int argc, char *argv[])
                         settings.mode == MODE_SYNC ? 0 : i);
     if (trace_close() != 0)
         return EXIT_WORK_FAILED;
-    return 0;
+    return status;
 }
