@@ -147,3 +147,209 @@ exact_or_skip() {
         fi
     done
 }
+
+# ====== Step by step: --schedule and --explore (the turnstile) ======
+
+# multinomial STEPS...: (s1 + s2 + ...)! / (s1! s2! ...), by awk with its
+# own factorials -- computed apart from the program's count.
+multinomial() {
+    awk 'function fact(n,  f, i) { f = 1; for (i = 2; i <= n; i++) f *= i; return f }
+         BEGIN { sum = 0; den = 1
+                 for (i = 1; i < ARGC; i++) { sum += ARGV[i]; den *= fact(ARGV[i]) }
+                 printf "%d\n", fact(sum) / den }' "$@"
+}
+
+# explore_counts THREADS INCREMENTS LOCK: run --explore; set SCHEDULES and
+# LOSING from its "schedules: N" and "lost an update: L of N" lines.
+explore_counts() {
+    run --separate-stderr kit race_condition --threads "$1" \
+        --increments "$2" --lock "$3" --explore
+    assert_success
+    SCHEDULES="$(sed -n 's/^schedules: \([0-9]*\).*/\1/p' <<<"$output")"
+    LOSING="$(sed -n 's/^lost an update: \([0-9]*\) of [0-9]*$/\1/p' <<<"$output")"
+    [ -n "$SCHEDULES" ] && [ -n "$LOSING" ] ||
+        fail "no schedules:/lost an update: lines in: $output"
+    assert_line "lost an update: $LOSING of $SCHEDULES"
+}
+
+@test "race_condition --schedule: prints each step as it happens, then the count (graded)" {
+    run --separate-stderr kit race_condition --threads 2 --increments 1 \
+        --schedule ABABAB
+    assert_success
+    assert_equal "${#lines[@]}" 8
+    assert_line --index 0 "A: read counter=0"
+    assert_line --index 1 "B: read counter=0"
+    assert_line --index 2 "A: compute 0+1=1"
+    assert_line --index 3 "B: compute 0+1=1"
+    assert_line --index 4 "A: write counter=1"
+    assert_line --index 5 "B: write counter=1"
+    assert_line --index 6 "counter=1 expected=2 lost=1"
+    assert_line --index 7 --regexp '^Execution time: [0-9]+\.[0-9]{2}s$'
+
+    # one thread after the other loses nothing
+    run --separate-stderr kit race_condition --threads 2 --increments 1 \
+        --schedule BBBAAA
+    assert_success
+    assert_line --index 0 "B: read counter=0"
+    assert_line --index 3 "A: read counter=1"
+    assert_line "counter=2 expected=2 lost=0"
+}
+
+@test "race_condition --explore: the counts of the small cases are the multinomial coefficients (graded)" {
+    local case threads increments expected
+    for case in "2 1" "3 1" "2 2"; do
+        read -r threads increments <<<"$case"
+        # 3 steps per addition: read, compute, write
+        local steps=() t
+        for t in $(seq "$threads"); do
+            steps+=("$((3 * increments))")
+        done
+        expected="$(multinomial "${steps[@]}")"
+        explore_counts "$threads" "$increments" none
+        echo "$threads x $increments: $SCHEDULES schedules (expected $expected), $LOSING lose"
+        assert_equal "$SCHEDULES" "$expected"
+        # only the runs where one thread does all its steps first are safe
+        # with one addition each: N! of them
+        if [ "$increments" -eq 1 ]; then
+            local safe
+            safe="$(awk -v n="$threads" 'BEGIN { f = 1; for (i = 2; i <= n; i++) f *= i; print f }')"
+            assert_equal "$LOSING" "$((expected - safe))"
+        fi
+        [ "$LOSING" -gt 0 ]
+    done
+    # the atomic add is one step per addition: N! orders, none lose
+    explore_counts 3 1 atomic
+    assert_equal "$SCHEDULES" "$(multinomial 1 1 1)"
+    assert_equal "$LOSING" 0
+}
+
+@test "race_condition --explore: every schedule it calls losing loses when replayed, and no other (graded)" {
+    local trace="$BATS_TEST_TMPDIR/explore.csv" row schedule counter verdict
+    local replayed=0 case threads increments every
+    for case in "2 1 1" "3 1 97" "2 2 53"; do
+        read -r threads increments every <<<"$case"
+        run --separate-stderr kit race_condition --threads "$threads" \
+            --increments "$increments" --explore --trace "$trace"
+        assert_success
+        local expected=$((threads * increments)) n=0
+        while IFS=, read -r _ _ row _ _ verdict; do
+            n=$((n + 1))
+            [ $(((n - 1) % every)) -eq 0 ] || continue
+            schedule="${row%% *}"
+            counter="${row#* counter=}"
+            run --separate-stderr kit race_condition --threads "$threads" \
+                --increments "$increments" --schedule "$schedule" -q
+            assert_success
+            assert_line "counter=$counter expected=$expected lost=$((expected - counter))"
+            if [ "$verdict" = lost ]; then
+                [ "$counter" -lt "$expected" ] || fail "$schedule: called lost, counter=$counter"
+            else
+                assert_equal "$verdict" ok
+                assert_equal "$counter" "$expected"
+            fi
+            replayed=$((replayed + 1))
+        done < <(tail -n +2 "$trace")
+    done
+    echo "replayed $replayed schedules"
+    [ "$replayed" -ge 50 ]
+}
+
+@test "race_condition --explore: prints the shortest losing schedule, and it loses when replayed" {
+    run --separate-stderr kit race_condition --threads 2 --increments 1 \
+        --explore
+    assert_success
+    assert_line "shortest losing schedule: AABBBA (2 switches)"
+    assert_line "replay it: ./race_condition --threads 2 --increments 1 --lock none --schedule AABBBA"
+    run --separate-stderr kit race_condition --threads 2 --increments 1 \
+        --schedule AABBBA
+    assert_success
+    assert_line "counter=1 expected=2 lost=1"
+}
+
+@test "race_condition --explore --lock mutex: no schedule loses an update, proved by exhaustion (graded)" {
+    local case threads increments orders
+    for case in "2 1" "3 1" "2 2"; do
+        read -r threads increments <<<"$case"
+        explore_counts "$threads" "$increments" mutex
+        echo "$threads x $increments with the mutex: $SCHEDULES schedules, $LOSING lose"
+        assert_equal "$LOSING" 0
+        # a thread waiting for the lock takes no step: the schedules are
+        # the orders of the critical sections, (threads x increments)! /
+        # (increments!^threads)
+        local sections=() t
+        for t in $(seq "$threads"); do
+            sections+=("$increments")
+        done
+        orders="$(multinomial "${sections[@]}")"
+        assert_equal "$SCHEDULES" "$orders"
+    done
+}
+
+@test "race_condition --explore: as tasks with no await inside an addition, far fewer schedules and none lose" {
+    run --separate-stderr kit race_condition --threads 2 --increments 2 \
+        --explore
+    assert_success
+    assert_line "schedules: 924 = 12!/(6!*6!)"
+    assert_line "as tasks (an await between additions, none inside): schedules: 6 = 4!/(2!*2!), lost an update: 0 of 6"
+}
+
+@test "race_condition --schedule: a thread blocked on the lock cannot move, and the run says so (graded)" {
+    run --separate-stderr kit race_condition --threads 2 --increments 1 \
+        --lock mutex --schedule ABAAAABBBB
+    assert_equal "$status" 1
+    assert_line --index 0 "A: take lock"
+    assert_line --index 1 "B: blocked: waits for the lock, which A holds"
+    [[ "$stderr" == *"step 2 of the schedule cannot run: B waits for the lock A holds"* ]] ||
+        fail "unexpected message: $stderr"
+
+    run --separate-stderr kit race_condition --threads 2 --increments 1 \
+        --lock mutex --schedule AAAAABBBBB
+    assert_success
+    assert_line "B: take lock"
+    assert_line "counter=2 expected=2 lost=0"
+}
+
+@test "race_condition --schedule and --explore: bad schedules and oversized cases are usage errors" {
+    local args
+    for args in "ABAB" "ABABABA" "AAAABB" "ABCABC" "AB-ABA" "abbaab"; do
+        assert_usage_error race_condition --threads 2 --increments 1 \
+            --schedule "$args"
+    done
+    assert_usage_error race_condition --threads 2 --increments 1 --schedule ""
+    assert_usage_error race_condition --schedule ABABAB
+    assert_usage_error race_condition --threads 2 --increments 1 --explore \
+        --schedule ABABAB
+    assert_usage_error race_condition --threads 27 --increments 1 --explore
+    # 4 x 3: 36!/(9!^4), far more than the cap: refused before starting
+    assert_usage_error race_condition --threads 4 --increments 3 --explore
+    [[ "$stderr" == *"--explore would run more than 1000000 schedules (36!/(9!^4))"* ]] ||
+        fail "unexpected message: $stderr"
+}
+
+@test "race_condition under ThreadSanitizer: --schedule and --explore are clean (the turnstile orders every step)" {
+    tsan_build race_condition
+    run --separate-stderr tsan_run race_condition --threads 2 \
+        --increments 1 --explore
+    assert_success
+    assert_line "lost an update: 18 of 20"
+    if grep -q 'ThreadSanitizer' <<<"$stderr"; then
+        fail "TSan reported: $stderr"
+    fi
+}
+
+# ====== README exercise: a schedule found by hand ======
+
+@test "exercise: labs/lab7/answers.txt holds a losing schedule found by hand and the predicted count for 2 threads x 3 increments (graded)" {
+    local answers="$KIT_BIN/labs/lab7/answers.txt"
+    [ -f "$answers" ] || skip "exercise not done yet: no labs/lab7/answers.txt"
+    local losing count
+    losing="$(sed -n 's/^losing=\([A-Z]*\)[[:space:]]*$/\1/p' "$answers")"
+    count="$(sed -n 's/^count-2x3=\([0-9]*\)[[:space:]]*$/\1/p' "$answers")"
+    [ -n "$losing" ] || fail "no line losing=SCHEDULE in labs/lab7/answers.txt"
+    [ -n "$count" ] || fail "no line count-2x3=N in labs/lab7/answers.txt"
+    run --separate-stderr kit race_condition --threads 2 --increments 1 \
+        --schedule "$losing"
+    assert_success
+    assert_line "counter=1 expected=2 lost=1"
+    assert_equal "$count" "$(multinomial 9 9)"
+}

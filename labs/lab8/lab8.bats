@@ -156,22 +156,6 @@ broken_sums() {
     assert_usage_error bank extra-argument
 }
 
-@test "exercise: bank --lock per-bank (one lock per bank, taken in order) ends with the stored final= and never deadlocks (graded)" {
-    run --separate-stderr kit bank --lock per-bank --transfers 1
-    if [ "$status" -eq 2 ]; then
-        skip "exercise not done yet: bank rejects --lock per-bank"
-    fi
-    # a deadlock would hang: give each run far more than it needs
-    KIT_TIMEOUT=10 assert_golden --mode threads --lock per-bank
-    local run_number
-    for run_number in $(seq 5); do
-        KIT_TIMEOUT=10 run --separate-stderr kit bank -q --mode threads \
-            --lock per-bank --transfers 200 --banks 3
-        assert_success
-        assert_line "sum=3000"
-    done
-}
-
 @test "bank under ThreadSanitizer: unlocked threads are reported as a data race (graded)" {
     tsan_build bank
     run --separate-stderr tsan_run bank -q --seed 1 --transfers 10 \
@@ -195,4 +179,169 @@ broken_sums() {
             fail "--mode $mode --lock mutex: TSan reported: $stderr"
         fi
     done
+}
+
+# ====== Step by step: --schedule and --explore (the turnstile) ======
+
+# The small case: 2 transfers over 3 banks.  Seed 42 draws two transfers
+# in opposite directions (bank_2 -> bank_1 59, bank_1 -> bank_2 63):
+# the pair that can deadlock when each locks `from` first.
+SMALL=(--mode threads --transfers 2 --banks 3 --seed 42)
+
+# multinomial STEPS...: (s1 + s2 + ...)! / (s1! s2! ...), by awk.
+multinomial() {
+    awk 'function fact(n,  f, i) { f = 1; for (i = 2; i <= n; i++) f *= i; return f }
+         BEGIN { sum = 0; den = 1
+                 for (i = 1; i < ARGC; i++) { sum += ARGV[i]; den *= fact(ARGV[i]) }
+                 printf "%d\n", fact(sum) / den }' "$@"
+}
+
+# field_of PREFIX: the number after "PREFIX" at the start of a line.
+field_of() {
+    sed -n "s/^$1\\([0-9]*\\).*/\\1/p" <<<"$output"
+}
+
+@test "bank --explore: 2 transfers over 3 banks, every interleaving counted and judged (graded)" {
+    run --separate-stderr kit bank "${SMALL[@]}" --explore
+    assert_success
+    assert_line --index 0 "seed=42"
+    assert_line "A: bank_2 -> bank_1 59"
+    assert_line "B: bank_1 -> bank_2 63"
+    # 4 steps each (check, withdraw, check, deposit): 8!/(4!4!)
+    assert_line "schedules: $(multinomial 4 4) = 8!/(4!*4!)"
+    local broken
+    broken="$(field_of 'broke the sum: ')"
+    echo "broke the sum: $broken of 70"
+    [ "$broken" -gt 0 ] && [ "$broken" -lt 70 ]
+    assert_line --regexp '^shortest schedule that breaks it: [AB]{8} \([0-9]+ switches\)$'
+    # the tasks: 6 stretches between awaits each, 12!/(6!6!)
+    assert_line --regexp "^as tasks \\(--mode async, an await at every sleep\\): schedules: $(multinomial 6 6), broke the sum: [1-9][0-9]* of $(multinomial 6 6)\$"
+}
+
+@test "bank --explore: every schedule that breaks the sum breaks it when replayed, and no other (graded)" {
+    local trace="$BATS_TEST_TMPDIR/explore.csv" row schedule sum verdict n=0
+    run --separate-stderr kit bank "${SMALL[@]}" --explore --trace "$trace"
+    assert_success
+    while IFS=, read -r _ _ row _ _ verdict; do
+        schedule="${row%% *}"
+        sum="${row#* sum=}"
+        run --separate-stderr kit bank "${SMALL[@]}" --schedule "$schedule" -q
+        assert_success
+        assert_line "sum=$sum"
+        if [ "$verdict" = lost ]; then
+            [ "$sum" -ne 3000 ] || fail "$schedule: called broken, sum=$sum"
+        else
+            assert_equal "$verdict" ok
+            assert_equal "$sum" 3000
+        fi
+        n=$((n + 1))
+    done < <(tail -n +2 "$trace")
+    assert_equal "$n" 70
+}
+
+@test "bank --schedule: prints each step as it happens and the balances it leaves" {
+    run --separate-stderr kit bank "${SMALL[@]}" --schedule AAABBBBA
+    assert_success
+    assert_line --index 0 "seed=42"
+    assert_line --index 4 "A: check bank_2: 1000"
+    assert_line --index 5 "A: withdraw 59: bank_2=941"
+    assert_line --index 6 "A: check bank_1: 1000"
+    assert_line --index 7 "B: check bank_1: 1000"
+    assert_line --index 8 "B: withdraw 63: bank_1=937"
+    assert_line --index 9 "B: check bank_2: 941"
+    assert_line --index 10 "B: deposit 63: bank_2=1004"
+    assert_line --index 11 "A: deposit 59: bank_1=1059"
+    assert_line "final={'bank_1': 1059, 'bank_2': 1004, 'bank_3': 1000}"
+    assert_line "sum=3063"
+}
+
+@test "bank --explore --lock mutex: no schedule breaks the sum, proved by exhaustion (graded)" {
+    run --separate-stderr kit bank "${SMALL[@]}" --explore --lock mutex
+    assert_success
+    # a transfer waiting for the lock takes no step: the two orders of
+    # the two critical sections
+    assert_line --regexp '^schedules: 2 \(of 12!/\(6!\*6!\) = 924 orders'
+    assert_line "broke the sum: 0 of 2"
+}
+
+@test "bank --explore --lock per-account --order transfer: finds the deadlock and does not hang (graded)" {
+    KIT_TIMEOUT=30 run --separate-stderr kit bank "${SMALL[@]}" --explore \
+        --lock per-account --order transfer
+    assert_success
+    assert_line "deadlocked: 2 of 6"
+    assert_line "broke the sum: 0 of 6"
+    assert_line "shortest deadlock: AB (A waits for B, B waits for A)"
+
+    # replayed, it stops at the deadlock: reported, exit 1, no hang
+    KIT_TIMEOUT=30 run --separate-stderr kit bank "${SMALL[@]}" \
+        --lock per-account --order transfer --schedule AB
+    assert_equal "$status" 1
+    assert_line "A: take lock bank_2"
+    assert_line "B: take lock bank_1"
+    assert_line "deadlock after 2 steps: A waits for B, B waits for A (each holds a lock the other waits for)"
+    assert_line "sum=3000"
+}
+
+@test "bank --explore --lock per-account --order global: no deadlock in any schedule (graded)" {
+    KIT_TIMEOUT=30 run --separate-stderr kit bank "${SMALL[@]}" --explore \
+        --lock per-account --order global
+    assert_success
+    assert_line "deadlocked: 0 of 2"
+    assert_line "broke the sum: 0 of 2"
+    # and the same with transfers that share only one bank (seed 2)
+    KIT_TIMEOUT=30 run --separate-stderr kit bank --mode threads \
+        --transfers 2 --banks 3 --seed 2 --explore --lock per-account
+    assert_success
+    assert_line --regexp '^deadlocked: 0 of [0-9]+$'
+    assert_line --regexp '^broke the sum: 0 of [0-9]+$'
+}
+
+@test "bank --lock per-account: ends with the stored final= for every seed, in threads and async" {
+    KIT_TIMEOUT=20 assert_golden --mode threads --lock per-account
+    KIT_TIMEOUT=20 assert_golden --mode async --lock per-account
+}
+
+@test "bank --schedule: a transfer blocked on a lock cannot move, and the run says so" {
+    run --separate-stderr kit bank "${SMALL[@]}" --lock mutex \
+        --schedule ABAAAAABBBBB
+    assert_equal "$status" 1
+    assert_line "A: take lock transaction"
+    assert_line "B: blocked: waits for a lock A holds"
+    [[ "$stderr" == *"step 2 of the schedule cannot run: B waits for a lock A holds"* ]] ||
+        fail "unexpected message: $stderr"
+}
+
+@test "bank --schedule and --explore: bad schedules and oversized cases are usage errors" {
+    local schedule
+    for schedule in ABAB AAAAABBB ABC AAABBBBAA x; do
+        assert_usage_error bank "${SMALL[@]}" --schedule "$schedule"
+    done
+    assert_usage_error bank --transfers 2 --banks 3 --seed 42 --explore
+    assert_usage_error bank --mode async --transfers 2 --explore
+    assert_usage_error bank --mode threads --explore
+    assert_usage_error bank "${SMALL[@]}" --explore --schedule AB
+    assert_usage_error bank "${SMALL[@]}" --lock per-account --order bogus
+}
+
+# ====== README exercise: a deadlock of three, found by hand ======
+
+@test "exercise: labs/lab8/answers.txt names a seed whose 3 transfers deadlock in a cycle, and the schedule that does it (graded)" {
+    local answers="$KIT_BIN/labs/lab8/answers.txt"
+    [ -f "$answers" ] || skip "exercise not done yet: no labs/lab8/answers.txt"
+    local seed schedule
+    seed="$(sed -n 's/^seed=\([0-9]*\)[[:space:]]*$/\1/p' "$answers")"
+    schedule="$(sed -n 's/^deadlock=\([A-Z]*\)[[:space:]]*$/\1/p' "$answers")"
+    [ -n "$seed" ] || fail "no line seed=N in labs/lab8/answers.txt"
+    [ -n "$schedule" ] || fail "no line deadlock=SCHEDULE in labs/lab8/answers.txt"
+    KIT_TIMEOUT=30 run --separate-stderr kit bank --mode threads \
+        --transfers 3 --banks 3 --seed "$seed" --lock per-account \
+        --order transfer --schedule "$schedule"
+    assert_equal "$status" 1
+    # a cycle of three: each holds one lock and waits for the next
+    assert_line --regexp '^deadlock after 3 steps: (A waits for B, B waits for C, C waits for A|A waits for C, B waits for A, C waits for B) '
+    # in the global order the same seed finishes, whatever the schedule
+    KIT_TIMEOUT=30 run --separate-stderr kit bank --mode threads \
+        --transfers 3 --banks 3 --seed "$seed" --lock per-account -q
+    assert_success
+    assert_line "sum=3000"
 }
