@@ -8,6 +8,7 @@
  * it RUNNING and wakes it.  The mutex hands every step's memory over to
  * the next step, so the steps are ordered for ThreadSanitizer too.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -250,10 +251,44 @@ static void give_turn(int t)
     wake(&thread->wake);
 }
 
+/* The turnstile's account of a lock must be the truth: after a step
+ * that announced taking a mutex, the mutex is really held (trylock
+ * fails); after one that announced releasing it, it is free unless
+ * another thread holds it.  A lock that is announced but not taken would
+ * make --explore "prove" a lock that is not there. */
+static void check_lock_step(int t, pthread_mutex_t *locked,
+                            pthread_mutex_t *unlocked)
+{
+    int s;
+
+    if (locked != NULL) {
+        s = pthread_mutex_trylock(locked);
+        if (s == 0)
+            error_fatal("turnstile: %c announced taking a lock, and the "
+                        "lock is free: the step did not take it",
+                        turnstile_letter(t));
+        if (s != EBUSY)
+            error_fatal_errno(s, "pthread_mutex_trylock");
+    }
+    if (unlocked != NULL && holder_of(unlocked) < 0) {
+        s = pthread_mutex_trylock(unlocked);
+        if (s == EBUSY)
+            error_fatal("turnstile: %c announced releasing a lock, and the "
+                        "lock is still held", turnstile_letter(t));
+        if (s != 0)
+            error_fatal_errno(s, "pthread_mutex_trylock");
+        s = pthread_mutex_unlock(unlocked);
+        if (s != 0)
+            error_fatal_errno(s, "pthread_mutex_unlock");
+    }
+}
+
 void turnstile_run(struct turnstile_run *run, const char *schedule,
                    struct turnstile_explorer *explorer, bool print)
 {
     int step = 0;
+    int last = -1;                      /* the thread that moved last */
+    pthread_mutex_t *last_locked = NULL, *last_unlocked = NULL;
 
     printing = print;
     *run = (struct turnstile_run){ .outcome = TURNSTILE_DONE, .stuck = -1,
@@ -262,6 +297,8 @@ void turnstile_run(struct turnstile_run *run, const char *schedule,
     for (;;) {
         while (settling())
             wait_on(&controller_wake);
+        if (last >= 0)
+            check_lock_step(last, last_locked, last_unlocked);
 
         unsigned int movable = 0;
         bool alive = false;
@@ -297,6 +334,9 @@ void turnstile_run(struct turnstile_run *run, const char *schedule,
             break;
         }
         run->schedule[step++] = turnstile_letter(t);
+        last = t;
+        last_locked = threads[t].locks;
+        last_unlocked = threads[t].unlocks;
         give_turn(t);
         wake(&controller_wake);     /* harmless: settling() re-checks */
     }
