@@ -31,6 +31,11 @@ race_condition --increments 2000 --lock atomic
 bank --seed 1 --transfers 5 --mode sync
 bank --seed 1 --transfers 5 --mode threads --lock mutex
 bank --seed 1 --transfers 5 --mode async --lock mutex
+scrape_sync --pages 3
+scrape_threads --pages 6 --workers 3
+scrape_threads --pages 6 --no-session
+scrape_async --pages 6
+scrape_async --pages 6 --max-conns 2 --no-session
 RUNS
 }
 
@@ -136,5 +141,5 @@ sanitized() {
     while read -r line; do
         # shellcheck disable=SC2086
         TSAN_OPTIONS="halt_on_error=1" sanitized $line
-    done < <(small_runs | grep -E '^(models|io_threads|cpu_threads|race_condition|bank)')
+    done < <(small_runs | grep -E '^(models|io_threads|cpu_threads|race_condition|bank|scrape_threads|scrape_async)')
 }

@@ -144,7 +144,8 @@ static int fetch_page(struct task *task)
     }
     page_body_free(&page->body);
     scrape_print_end(settings, page->number, task->id, result);
-    scrape_trace(page->number, task->id, settings, page->start_us, result);
+    scrape_trace(page->number, task->id, settings, page->start_us,
+                 program_us(), result);
     page->task = NULL;          /* finished: nothing left to cancel */
 
     /* --fail-fast (a TaskGroup): the first failure cancels the rest */

@@ -47,7 +47,7 @@ static void download_page(const struct scrape_settings *settings,
     CURLcode code = curl_easy_perform(handle);  /* blocks: the lesson */
     scrape_judge(handle, code, body, n, settings, result);
     scrape_print_end(settings, n, 0, result);
-    scrape_trace(n, 0, settings, start_us, result);
+    scrape_trace(n, 0, settings, start_us, program_us(), result);
     if (settings->no_session)
         curl_easy_cleanup(handle);
     else
@@ -78,9 +78,12 @@ int main(int argc, char *argv[])
             break;              /* the rest stay "cancelled" */
         download_page(&settings, &session, n, &body, &results[n - 1]);
     }
-    for (long n = 1; n <= settings.pages; n++)
-        if (results[n - 1].status == PAGE_NOT_DONE)
-            scrape_trace(n, 0, &settings, program_us(), &results[n - 1]);
+    for (long n = 1; n <= settings.pages; n++) {
+        if (results[n - 1].status == PAGE_NOT_DONE) {  /* interrupted */
+            int64_t now = program_us();
+            scrape_trace(n, 0, &settings, now, now, &results[n - 1]);
+        }
+    }
     int status = scrape_report(&settings, results);
     timer_print(&timer);
 

@@ -328,6 +328,7 @@ struct page_job {
     struct page_result *result; /* its slot of the results list */
     long worker;                /* who ran it (trace) */
     int64_t start_us;           /* when it started (trace) */
+    int64_t end_us;             /* when it ended (trace) */
 };
 
 static void *download_page(void *arg)
@@ -342,6 +343,8 @@ static void *download_page(void *arg)
     if (interrupt_requested()) {        /* Ctrl-C: run nothing more */
         pool_cancel_pending(job->pool);
         job->result->status = PAGE_CANCELLED;
+        job->end_us = job->start_us;
+        scrape_print_end(settings, job->number, job->worker, job->result);
         return job->result;
     }
     scrape_print_start(settings, job->number, job->worker);
@@ -356,6 +359,7 @@ static void *download_page(void *arg)
     }
     CURLcode code = curl_easy_perform(handle);  /* this thread blocks */
     scrape_judge(handle, code, &body, job->number, settings, job->result);
+    job->end_us = program_us();
     if (settings->no_session)
         curl_easy_cleanup(handle);
     page_body_free(&body);
@@ -485,10 +489,10 @@ int main(int argc, char *argv[])
         if (future_result(futures[i], &done) == -1) {
             results[i].status = PAGE_CANCELLED;     /* never ran */
             scrape_print_end(&settings, i + 1, 0, &results[i]);
-            jobs[i].start_us = program_us();
+            jobs[i].start_us = jobs[i].end_us = program_us();
         }
         scrape_trace(i + 1, jobs[i].worker, &settings, jobs[i].start_us,
-                     &results[i]);
+                     jobs[i].end_us, &results[i]);
     }
     pool_shutdown(pool, true);  /* every future is settled: just joins */
     int status = scrape_report(&settings, results);

@@ -341,7 +341,8 @@ void scrape_print_end(const struct scrape_settings *settings, long n,
 }
 
 void scrape_trace(long n, long worker, const struct scrape_settings *settings,
-                  int64_t start_us, const struct page_result *result)
+                  int64_t start_us, int64_t end_us,
+                  const struct page_result *result)
 {
     char url[sizeof settings->base + 64];
     const char *status = result->status == PAGE_OK ? "ok" :
@@ -349,7 +350,7 @@ void scrape_trace(long n, long worker, const struct scrape_settings *settings,
                          "cancelled";
 
     scrape_page_url(settings, n, url, sizeof url);
-    trace_record(n, worker, url, start_us, program_us(), status);
+    trace_record(n, worker, url, start_us, end_us, status);
 }
 
 int scrape_report(const struct scrape_settings *settings,
@@ -375,8 +376,10 @@ int scrape_report(const struct scrape_settings *settings,
         printf("%s(%ld, ", i > 0 ? ", " : "", i + 1);
         if (result->status == PAGE_OK)
             printf("'%s')", result->name);
-        else if (result->status == PAGE_FAILED)
-            printf("error('%s'))", result->error);
+        else if (result->status == PAGE_FAILED)     /* quoted as repr() */
+            printf(strchr(result->error, '\'') != NULL ? "error(\"%s\"))"
+                                                       : "error('%s'))",
+                   result->error);
         else
             fputs("cancelled())", stdout);
     }

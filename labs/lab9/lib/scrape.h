@@ -106,9 +106,11 @@ void scrape_print_start(const struct scrape_settings *settings, long n,
 void scrape_print_end(const struct scrape_settings *settings, long n,
                       long worker, const struct page_result *result);
 
-/* The trace row of page n: "ok", "failed" or "cancelled". */
+/* The trace row of page n, from start_us to end_us (program_us()):
+ * "ok", "failed" or "cancelled". */
 void scrape_trace(long n, long worker, const struct scrape_settings *settings,
-                  int64_t start_us, const struct page_result *result);
+                  int64_t start_us, int64_t end_us,
+                  const struct page_result *result);
 
 /* The summary and results=[...] lines, in input order.  Returns the exit
  * status: 0 when every page was retrieved, 1 otherwise, 130/143 when
