@@ -242,3 +242,52 @@ seconds_for() {
     # same work, same latency: a blocked server would take 8 s or more
     ratio_at_least "$((alone * 3 + 500))" "$busy" 1
 }
+
+# second_sim ARGS...: run another simulator that should fail to start.
+second_sim() {
+    timeout -k 5 20 "${KIT_SITESIM:-$KIT/sitesim}" \
+        --dir "$BATS_TEST_TMPDIR/second" "$@"
+}
+
+@test "sitesim: a taken HTTP port names the sitesim holding it and the two ways out" {
+    run --separate-stderr second_sim --http-port "$CONKIT_HTTP_PORT" \
+        --https-port "$(free_port)"
+    assert_failure 1
+    assert_equal "$output" ""
+    [[ "$stderr" == *"port $CONKIT_HTTP_PORT is held by another sitesim: pid $SIM_PID"* ]] ||
+        fail "the holder is not named: $stderr"
+    [[ "$stderr" == *"make -C '$KIT' stop"* ]] || fail "no way to stop it: $stderr"
+    [[ "$stderr" == *"CONKIT_HTTP_PORT="*" CONKIT_HTTPS_PORT="* ]] ||
+        fail "no way to move: $stderr"
+    # and the first one serves on
+    assert_equal "$(code /dice)" 200
+}
+
+@test "sitesim: a taken HTTPS port names its holder too" {
+    run --separate-stderr second_sim --http-port "$(free_port)" \
+        --https-port "$CONKIT_HTTPS_PORT"
+    assert_failure 1
+    [[ "$stderr" == *"port $CONKIT_HTTPS_PORT is held by"*"pid $SIM_PID"* ]] ||
+        fail "the holder is not named: $stderr"
+    [[ "$stderr" == *"CONKIT_HTTPS_PORT="* ]] || fail "no way to move: $stderr"
+}
+
+@test "sitesim: two simulators on different ports both serve (two kits on one machine)" {
+    local dir="$BATS_TEST_TMPDIR/two" http https pid
+    mkdir -p "$dir"
+    http="$(free_port)"
+    https="$(free_port)"
+    "${KIT_SITESIM:-$KIT/sitesim}" --dir "$dir" --pidfile "$dir/pid" \
+        --http-port "$http" --https-port "$https" >"$dir/out" 2>&1 3>&- &
+    pid=$!
+    for _ in $(seq 50); do [ -s "$dir/pid" ] && break; sleep 0.1; done
+    run timeout -k 5 20 curl -s -o /dev/null -w '%{http_code}' \
+        "http://127.0.0.1:$http/dice"
+    local second="$output"
+    run timeout -k 5 20 curl -s "http://127.0.0.1:$http/stats"
+    kill "$pid"
+    wait "$pid" || true
+    assert_equal "$second" 200
+    assert_line "pid=$pid"
+    assert_equal "$(code /dice)" 200
+}

@@ -767,7 +767,7 @@ void http_handle(struct server *s, struct conn *c,
         if (strcmp(path, "/stats/log") == 0)
             c->own_body = stats_log_format(&s->stats, &len);
         else
-            c->own_body = stats_format(&s->stats, s->config.dir, &len);
+            c->own_body = stats_format(&s->stats, &s->config, &len);
         if (c->own_body == NULL) {
             resp.status = 500;
             respond_text(c, &resp, "500 out of memory");

@@ -177,8 +177,8 @@ static int env_parse(const char *name, long min, long max,
     return int_parse(name, text, min, max, unit, out);
 }
 
-/* The default certificate folder: .sitesim next to the executable. */
-static int default_dir(char *dir, size_t cap)
+/* The folder of the executable (the kit's top, for a built kit). */
+static int kit_dir(char *dir, size_t cap)
 {
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -189,7 +189,7 @@ static int default_dir(char *dir, size_t cap)
         return -1;
     }
     exe[n] = '\0';
-    if ((size_t)snprintf(dir, cap, "%s/.sitesim", dirname(exe)) >= cap) {
+    if ((size_t)snprintf(dir, cap, "%s", dirname(exe)) >= cap) {
         fprintf(stderr, "sitesim: path too long: '%s'\n", exe);
         return -1;
     }
@@ -300,8 +300,17 @@ static int config_load(struct config *cfg, int argc, char **argv)
         return -1;
     }
 
-    if (dir == NULL)
-        return default_dir(cfg->dir, sizeof(cfg->dir));
+    if (kit_dir(cfg->kit, sizeof(cfg->kit)) != 0)
+        return -1;
+    if (dir == NULL) {
+        /* the default: .sitesim next to the executable */
+        if ((size_t)snprintf(cfg->dir, sizeof(cfg->dir), "%s/.sitesim",
+                             cfg->kit) >= sizeof(cfg->dir)) {
+            fprintf(stderr, "sitesim: path too long: '%s'\n", cfg->kit);
+            return -1;
+        }
+        return 0;
+    }
     if ((size_t)snprintf(cfg->dir, sizeof(cfg->dir), "%s", dir) >=
         sizeof(cfg->dir)) {
         fprintf(stderr, "sitesim: folder name too long: '%s'\n", dir);
@@ -311,40 +320,6 @@ static int config_load(struct config *cfg, int argc, char **argv)
 }
 
 /* ====================== Listening ====================== */
-
-/* A non-blocking socket listening on 127.0.0.1:port, or -1 after
- * printing why ("cannot listen on 127.0.0.1:8443: Address already in
- * use"). SO_REUSEADDR lets a restart reuse the port at once, while a
- * port that another server holds still fails. */
-static int listen_on(int port)
-{
-    struct sockaddr_in addr = {
-        .sin_family = AF_INET,
-        .sin_port = htons((uint16_t)port),
-        .sin_addr.s_addr = htonl(INADDR_LOOPBACK),  /* never 0.0.0.0 */
-    };
-    int one = 1;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-    if (fd < 0)
-        goto out_error;
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-        bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 ||
-        listen(fd, SOMAXCONN) != 0)
-        goto out_close;
-    return fd;
-
-out_close:
-    {
-        int saved = errno;
-        close(fd);
-        errno = saved;
-    }
-out_error:
-    fprintf(stderr, "sitesim: cannot listen on 127.0.0.1:%d: %s\n", port,
-            strerror(errno));
-    return -1;
-}
 
 /* Switch both listening sockets on or off in epoll. */
 static int listeners_watch(struct server *s, bool on)
@@ -729,10 +704,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "sitesim: epoll_create1: %s\n", strerror(errno));
         goto out_free_tls;
     }
-    s.http_fd = listen_on(cfg->http_port);
+    s.http_fd = listen_on(cfg, cfg->http_port);
     if (s.http_fd < 0)
         goto out_close_sockets;
-    s.https_fd = listen_on(cfg->https_port);
+    s.https_fd = listen_on(cfg, cfg->https_port);
     if (s.https_fd < 0)
         goto out_close_sockets;
     if (epoll_watch(s.epfd, s.signal_fd) != 0 ||

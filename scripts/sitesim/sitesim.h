@@ -4,6 +4,7 @@
  * conn.c     one client connection: reading, writing, TLS, delays
  * http.c     HTTP parsing, the paths we serve, the pages
  * stats.c    the counters of /stats and the request log of /stats/log
+ * listen.c   listening sockets; who holds a taken port
  * certs.c    the lab CA and the server certificate, made on first start
  */
 #ifndef SITESIM_H
@@ -62,6 +63,7 @@ struct config {
     int conn_delay_ms;          /* extra delay before a connection's
                                    first response */
     char dir[4096];             /* folder with ca.pem, server.pem/.key */
+    char kit[4096];             /* folder of the sitesim executable */
     const char *pidfile;        /* --pidfile FILE, or NULL */
     const char *logfile;        /* --log FILE, or NULL */
 };
@@ -206,8 +208,12 @@ uint64_t stats_request_begin(struct stats *st, int64_t arrival,
                              const char *path);
 void stats_request_done(struct stats *st, uint64_t seq, int64_t now);
 void stats_reset(struct stats *st, int64_t now);
-char *stats_format(const struct stats *st, const char *dir, size_t *len);
+char *stats_format(const struct stats *st, const struct config *cfg,
+                   size_t *len);
 char *stats_log_format(struct stats *st, size_t *len);
+
+/* listen.c */
+int listen_on(const struct config *cfg, int port);
 
 /* certs.c */
 int certs_ensure(const char *dir);

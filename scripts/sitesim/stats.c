@@ -113,8 +113,10 @@ void stats_reset(struct stats *st, int64_t now)
 }
 
 /* The /stats body, one key=value a line, in a malloc'd string (the
- * caller frees it); *len is its length. NULL when out of memory. */
-char *stats_format(const struct stats *st, const char *dir, size_t *len)
+ * caller frees it); *len is its length. NULL when out of memory.
+ * pid, kit and dir tell a second sitesim who holds the port (listen.c). */
+char *stats_format(const struct stats *st, const struct config *cfg,
+                   size_t *len)
 {
     char *text = NULL;
     int n = asprintf(&text,
@@ -127,6 +129,7 @@ char *stats_format(const struct stats *st, const char *dir, size_t *len)
                      "http_connections_total=%llu\n"
                      "https_connections_total=%llu\n"
                      "pid=%d\n"
+                     "kit=%s\n"
                      "dir=%s\n",
                      (unsigned long long)st->connections_total,
                      (unsigned long long)st->connections_open,
@@ -136,7 +139,7 @@ char *stats_format(const struct stats *st, const char *dir, size_t *len)
                      (unsigned long long)st->requests_inflight_peak,
                      (unsigned long long)st->http_connections_total,
                      (unsigned long long)st->https_connections_total,
-                     (int)getpid(), dir);
+                     (int)getpid(), cfg->kit, cfg->dir);
     if (n < 0)
         return NULL;
     *len = (size_t)n;
