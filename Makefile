@@ -126,6 +126,11 @@ report: all
 deps:
 	@scripts/deps
 
+# the program names, one a line: the list checks and scripts derive theirs
+# from (make -s list-programs)
+list-programs:
+	@printf '%s\n' $(PROGRAMS)
+
 test:
 	@scripts/deps
 	@$(MAKE) --no-print-directory all
