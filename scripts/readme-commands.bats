@@ -190,3 +190,21 @@ tutorial_figures_problems() {
     assert_line "labs/lab2/README.md:3: 11.24 s is no figure of expected/tutorial-figures.tsv"
     assert_line "labs/lab2/README.md: does not show io_sync (11.42 s)"
 }
+
+@test "readme headings: every lab README has the kit's headings" {
+    # the same names for the same things in every lab: Goal first, then
+    # Run it, The picture, Exercises; a lab may add its own sections, but
+    # not a second name for these (How to run, Reading the output, ...)
+    local readme headings bad=""
+    for readme in "$KIT"/labs/*/README.md; do
+        headings="$(grep '^## ' "$readme" | tr '\n' '|')"
+        [[ "$headings" == "## Goal|"*"## Run it|"*"## The picture|"* ]] &&
+            [[ "$headings" == *"## Exercises|"* ]] &&
+            [[ "$headings" != *"## How to run|"* ]] &&
+            [[ "$headings" != *"## Reading the output|"* ]] &&
+            [[ "$headings" != *"figure and this kit"* ]] &&
+            [[ "$headings" != *"next to this kit"* ]] ||
+            bad+=" ${readme#"$KIT"/}"
+    done
+    [ -z "$bad" ] || fail "headings differ from the kit's in:$bad"
+}
