@@ -26,11 +26,20 @@ usage() {
     sed -n '2,17s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
+# needs_value OPTION WORDS_LEFT: stop (exit 2) when OPTION is the last word,
+# instead of crashing on an unset $2.
+needs_value() {
+    if [ "$2" -lt 2 ]; then
+        echo "bench.sh: $1 needs a value" >&2
+        exit 2
+    fi
+}
+
 while [ $# -gt 0 ]; do
     case "$1" in
-    --repeat) repeat="$2"; shift 2 ;;
-    --latency) latency="$2"; shift 2 ;;
-    --runs) runs="$2"; shift 2 ;;
+    --repeat) needs_value "$1" $#; repeat="$2"; shift 2 ;;
+    --latency) needs_value "$1" $#; latency="$2"; shift 2 ;;
+    --runs) needs_value "$1" $#; runs="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench.sh: unknown option: '$1'" >&2; exit 2 ;;
     esac

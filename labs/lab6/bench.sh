@@ -25,16 +25,35 @@ usage() {
          "[--workers 'LIST']"
 }
 
+# needs_value OPTION WORDS_LEFT: stop (exit 2) when OPTION is the last word,
+# instead of crashing on an unset $2.
+needs_value() {
+    if [ "$2" -lt 2 ]; then
+        echo "bench.sh: $1 needs a value" >&2
+        exit 2
+    fi
+}
+
 while [ $# -gt 0 ]; do
     case "$1" in
-    --repeat) repeat="$2"; shift 2 ;;
-    --n) n="$2"; shift 2 ;;
-    --work) work="$2"; shift 2 ;;
-    --workers) workers_list="$2"; shift 2 ;;
+    --repeat) needs_value "$1" $#; repeat="$2"; shift 2 ;;
+    --n) needs_value "$1" $#; n="$2"; shift 2 ;;
+    --work) needs_value "$1" $#; work="$2"; shift 2 ;;
+    --workers) needs_value "$1" $#; workers_list="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
-    *) usage >&2; exit 2 ;;
+    *) echo "bench.sh: unknown option: '$1'" >&2; usage >&2; exit 2 ;;
     esac
 done
+for value in "$repeat" "$n" $workers_list; do
+    [[ "$value" =~ ^[1-9][0-9]*$ ]] || {
+        echo "bench.sh: not a positive whole number: '$value'" >&2
+        exit 2
+    }
+done
+case "$work" in
+fib|squares|math) ;;
+*) echo "bench.sh: --work must be fib, squares or math: '$work'" >&2; exit 2 ;;
+esac
 
 cd "$(dirname "$0")/../.."
 make -s cpu_sync cpu_threads cpu_fork
