@@ -1,7 +1,6 @@
 /* interrupt.h -- the kit's one answer to Ctrl-C and kill: stop, tidy, report.
  *
- * Every program keeps the same promise when it is interrupted
- * (DESIGN section 4, "Interrupted"):
+ * Every program keeps the same promise when it is interrupted:
  *
  *   first SIGINT or SIGTERM  stop starting new work, end or cancel what is
  *                            in flight within a second, write the trace rows

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# color.bats -- colour on a terminal only (DESIGN 4, common/color.h):
+# color.bats -- colour on a terminal only (common/color.h):
 # --color always colours, the default never colours a pipe or a file,
 # NO_COLOR turns auto off, --color bogus is a usage error.
 

@@ -21,9 +21,7 @@
  * Compare with labs/lab3/io_threads.c, which runs the same downloads on
  * several threads.
  */
-#include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "error.h"

@@ -143,8 +143,8 @@ static void parse_options(int argc, char *argv[],
 {
     io_parse_options(argc, argv, &program, settings);
 
-    /* every open connection is a file descriptor: stay within the limit,
-     * and say so once (DESIGN's "starved": report, carry on) */
+    /* every open connection is a file descriptor: stay within the limit;
+     * when short of them, say so once and carry on with what there is */
     long limit = 0, spare = 0;
     long fd_room = raise_fd_limit(&limit, &spare);
     if (settings->concurrency > fd_room) {

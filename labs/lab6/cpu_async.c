@@ -1,7 +1,8 @@
 /* cpu_async.c -- the CPU-bound jobs as cooperative tasks on the event loop.
  *
  * Every job becomes a task on the kit's event loop (common/task.h), the
- * way seed 000 turns fib() into a coroutine and gathers twenty of them.
+ * way the Real Python tutorial turns fib() into a coroutine and gathers
+ * twenty of them.
  * A task computes --yield-every steps of its job, then yields: it goes to
  * the back of the loop's queue and every other task runs a turn.  The
  * tasks make progress side by side -- concurrency -- but on ONE thread:
@@ -77,7 +78,7 @@ enum {
 /* fib's call stack, kept in the task instead of on the C stack.  It is
  * never deeper than n frames. */
 struct fib_progress {
-    struct fib_frame frames[92 + 1];    /* jobs.h allows n up to 92 */
+    struct fib_frame frames[92 + 1];    /* lib/jobs.c allows n up to 92 */
     int depth;                  /* frames in use; 0 when done */
     uint64_t returned;          /* the value the last call returned */
 };
@@ -161,7 +162,7 @@ static bool math_advance(struct math_progress *math, long steps,
                          long budget)
 {
     while (math->step < steps && budget-- > 0) {
-        math->x = math_step(math->x);   /* jobs.h: the same arithmetic */
+        math->x = math_step(math->x);   /* lib/jobs.c: the same arithmetic */
         math->step++;
     }
     return math->step == steps;

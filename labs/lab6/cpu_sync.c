@@ -1,13 +1,13 @@
 /* cpu_sync.c -- run every CPU-bound job, one after another, on one thread.
  *
  * The baseline of the CPU lab: no concurrency at all.  By default it
- * computes fib(35) twenty times with the slow recursive fib, as seed 000
- * does.  Nothing here waits for anything: the one core it runs on is busy
+ * computes fib(35) twenty times with the slow recursive fib, as the Real
+ * Python tutorial does.  Nothing here waits for anything: the one core it runs on is busy
  * from the first job to the last.
  *
  * Run:    make lab6 && ./cpu_sync
- *         ./cpu_sync --work squares       (seed 002's sums of squares)
- *         ./cpu_sync --work math          (seed 004's power loop)
+ *         ./cpu_sync --work squares       (the 2019 tutorial's squares)
+ *         ./cpu_sync --work math          (the article's power loop)
  *
  * Watch:  one core at 100% (run `top` beside it) and the others idle.
  *         The time is the sum of the jobs' times; the other programs of

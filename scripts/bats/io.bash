@@ -1,4 +1,5 @@
-# io.bash -- checks every I/O lab shares (the io_* contract, DESIGN 4).
+# io.bash -- checks every I/O lab shares (the io_* programs' shared
+# promises: README.md "Commands" and common/io_options.h).
 #
 #   load ../../scripts/bats/common
 #   load ../../scripts/bats/io
