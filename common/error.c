@@ -68,28 +68,32 @@ void error_report(const char *fmt, ...)
     va_end(ap);
 }
 
+/* The end of error_usage() and error_fatal(): what was printed so far
+ * first, then the message, then exit with status. */
+static void __attribute__((noreturn)) report_and_exit(int status,
+                                                      const char *fmt,
+                                                      va_list ap)
+{
+    fflush(stdout);
+    write_line(STDERR_FILENO, color_failure(STDERR_FILENO), program_name,
+               fmt, ap);
+    exit(status);
+}
+
 void error_usage(const char *fmt, ...)
 {
     va_list ap;
 
-    fflush(stdout);
     va_start(ap, fmt);
-    write_line(STDERR_FILENO, color_failure(STDERR_FILENO), program_name,
-               fmt, ap);
-    va_end(ap);
-    exit(EXIT_USAGE);
+    report_and_exit(EXIT_USAGE, fmt, ap);      /* never returns */
 }
 
 void error_fatal(const char *fmt, ...)
 {
     va_list ap;
 
-    fflush(stdout);
     va_start(ap, fmt);
-    write_line(STDERR_FILENO, color_failure(STDERR_FILENO), program_name,
-               fmt, ap);
-    va_end(ap);
-    exit(EXIT_FAILURE);
+    report_and_exit(EXIT_FAILURE, fmt, ap);    /* never returns */
 }
 
 void error_fatal_errno(int errnum, const char *what)
