@@ -58,6 +58,15 @@ void curl_loop_remove(struct curl_loop *curl, CURL *handle);
 /* Transfers added and not yet finished or removed. */
 long curl_loop_running(const struct curl_loop *curl);
 
+/* Every connection is a socket, so a file descriptor.  Raise the soft
+ * open-file limit to the hard one and return how many of `wanted`
+ * connections fit, keeping 64 descriptors spare (half the limit when it
+ * is under 128), at least 1.  When fewer fit, say so once on stderr --
+ *   io_async: --max-conns 137 is more than the open-file limit allows
+ *   (ulimit -Hn 200, less 64 spare): using 136
+ * -- and carry on with those.  `option` names the knob in that line. */
+long curl_loop_fit_connections(long wanted, const char *option);
+
 /* Closes the pooled connections and frees the multi handle. */
 void curl_loop_free(struct curl_loop *curl);
 

@@ -50,7 +50,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "curl_loop.h"
 #include "error.h"
@@ -65,8 +64,6 @@
 
 #define DEFAULT_MAX_CONNS 100   /* aiohttp's TCPConnector(limit=100) */
 #define MAX_MAX_CONNS 100000
-#define SPARE_FDS 64            /* fds kept back for stdio, epoll, trace;
-                                   half the limit when that is below 128 */
 
 /* Where a connection can go: "https://127.0.0.1:8443".  The pool keeps
  * connections per origin; one made for a site serves only that origin. */
@@ -114,45 +111,16 @@ static const struct io_program program = {
     .knob_max = MAX_MAX_CONNS,
 };
 
-/* Raise the soft open-file limit to the hard one and return how many
- * connections that leaves room for (at least 1).  Each connection is one
- * socket; *limit_out and *spare_out say how that was worked out. */
-static long raise_fd_limit(long *limit_out, long *spare_out)
-{
-    struct rlimit limit;
-
-    if (getrlimit(RLIMIT_NOFILE, &limit) == -1)
-        error_fatal("getrlimit: %s", strerror(errno));
-    if (limit.rlim_cur != limit.rlim_max) {
-        limit.rlim_cur = limit.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &limit) == -1)
-            error_fatal("setrlimit: %s", strerror(errno));
-    }
-    if (limit.rlim_cur == RLIM_INFINITY ||
-        limit.rlim_cur > (rlim_t)MAX_MAX_CONNS + SPARE_FDS)
-        return MAX_MAX_CONNS;
-    long files = (long)limit.rlim_cur;
-    long spare = files < 2 * SPARE_FDS ? files / 2 : SPARE_FDS;
-    *limit_out = files;
-    *spare_out = spare;
-    return files - spare > 1 ? files - spare : 1;
-}
-
 static void parse_options(int argc, char *argv[],
                           struct io_settings *settings)
 {
     io_parse_options(argc, argv, &program, settings);
 
     /* every open connection is a file descriptor: stay within the limit;
-     * when short of them, say so once and carry on with what there is */
-    long limit = 0, spare = 0;
-    long fd_room = raise_fd_limit(&limit, &spare);
-    if (settings->concurrency > fd_room) {
-        error_report("--max-conns %ld is more than the open-file limit "
-                     "allows (ulimit -Hn %ld, less %ld spare): using %ld",
-                     settings->concurrency, limit, spare, fd_room);
-        settings->concurrency = fd_room;
-    }
+     * when short of them, say so once and carry on with what there is
+     * (curl_loop_fit_connections() in common/curl_loop.c) */
+    settings->concurrency = curl_loop_fit_connections(settings->concurrency,
+                                                      "--max-conns");
 }
 
 /* ====== Which download next: "same origin first" ====== */

@@ -300,6 +300,15 @@ fail_fast_check() {
     done
 }
 
+@test "scrape_async: with ulimit -n 40 the connections are cut down, said once, and every page still comes" {
+    run --separate-stderr bash -c \
+        'ulimit -n 40 && exec timeout 60 "$0" -q --pages 118' \
+        "$KIT_BIN/scrape_async"
+    assert_success
+    assert_line "$(expected_results 118)"
+    assert_equal "$stderr" "scrape_async: --max-conns 100 is more than the open-file limit allows (ulimit -Hn 40, less 20 spare): using 20"
+}
+
 @test "scrape_*: without the simulator, one line says how to start it" {
     local program
     for program in "${SCRAPERS[@]}"; do

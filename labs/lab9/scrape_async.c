@@ -208,6 +208,9 @@ int main(int argc, char *argv[])
     error_init(argv[0]);
     interrupt_install();
     scrape_parse_options(argc, argv, &program, &settings);
+    /* each connection is a file descriptor: fit them in the limit */
+    settings.max_conns = curl_loop_fit_connections(settings.max_conns,
+                                                   "--max-conns");
     gather.settings = &settings;
     gather.pages = calloc(settings.pages, sizeof *gather.pages);
     gather.results = calloc(settings.pages, sizeof *gather.results);

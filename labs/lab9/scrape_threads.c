@@ -90,20 +90,6 @@ struct worker_start {
     long number;
 };
 
-static void lock(struct pool *pool)
-{
-    int s = pthread_mutex_lock(&pool->lock);
-    if (s != 0)
-        error_fatal_errno(s, "pthread_mutex_lock");
-}
-
-static void unlock(struct pool *pool)
-{
-    int s = pthread_mutex_unlock(&pool->lock);
-    if (s != 0)
-        error_fatal_errno(s, "pthread_mutex_unlock");
-}
-
 /* A worker: take the oldest pending future, run it, set it; repeat until
  * the pool shuts down and the queue is empty. */
 static void *worker_main(void *arg)
@@ -114,7 +100,9 @@ static void *worker_main(void *arg)
 
     current_worker = start->number;
     for (;;) {
-        lock(pool);
+        s = pthread_mutex_lock(&pool->lock);
+        if (s != 0)
+            error_fatal_errno(s, "pthread_mutex_lock");
         while (pool->first == NULL && !pool->shutting_down) {
             s = pthread_cond_wait(&pool->work_ready, &pool->lock);
             if (s != 0)
@@ -122,24 +110,32 @@ static void *worker_main(void *arg)
         }
         struct future *future = pool->first;
         if (future == NULL) {           /* shut down, nothing left */
-            unlock(pool);
+            s = pthread_mutex_unlock(&pool->lock);
+            if (s != 0)
+                error_fatal_errno(s, "pthread_mutex_unlock");
             break;
         }
         pool->first = future->next;     /* take it: it is running now */
         if (pool->first == NULL)
             pool->last = NULL;
         future->state = FUTURE_RUNNING;
-        unlock(pool);
+        s = pthread_mutex_unlock(&pool->lock);
+        if (s != 0)
+            error_fatal_errno(s, "pthread_mutex_unlock");
 
         void *result = future->proc(future->arg);   /* no lock held */
 
-        lock(pool);
+        s = pthread_mutex_lock(&pool->lock);
+        if (s != 0)
+            error_fatal_errno(s, "pthread_mutex_lock");
         future->result = result;
         future->state = FUTURE_FINISHED;
         s = pthread_cond_broadcast(&future->settled);
         if (s != 0)
             error_fatal_errno(s, "pthread_cond_broadcast");
-        unlock(pool);
+        s = pthread_mutex_unlock(&pool->lock);
+        if (s != 0)
+            error_fatal_errno(s, "pthread_mutex_unlock");
     }
     free(start);
     return NULL;
@@ -194,9 +190,13 @@ static struct future *pool_submit(struct pool *pool, job_proc *proc,
     s = pthread_cond_init(&future->settled, NULL);
     if (s != 0)
         error_fatal_errno(s, "pthread_cond_init");
-    lock(pool);
+    s = pthread_mutex_lock(&pool->lock);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_lock");
     if (pool->shutting_down) {
-        unlock(pool);
+        s = pthread_mutex_unlock(&pool->lock);
+        if (s != 0)
+            error_fatal_errno(s, "pthread_mutex_unlock");
         pthread_cond_destroy(&future->settled);
         free(future);
         return NULL;
@@ -209,7 +209,9 @@ static struct future *pool_submit(struct pool *pool, job_proc *proc,
     s = pthread_cond_signal(&pool->work_ready);     /* wake one worker */
     if (s != 0)
         error_fatal_errno(s, "pthread_cond_signal");
-    unlock(pool);
+    s = pthread_mutex_unlock(&pool->lock);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_unlock");
     return future;
 }
 
@@ -220,7 +222,9 @@ static int future_result(struct future *future, void **result)
     struct pool *pool = future->pool;
     int s;
 
-    lock(pool);
+    s = pthread_mutex_lock(&pool->lock);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_lock");
     while (future->state == FUTURE_PENDING ||
            future->state == FUTURE_RUNNING) {
         s = pthread_cond_wait(&future->settled, &pool->lock);
@@ -230,7 +234,9 @@ static int future_result(struct future *future, void **result)
     bool finished = future->state == FUTURE_FINISHED;
     if (finished)
         *result = future->result;
-    unlock(pool);
+    s = pthread_mutex_unlock(&pool->lock);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_unlock");
     return finished ? 0 : -1;
 }
 
@@ -258,22 +264,33 @@ static void cancel_locked(struct pool *pool, struct future *future)
 static bool future_cancel(struct future *future)
 {
     struct pool *pool = future->pool;
+    int s;
 
-    lock(pool);
+    s = pthread_mutex_lock(&pool->lock);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_lock");
     bool pending = future->state == FUTURE_PENDING;
     if (pending)
         cancel_locked(pool, future);
-    unlock(pool);
+    s = pthread_mutex_unlock(&pool->lock);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_unlock");
     return pending;
 }
 
 /* Cancel every future still in the queue; running ones run on. */
 static void pool_cancel_pending(struct pool *pool)
 {
-    lock(pool);
+    int s;
+
+    s = pthread_mutex_lock(&pool->lock);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_lock");
     while (pool->first != NULL)
         cancel_locked(pool, pool->first);
-    unlock(pool);
+    s = pthread_mutex_unlock(&pool->lock);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_unlock");
 }
 
 /* No more submits; with cancel_pending the queued futures are cancelled
@@ -285,12 +302,16 @@ static void pool_shutdown(struct pool *pool, bool cancel_pending)
 
     if (cancel_pending)
         pool_cancel_pending(pool);
-    lock(pool);
+    s = pthread_mutex_lock(&pool->lock);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_lock");
     pool->shutting_down = true;
     s = pthread_cond_broadcast(&pool->work_ready);  /* wake them all */
     if (s != 0)
         error_fatal_errno(s, "pthread_cond_broadcast");
-    unlock(pool);
+    s = pthread_mutex_unlock(&pool->lock);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_unlock");
     for (long i = 0; i < pool->thread_count; i++) {
         s = pthread_join(pool->threads[i], NULL);
         if (s != 0)
@@ -374,7 +395,7 @@ static void *download_page(void *arg)
 
 /* ====== --self-test: future_cancel's rules, checked ====== */
 
-/* A job that runs until *release is set. */
+/* A job that waits at a gate until the test opens it. */
 struct gate {
     pthread_mutex_t lock;       /* guards started and open */
     pthread_cond_t changed;     /* started or open changed */
@@ -382,16 +403,43 @@ struct gate {
     bool open;                  /* the job may end */
 };
 
+/* Set *flag and wake everyone waiting at the gate. */
+static void gate_set(struct gate *gate, bool *flag)
+{
+    int s = pthread_mutex_lock(&gate->lock);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_lock");
+    *flag = true;
+    s = pthread_cond_broadcast(&gate->changed);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_cond_broadcast");
+    s = pthread_mutex_unlock(&gate->lock);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_unlock");
+}
+
+/* Wait until *flag is set. */
+static void gate_wait(struct gate *gate, const bool *flag)
+{
+    int s = pthread_mutex_lock(&gate->lock);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_lock");
+    while (!*flag) {
+        s = pthread_cond_wait(&gate->changed, &gate->lock);
+        if (s != 0)
+            error_fatal_errno(s, "pthread_cond_wait");
+    }
+    s = pthread_mutex_unlock(&gate->lock);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_unlock");
+}
+
 static void *wait_at_gate(void *arg)
 {
     struct gate *gate = arg;
 
-    pthread_mutex_lock(&gate->lock);
-    gate->started = true;
-    pthread_cond_broadcast(&gate->changed);
-    while (!gate->open)
-        pthread_cond_wait(&gate->changed, &gate->lock);
-    pthread_mutex_unlock(&gate->lock);
+    gate_set(gate, &gate->started);
+    gate_wait(gate, &gate->open);
     return gate;
 }
 
@@ -407,10 +455,7 @@ static int self_test(void)
     void *result = NULL;
     int failures = 0;
 
-    pthread_mutex_lock(&gate.lock);
-    while (!gate.started)
-        pthread_cond_wait(&gate.changed, &gate.lock);
-    pthread_mutex_unlock(&gate.lock);
+    gate_wait(&gate, &gate.started);    /* the first job is running */
 
     bool cancelled_running = future_cancel(running);
     printf("future_cancel on a started future: %s\n",
@@ -425,10 +470,7 @@ static int self_test(void)
            queued_status == -1 ? "cancelled" : "a result (wrong)");
     failures += queued_status != -1;
 
-    pthread_mutex_lock(&gate.lock);
-    gate.open = true;
-    pthread_cond_broadcast(&gate.changed);
-    pthread_mutex_unlock(&gate.lock);
+    gate_set(&gate, &gate.open);        /* let the first job end */
     int running_status = future_result(running, &result);
     printf("future_result on the started future: %s\n",
            running_status == 0 && result == &gate ? "its result" : "wrong");
