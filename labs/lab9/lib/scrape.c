@@ -83,10 +83,7 @@ void scrape_parse_options(int argc, char *argv[],
         { "no-session", no_argument, NULL, 'n' },
         { "timeout", required_argument, NULL, 't' },
         { "base", required_argument, NULL, 'b' },
-        { "trace", required_argument, NULL, 'T' },
-        { "color", required_argument, NULL, 'C' },
-        { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },
+        COMMON_LONG_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
     struct option options[sizeof all_options / sizeof all_options[0]];
@@ -109,7 +106,8 @@ void scrape_parse_options(int argc, char *argv[],
         .max_conns = DEFAULT_MAX_CONNS,
     };
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":qh", options, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, options,
+                            NULL)) != -1) {
         switch (c) {
         case 'p':
             settings->pages = option_long("--pages", optarg, 1,
@@ -134,13 +132,10 @@ void scrape_parse_options(int argc, char *argv[],
                                               86400);
             break;
         case 'b': base = optarg; break;
-        case 'T': settings->trace = optarg; break;
-        case 'C':
-            color_set_mode(option_choice("--color", optarg, color_modes));
-            break;
-        case 'q': settings->quiet = true; break;
         case 'h': usage(program); exit(0);
-        default: option_unknown(argv);
+        default:                /* --trace, --color, -q, or unknown */
+            option_common(c, optarg, &settings->quiet, &settings->trace,
+                          argv);
         }
     }
     option_no_operands(argc, argv);
