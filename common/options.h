@@ -7,7 +7,9 @@
  *     four I/O labs (io_sync, io_threads, io_async, io_fork), whose
  *     options are alike but for one knob: common/io_options.c parses
  *     theirs.  Lab 6's four programs also share --work, --jobs and --n
- *     (labs/lab6/lib/jobs.h).
+ *     (labs/lab6/lib/jobs.h), and lab 9's three scrapers their whole
+ *     command line (labs/lab9/lib/scrape.c).  The site simulator, which
+ *     does not link common/, parses its own.
  *   - Every program, io_options.c included, puts COMMON_LONG_OPTIONS
  *     (--trace, --color, --quiet, --help) in its getopt_long table,
  *     handles -h itself (it prints its own usage) and hands everything

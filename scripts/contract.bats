@@ -70,6 +70,19 @@ teardown_file() {
     assert_equal "$output" "$(small_runs)"
 }
 
+@test "every command line follows common/options.h's story" {
+    # each getopt_long loop of a program takes COMMON_LONG_OPTIONS and
+    # hands what it does not know to option_common()
+    local file bad=""
+    while read -r file; do
+        grep -q 'COMMON_LONG_OPTIONS' "$file" &&
+            grep -q 'option_common(' "$file" || bad+=" ${file#"$KIT"/}"
+    done < <(grep -l 'getopt_long(' "$KIT"/labs/lab*/*.c \
+                 "$KIT"/labs/lab*/lib/*.c "$KIT"/common/*.c 2>/dev/null |
+             grep -v '/common/options.c$')
+    [ -z "$bad" ] || fail "parses its options another way:$bad"
+}
+
 @test "every program: --help prints its usage and exits 0" {
     local program
     for program in $(programs); do
