@@ -309,6 +309,22 @@ fail_fast_check() {
     assert_equal "$stderr" "scrape_async: --max-conns 100 is more than the open-file limit allows (ulimit -Hn 40, less 20 spare): using 20"
 }
 
+@test "scrape_*: the simulator's fault paths fail each page with a reason, never a crash or a hang" {
+    local program fault
+    for program in "${SCRAPERS[@]}"; do
+        for fault in reset close short stall drip bigheader badchunk; do
+            # BASE?/page/N: the page number rides in the query, so every
+            # request hits /fault/NAME
+            run --separate-stderr kit "$program" --pages 2 --timeout 0.5 \
+                --base "$(sim_url "/fault/$fault")?"
+            assert_equal "$status" 1
+            assert_line "Retrieved 0 of 2 pages, 2 failed, 0 cancelled"
+            assert_line --regexp "^results=\[\(1, error\(.+\)\), \(2, error\(.+\)\)\]$"
+            assert_equal "${#stderr_lines[@]}" 2
+        done
+    done
+}
+
 @test "scrape_*: without the simulator, one line says how to start it" {
     local program
     for program in "${SCRAPERS[@]}"; do
