@@ -27,6 +27,11 @@
  *         CPU at a time; a global variable each child sets is still 0 in
  *         the parent afterwards.
  *
+ * Ctrl-C:  every train stops after the step it is taking (a thread or task
+ *         checks interrupt_requested() before each step; the parent tells
+ *         its child processes with SIGUSR1); the models not yet run are
+ *         skipped; the steps not taken are traced `cancelled`; exit 130.
+ *
  * Compare with labs/lab6 (cpu_threads.c, cpu_async.c, cpu_fork.c), which
  * run real CPU-bound jobs these three ways and time them.
  */
@@ -34,6 +39,8 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
+#include <signal.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -45,6 +52,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "interrupt.h"
 #include "task.h"
 #include "options.h"
 #include "pipe.h"
@@ -151,6 +159,8 @@ static void *run_thread_train(void *arg)
     /* No yield anywhere: the OS may stop this loop at any instruction
      * and run another thread, here or on the other CPU. */
     for (int step = 1; step <= me->settings->steps; step++) {
+        if (interrupt_requested())
+            break;              /* Ctrl-C: no more steps */
         struct step_event event = take_step(me->train, step, work_us);
 
         s = pthread_mutex_lock(&shared_lock);
@@ -213,6 +223,8 @@ static int run_task_train(struct task *task)
 
     TASK_BEGIN(task);
     for (me->step = 1; me->step <= me->settings->steps; me->step++) {
+        if (interrupt_requested())
+            break;              /* Ctrl-C: no more steps */
         struct step_event event = take_step(me->train, me->step, work_us);
 
         observation_add(me->seen, &event);
@@ -253,6 +265,8 @@ static void run_process_train(int train, const struct settings *settings,
     int64_t work_us = settings->work_ms * 1000;
 
     for (int step = 1; step <= settings->steps; step++) {
+        if (interrupt_requested())
+            _exit(0);           /* the parent said stop */
         struct step_event event = take_step(train, step, work_us);
 
         /* one event is far below PIPE_BUF, so the write is atomic: the
@@ -287,6 +301,8 @@ static void run_processes(const struct settings *settings,
             break;
         }
         if (pid == 0) {         /* the child */
+            /* Ctrl-C is the parent's to judge; it tells us with SIGUSR1 */
+            interrupt_install_worker(SIGUSR1);
             close(fds[0]);
             run_process_train(i, settings, fds[1]);     /* never returns */
         }
@@ -295,9 +311,28 @@ static void run_processes(const struct settings *settings,
     close(fds[1]);      /* now end of file comes when the children exit */
 
     struct step_event event;
+    bool told = false;
     int got;
-    while ((got = pipe_read_exact(fds[0], &event, sizeof event)) == 1)
+    for (;;) {
+        /* wait for a step, or for Ctrl-C: then tell the children once */
+        struct pollfd ready[2] = {
+            { .fd = fds[0], .events = POLLIN },
+            { .fd = interrupt_fd(), .events = POLLIN },
+        };
+        if (poll(ready, told ? 1 : 2, -1) < 0 && errno != EINTR)
+            error_fatal("poll: %s", strerror(errno));
+        if (interrupt_requested() && !told) {
+            for (int i = 0; i < started; i++)
+                kill(children[i], SIGUSR1);
+            told = true;
+        }
+        if (ready[0].revents == 0)
+            continue;
+        got = pipe_read_exact(fds[0], &event, sizeof event);
+        if (got != 1)
+            break;
         observation_add(seen, &event);
+    }
     if (got < 0)
         error_report("cannot read the children's pipe: %s",
                      strerror(errno));
@@ -328,6 +363,36 @@ static void run_processes(const struct settings *settings,
     }
 }
 
+/* Interrupted: a `cancelled` row for every step of this model that was
+ * not taken (labelled as observation_trace() labels the others). */
+static void trace_cancelled_steps(enum model model,
+                                  const struct settings *settings,
+                                  const struct observation *seen,
+                                  long *trace_id)
+{
+    size_t total = (size_t)(settings->trains * settings->steps);
+    bool *taken = calloc(total, sizeof *taken);
+
+    if (taken == NULL)
+        error_fatal("out of memory");
+    for (size_t i = 0; i < seen->count; i++)
+        taken[seen->events[i].train * settings->steps
+              + seen->events[i].step - 1] = true;
+    for (int train = 0; train < settings->trains; train++) {
+        for (int step = 1; step <= settings->steps; step++) {
+            if (taken[train * settings->steps + step - 1])
+                continue;
+            char label[64];
+            int64_t now = program_us();
+            snprintf(label, sizeof label, "%s:%c step %d",
+                     model_names[model], 'A' + train, step);
+            trace_record((*trace_id)++, train, label, now, now,
+                         "cancelled");
+        }
+    }
+    free(taken);
+}
+
 /* Run the trains one way, and write a trace row per step. */
 static void run_model(enum model model, const struct settings *settings,
                       struct observation *seen, long *trace_id)
@@ -348,6 +413,8 @@ static void run_model(enum model model, const struct settings *settings,
     seen->global_after = global_value;      /* every train is done now */
     seen->done = true;
     observation_trace(seen, trace_id);
+    if (interrupt_requested())
+        trace_cancelled_steps(model, settings, seen, trace_id);
 }
 
 int main(int argc, char *argv[])
@@ -359,24 +426,37 @@ int main(int argc, char *argv[])
     int failed = 0;
 
     error_init(argv[0]);
+    interrupt_install();        /* threads and children inherit it */
     parse_options(argc, argv, &settings);
     if (settings.trace != NULL)
         trace_open(settings.trace);
 
     timer_start(&timer);
+    size_t steps_done = 0, steps_total = 0;
     for (int m = 0; m < MODEL_COUNT; m++) {
         if (settings.only >= 0 && settings.only != m)
             continue;
+        steps_total += (size_t)(settings.trains * settings.steps);
+        if (interrupt_requested()) {    /* Ctrl-C: skip the models left */
+            struct observation skipped = { .model = (enum model)m };
+            trace_cancelled_steps((enum model)m, &settings, &skipped,
+                                  &trace_id);
+            continue;
+        }
         run_model((enum model)m, &settings, &seen[m], &trace_id);
         print_observation(&seen[m], settings.trains, settings.quiet);
         failed += seen[m].failed;
+        steps_done += seen[m].count;
     }
     print_table(seen);
+    interrupt_report(steps_done, steps_total, "steps");
     timer_print(&timer);
 
     for (int m = 0; m < MODEL_COUNT; m++)
         free(seen[m].events);
     if (trace_close() != 0)
         return EXIT_WORK_FAILED;
+    if (interrupt_requested())
+        return interrupt_exit_status();
     return failed == 0 ? 0 : EXIT_WORK_FAILED;
 }

@@ -20,11 +20,16 @@
  *         (press H to see that cpu_threads shows one line per thread
  *         instead).  Ctrl-C stops the workers too: the parent reaps them.
  *
- * Signals: the parent's handler only passes SIGINT/SIGTERM on to the
- * workers, because every job is already in the job pipe and the parent
- * just waits on the result pipe: once the workers die it reads end of
- * file and reaps them (io_fork, which hands out one download at a time,
- * waits in ppoll() instead, to know what each worker held).
+ * Signals: only the parent listens for SIGINT/SIGTERM (common/interrupt.h;
+ * it polls interrupt_fd() beside the result pipe).  The workers ignore
+ * both, so Ctrl-C, which signals the whole process group, cannot kill one
+ * behind the parent's back.  Once interrupted, the parent SIGKILLs the
+ * workers -- a job holds nothing that needs tidying, and a long one would
+ * not end within a second by itself -- reads the answers already in the
+ * pipe (each record is written whole, so a killed worker leaves whole
+ * records or none), reaps every worker and traces the rest `cancelled`.
+ * PR_SET_PDEATHSIG kills a worker whose parent died outright.  (io_fork
+ * stops its workers gently instead: a download can be abandoned cleanly.)
  *
  * Compare with cpu_threads.c, which gets the same speed-up from threads:
  * C has no GIL to avoid.
@@ -36,11 +41,14 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "error.h"
+#include "interrupt.h"
 #include "lib/jobs.h"
 #include "options.h"
 #include "pipe.h"
@@ -71,11 +79,8 @@ struct answer_record {          /* worker -> parent: "here is its answer" */
     struct job_result result;   /* the answer */
 };
 
-/* The workers' pids, for the signal handler: written only while SIGINT
- * and SIGTERM are blocked, so the handler never sees half an entry. */
+/* The workers' pids, to stop and reap them. */
 static pid_t worker_pids[MAX_WORKERS];
-static volatile sig_atomic_t workers_started;
-static volatile sig_atomic_t stopped_by;    /* the signal that stopped us */
 
 /* ====== The worker process ====== */
 
@@ -111,64 +116,12 @@ static void worker_main(const struct settings *settings, int worker,
 
 /* ====== The parent ====== */
 
-/* SIGINT or SIGTERM reached the parent: pass it on to every worker.  The
- * workers die, the result pipe reaches end of file, and the parent reaps
- * them as usual before it dies of the same signal.  (Ctrl-C in a terminal
- * signals the workers too; passing it on again is harmless.) */
-static void signal_workers(int signal_number)
+/* Interrupted: end every worker now.  What it had finished is already in
+ * the result pipe; what it was computing is cancelled. */
+static void kill_workers(long started)
 {
-    for (int i = 0; i < workers_started; i++)
-        kill(worker_pids[i], signal_number);    /* async-signal-safe */
-}
-
-static void forward_signal(int signal_number)
-{
-    int saved_errno = errno;
-
-    stopped_by = signal_number;
-    signal_workers(signal_number);
-    errno = saved_errno;
-}
-
-/* The signals the parent passes on, and how they were handled when the
- * program started (restored in the workers). */
-static const int forwarded_signals[] = { SIGINT, SIGTERM };
-static struct sigaction original_actions[2];
-
-/* Forward SIGINT and SIGTERM to the workers -- except a signal the shell
- * told us to ignore (a background job ignores Ctrl-C): keep ignoring it. */
-static void start_forwarding_signals(void)
-{
-    struct sigaction action = { .sa_handler = forward_signal };
-
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESTART;   /* let read() in the parent go on */
-    for (int i = 0; i < 2; i++) {
-        if (sigaction(forwarded_signals[i], NULL, &original_actions[i]) != 0)
-            error_fatal("sigaction: %s", strerror(errno));
-        if (original_actions[i].sa_handler != SIG_IGN
-            && sigaction(forwarded_signals[i], &action, NULL) != 0)
-            error_fatal("sigaction: %s", strerror(errno));
-    }
-}
-
-/* Back to the way the program started: in a worker, or before the parent
- * dies of the signal it forwarded. */
-static void restore_signal_handling(void)
-{
-    for (int i = 0; i < 2; i++)
-        sigaction(forwarded_signals[i], &original_actions[i], NULL);
-}
-
-static void block_signals(int how)
-{
-    sigset_t signals;
-
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    if (sigprocmask(how, &signals, NULL) != 0)
-        error_fatal("sigprocmask: %s", strerror(errno));
+    for (long i = 0; i < started; i++)
+        kill(worker_pids[i], SIGKILL);
 }
 
 /* Fill the job pipe with every job number.  MAX_JOBS records fit in one
@@ -189,43 +142,68 @@ static long start_workers(const struct settings *settings, int job_fd,
 {
     long started;
 
+    pid_t parent = getpid();
+
     fflush(stdout);             /* nothing buffered may be copied */
-    block_signals(SIG_BLOCK);   /* worker_pids must not change under the
-                                   handler's feet */
     for (started = 0; started < settings->workers; started++) {
         pid_t pid = fork();
         if (pid < 0) {
-            error_report("fork: %s", strerror(errno));
+            /* starved (ulimit -u): said once, the others do the work */
+            error_report("fork: %s: carrying on with %ld of %ld workers",
+                         strerror(errno), started, settings->workers);
             break;
         }
         if (pid == 0) {
-            /* the child: default signal handling, its own pipe ends */
-            restore_signal_handling();
-            block_signals(SIG_UNBLOCK);
+            /* the child: Ctrl-C is the parent's business; it dies with
+             * the parent; its own pipe ends */
+            signal(SIGINT, SIG_IGN);
+            signal(SIGTERM, SIG_IGN);
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (getppid() != parent)
+                _exit(1);       /* the parent died before prctl */
             close(result_pipe[0]);
             worker_main(settings, (int)started + 1, job_fd,
                         result_pipe[1]);
         }
         worker_pids[started] = pid;
-        workers_started = (sig_atomic_t)(started + 1);
     }
-    block_signals(SIG_UNBLOCK);
     return started;
 }
 
 /* Read result records until every worker has closed its end of the pipe.
  * Returns how many jobs came back. */
 static long collect_results(const struct settings *settings, int result_fd,
-                            struct job_result *results, bool *received)
+                            struct job_result *results, bool *received,
+                            long started)
 {
     const struct jobs *jobs = &settings->jobs;
     struct answer_record record;
     char label[64];
     long count = 0;
+    bool stopped = false;
     int status;
 
-    while ((status = pipe_read_exact(result_fd, &record, sizeof record))
-           == 1) {
+    for (;;) {
+        /* wait for an answer, or for Ctrl-C (then only for the answers
+         * already on their way) */
+        struct pollfd fds[2] = {
+            { .fd = result_fd, .events = POLLIN },
+            { .fd = interrupt_fd(), .events = POLLIN },
+        };
+        if (poll(fds, stopped ? 1 : 2, -1) < 0) {
+            if (errno != EINTR)
+                error_fatal("poll: %s", strerror(errno));
+            continue;
+        }
+        if (interrupt_requested() && !stopped) {
+            kill_workers(started);
+            stopped = true;
+        }
+        if (fds[0].revents == 0)
+            continue;
+        status = pipe_read_exact(result_fd, &record, sizeof record);
+        if (status != 1)
+            break;              /* end of file: every worker has gone */
         long k = record.job;
         if (k < 0 || k >= jobs->count || received[k]) {
             error_report("unexpected result record for job %ld", k);
@@ -256,8 +234,8 @@ static long reap_workers(long started)
             if (errno != EINTR)
                 error_fatal("waitpid: %s", strerror(errno));
         }
-        if (WIFSIGNALED(status) && WTERMSIG(status) == stopped_by) {
-            failed++;           /* the signal we passed on: expected */
+        if (interrupt_requested()) {
+            continue;           /* we stopped it ourselves */
         } else if (WIFSIGNALED(status)) {
             error_report("worker %ld (pid %ld) was killed by signal %d",
                          i + 1, (long)worker_pids[i], WTERMSIG(status));
@@ -287,24 +265,29 @@ static int run_all_jobs(const struct settings *settings,
      * worker has exited, reading it gives end of file */
     close(job_pipe[0]);
     close(result_pipe[1]);
-    if (started < settings->workers)
-        signal_workers(SIGTERM);    /* fork failed: stop the others */
+    if (started == 0)
+        error_fatal("no worker process could be started");
 
     long count = collect_results(settings, result_pipe[0], results,
-                                 received);
+                                 received, started);
     close(result_pipe[0]);
     long failed = reap_workers(started);
 
-    if (stopped_by != 0) {
-        /* stopped by a signal: die of it too, as the shell expects */
-        restore_signal_handling();
-        raise(stopped_by);
-    }
-    for (long k = 0; k < settings->jobs.count; k++)
-        if (!received[k])
+    char label[64];
+    for (long k = 0; k < settings->jobs.count; k++) {
+        if (received[k])
+            continue;
+        if (interrupt_requested()) {    /* stopped: cancelled, not lost */
+            int64_t now = program_us();
+            format_job(label, sizeof label, &settings->jobs, k);
+            trace_record(k, 0, label, now, now, "cancelled");
+        } else {
             error_report("job %ld: no result came back", k);
-    return started == settings->workers && failed == 0
-           && count == settings->jobs.count ? 0 : -1;
+        }
+    }
+    if (interrupt_requested())
+        interrupt_report(count, settings->jobs.count, "jobs");
+    return failed == 0 && count == settings->jobs.count ? 0 : -1;
 }
 
 /* ====== Options and main ====== */
@@ -365,6 +348,7 @@ int main(int argc, char *argv[])
     struct timer timer;
 
     error_init(argv[0]);
+    interrupt_install();        /* the workers ignore SIGINT/SIGTERM */
     parse_options(argc, argv, &settings);
     struct job_result *results = calloc(settings.jobs.count,
                                         sizeof *results);
@@ -373,16 +357,18 @@ int main(int argc, char *argv[])
         error_fatal("out of memory for %ld results", settings.jobs.count);
     if (settings.trace != NULL)
         trace_open(settings.trace);
-    start_forwarding_signals();
 
     timer_start(&timer);
     int status = run_all_jobs(&settings, results, received);
-    print_results(&settings.jobs, results);
+    if (!interrupt_requested())
+        print_results(&settings.jobs, results);
     timer_print(&timer);
 
     free(received);
     free(results);
     if (trace_close() != 0)
         status = -1;
+    if (interrupt_requested())
+        return interrupt_exit_status();
     return status == 0 ? 0 : EXIT_WORK_FAILED;
 }

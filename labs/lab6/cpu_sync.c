@@ -22,6 +22,7 @@
 #include <stdlib.h>
 
 #include "error.h"
+#include "interrupt.h"
 #include "lib/jobs.h"
 #include "options.h"
 #include "timer.h"
@@ -71,14 +72,16 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
     jobs_set_size(&settings->jobs, n_text);
 }
 
-/* The whole "concurrency model": a for loop. */
-static void run_all_jobs(const struct settings *settings,
+/* The whole "concurrency model": a for loop.  Ctrl-C stops it between
+ * two jobs (the one running ends first).  Returns the jobs done. */
+static long run_all_jobs(const struct settings *settings,
                          struct job_result *results)
 {
     const struct jobs *jobs = &settings->jobs;
     char label[64];
+    long k;
 
-    for (long k = 0; k < jobs->count; k++) {
+    for (k = 0; k < jobs->count && !interrupt_requested(); k++) {
         int64_t start = program_us();
         run_job(jobs, k, &results[k]);          /* the CPU is busy here */
         format_job(label, sizeof label, jobs, k);
@@ -86,6 +89,13 @@ static void run_all_jobs(const struct settings *settings,
         if (!settings->quiet)
             print_job_line(jobs, k, &results[k], "worker", 0);
     }
+    long done = k;
+    for (; k < jobs->count; k++) {      /* interrupted: never started */
+        int64_t now = program_us();
+        format_job(label, sizeof label, jobs, k);
+        trace_record(k, 0, label, now, now, "cancelled");
+    }
+    return done;
 }
 
 int main(int argc, char *argv[])
@@ -94,6 +104,7 @@ int main(int argc, char *argv[])
     struct timer timer;
 
     error_init(argv[0]);
+    interrupt_install();
     parse_options(argc, argv, &settings);
     struct job_result *results = calloc(settings.jobs.count,
                                         sizeof *results);
@@ -103,10 +114,14 @@ int main(int argc, char *argv[])
         trace_open(settings.trace);
 
     timer_start(&timer);
-    run_all_jobs(&settings, results);
-    print_results(&settings.jobs, results);
+    long done = run_all_jobs(&settings, results);
+    if (done == settings.jobs.count)
+        print_results(&settings.jobs, results);
+    interrupt_report(done, settings.jobs.count, "jobs");
     timer_print(&timer);
 
     free(results);
-    return trace_close() == 0 ? 0 : EXIT_WORK_FAILED;
+    if (trace_close() != 0)
+        return EXIT_WORK_FAILED;
+    return interrupt_exit_status();     /* 0 when not interrupted */
 }

@@ -31,9 +31,11 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "error.h"
+#include "interrupt.h"
 #include "lib/jobs.h"
 #include "options.h"
 #include "timer.h"
@@ -287,8 +289,9 @@ struct worker {
     struct pool *pool;
 };
 
-/* The next job to run, or -1 when all are taken.  Several threads ask at
- * once, so the counter is read and bumped under the pool's mutex. */
+/* The next job to run, or -1 when all are taken or Ctrl-C came (a job
+ * already running ends first).  Several threads ask at once, so the
+ * counter is read and bumped under the pool's mutex. */
 static long take_next_job(struct pool *pool)
 {
     long k = -1;
@@ -297,7 +300,7 @@ static long take_next_job(struct pool *pool)
     s = pthread_mutex_lock(&pool->lock);
     if (s != 0)
         error_fatal_errno(s, "pthread_mutex_lock");
-    if (pool->next_job < pool->settings->jobs.count)
+    if (pool->next_job < pool->settings->jobs.count && !interrupt_requested())
         k = pool->next_job++;
     s = pthread_mutex_unlock(&pool->lock);
     if (s != 0)
@@ -341,15 +344,24 @@ static void run_all_jobs(struct pool *pool)
 
     if (workers == NULL)
         error_fatal("out of memory for %ld workers", count);
-    for (long i = 0; i < count; i++) {
-        workers[i] = (struct worker){ .id = i, .pool = pool };
+    long started;
+    for (started = 0; started < count; started++) {
+        workers[started] = (struct worker){ .id = started, .pool = pool };
         /* pthreads return an error number instead of setting errno */
-        s = pthread_create(&workers[i].thread, NULL, worker_main,
-                           &workers[i]);
-        if (s != 0)
-            error_fatal_errno(s, "pthread_create");
+        s = pthread_create(&workers[started].thread, NULL, worker_main,
+                           &workers[started]);
+        if (s != 0) {
+            /* starved (ulimit -u): said once, the others do the work */
+            error_report("pthread_create: %s: carrying on with %ld of %ld "
+                         "threads", strerror(s), started, count);
+            break;
+        }
     }
-    for (long i = 0; i < count; i++) {
+    if (started == 0) {
+        workers[0] = (struct worker){ .id = 0, .pool = pool };
+        worker_main(&workers[0]);       /* not one: this thread works */
+    }
+    for (long i = 0; i < started; i++) {
         s = pthread_join(workers[i].thread, NULL);
         if (s != 0)
             error_fatal_errno(s, "pthread_join");
@@ -424,6 +436,7 @@ int main(int argc, char *argv[])
     int s;
 
     error_init(argv[0]);
+    interrupt_install();        /* before any thread: they inherit it */
     parse_options(argc, argv, &settings);
     struct pool pool = {
         .settings = &settings,
@@ -442,7 +455,16 @@ int main(int argc, char *argv[])
 
     timer_start(&timer);
     run_all_jobs(&pool);
-    print_results(&settings.jobs, pool.results);
+    long done = pool.next_job;  /* every job taken was run to its end */
+    for (long k = done; k < settings.jobs.count; k++) {
+        char label[64];         /* interrupted: never started */
+        int64_t now = program_us();
+        format_job(label, sizeof label, &settings.jobs, k);
+        trace_record(k, 0, label, now, now, "cancelled");
+    }
+    if (done == settings.jobs.count)
+        print_results(&settings.jobs, pool.results);
+    interrupt_report(done, settings.jobs.count, "jobs");
     if (settings.gil)
         printf("gil_switches=%lu\n", gil.switches);
     timer_print(&timer);
@@ -453,5 +475,7 @@ int main(int argc, char *argv[])
     if (s != 0)
         error_fatal_errno(s, "pthread_mutex_destroy");
     free(pool.results);
-    return trace_close() == 0 ? 0 : EXIT_WORK_FAILED;
+    if (trace_close() != 0)
+        return EXIT_WORK_FAILED;
+    return interrupt_exit_status();     /* 0 when not interrupted */
 }
