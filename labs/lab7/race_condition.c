@@ -33,6 +33,9 @@
  *         await inside an addition, have far fewer schedules and lose
  *         nothing.
  *
+ * Ctrl-C:  each thread stops at its next chunk of ADD_CHUNK additions;
+ *         expected= then counts the additions really made; exit 130.
+ *
  * Compare with labs/lab8/bank.c, where the shared data are bank balances
  * and the gap between the read and the write is a sleep.
  */
@@ -46,6 +49,7 @@
 
 #include "color.h"
 #include "error.h"
+#include "interrupt.h"
 #include "task.h"
 #include "options.h"
 #include "timer.h"
@@ -54,6 +58,7 @@
 
 #define MAX_THREADS 64
 #define DEFAULT_WINDOW 50       /* busy-loop steps between read and write */
+#define ADD_CHUNK 65536         /* additions between two looks at Ctrl-C */
 
 enum lock_mode { LOCK_NONE, LOCK_MUTEX, LOCK_ATOMIC };
 
@@ -77,6 +82,8 @@ struct worker {
     int64_t start_us;           /* when its loop started (program_us) */
     int64_t end_us;             /* when its loop ended */
     long done;                  /* tasks (--explore): additions made */
+    long made;                  /* threads: additions made (all of them
+                                   unless Ctrl-C came) */
     long seen;                  /* tasks: the value read */
 };
 
@@ -282,16 +289,23 @@ static void *add_many(void *arg)
 
     turnstile_enter((int)worker->index);
     worker->start_us = program_us();
-    switch (settings->lock) {
-    case LOCK_NONE:
-        add_unlocked(settings->increments, settings->window);
-        break;
-    case LOCK_MUTEX:
-        add_with_mutex(settings->increments, settings->window);
-        break;
-    case LOCK_ATOMIC:
-        add_atomically(settings->increments, settings->window);
-        break;
+    /* in chunks, so that Ctrl-C is noticed within milliseconds */
+    while (worker->made < settings->increments && !interrupt_requested()) {
+        long chunk = settings->increments - worker->made;
+        if (chunk > ADD_CHUNK)
+            chunk = ADD_CHUNK;
+        switch (settings->lock) {
+        case LOCK_NONE:
+            add_unlocked(chunk, settings->window);
+            break;
+        case LOCK_MUTEX:
+            add_with_mutex(chunk, settings->window);
+            break;
+        case LOCK_ATOMIC:
+            add_atomically(chunk, settings->window);
+            break;
+        }
+        worker->made += chunk;
     }
     worker->end_us = program_us();
     turnstile_leave();
@@ -580,6 +594,7 @@ int main(int argc, char *argv[])
     int status = 0;
 
     error_init(argv[0]);
+    interrupt_install();        /* before any thread: they inherit it */
     parse_options(argc, argv, &settings);
     if (settings.trace != NULL)
         trace_open(settings.trace);
@@ -597,9 +612,14 @@ int main(int argc, char *argv[])
         start_threads(&settings, workers);
         join_threads(&settings, workers);
         long total = counter_total(&settings);
-        long expected = settings.threads * settings.increments;
+        long expected = 0;      /* the additions really made */
+        for (long t = 0; t < settings.threads; t++)
+            expected += workers[t].made;
 
         print_count(total, expected);
+        interrupt_report((size_t)expected,
+                         (size_t)(settings.threads * settings.increments),
+                         "additions");
         timer_print(&timer);
     }
 
@@ -610,11 +630,15 @@ int main(int argc, char *argv[])
             snprintf(label, sizeof label, "add %ld lock=%s",
                      settings.increments, lock_names[settings.lock]);
             trace_record(t, t, label, workers[t].start_us,
-                         workers[t].end_us, "ok");
+                         workers[t].end_us,
+                         workers[t].made == settings.increments
+                             ? "ok" : "cancelled");
         }
     }
 
     if (trace_close() != 0)
         return EXIT_WORK_FAILED;
+    if (interrupt_requested())
+        return interrupt_exit_status();
     return status;
 }

@@ -34,6 +34,11 @@
  *         taken in transfer order, the schedule that deadlocks (found, not
  *         hung on); in one global order, no deadlock in any schedule.
  *
+ * Ctrl-C:  no new transfer starts (--mode sync stops its loop; threads and
+ *         tasks all start at once and end within a fraction of a second);
+ *         the balances and sum= are printed as they are, the transfers
+ *         not made are traced `cancelled`; exit 130.
+ *
  * Compare with labs/lab7/race_condition.c, where the shared data is one
  * counter and the window between read and write is a busy loop.
  */
@@ -51,6 +56,7 @@
 
 #include "color.h"
 #include "error.h"
+#include "interrupt.h"
 #include "task.h"
 #include "options.h"
 #include "timer.h"
@@ -317,14 +323,19 @@ static void print_dot(const struct transfer *transfer)
     (void)written;              /* a lost dot is not worth stopping for */
 }
 
+/* A trace row: `ok` once it ended, `cancelled` if Ctrl-C kept it from
+ * starting. */
 static void record_transfer(const struct transfer *transfer, long worker)
 {
     char label[64];
+    int64_t now = program_us();
+    bool made = transfer->end_us != 0;
 
     snprintf(label, sizeof label, "bank_%d->bank_%d %ld", transfer->from + 1,
              transfer->to + 1, transfer->amount);
-    trace_record(transfer->index, worker, label, transfer->start_us,
-                 transfer->end_us, "ok");
+    trace_record(transfer->index, worker, label,
+                 made ? transfer->start_us : now,
+                 made ? transfer->end_us : now, made ? "ok" : "cancelled");
 }
 
 /* ====== sync and threads: real sleeps ====== */
@@ -421,7 +432,7 @@ static void run_transaction(const struct transfer *transfer)
 
 static void run_sync(struct transfer *transfers, long count)
 {
-    for (long i = 0; i < count; i++) {
+    for (long i = 0; i < count && !interrupt_requested(); i++) {
         transfers[i].start_us = program_us();
         run_transaction(&transfers[i]);
         transfers[i].end_us = program_us();
@@ -809,6 +820,7 @@ int main(int argc, char *argv[])
     int s;
 
     error_init(argv[0]);
+    interrupt_install();        /* before any thread: they inherit it */
     parse_options(argc, argv, &settings);
     if (settings.trace != NULL)
         trace_open(settings.trace);
@@ -863,6 +875,10 @@ int main(int argc, char *argv[])
     const char *red = sum != bank_count * START_BALANCE
                       ? color_failure(STDOUT_FILENO) : "";
     printf("%ssum=%ld%s\n", red, sum, red[0] ? color_end(STDOUT_FILENO) : "");
+    long made = 0;
+    for (long i = 0; i < settings.transfers; i++)
+        made += transfers[i].end_us != 0;
+    interrupt_report((size_t)made, (size_t)settings.transfers, "transfers");
     timer_print(&timer);
 
     for (long i = 0; i < settings.transfers; i++)
@@ -870,5 +886,7 @@ int main(int argc, char *argv[])
                         settings.mode == MODE_SYNC ? 0 : i);
     if (trace_close() != 0)
         return EXIT_WORK_FAILED;
+    if (interrupt_requested())
+        return interrupt_exit_status();
     return status;
 }
