@@ -345,3 +345,20 @@ field_of() {
     assert_success
     assert_line "sum=3000"
 }
+
+@test "bank under ThreadSanitizer: --explore sees the lock-order inversion of --order transfer, none in the global order" {
+    tsan_build bank
+    run --separate-stderr tsan_run bank "${SMALL[@]}" --explore \
+        --lock per-account --order transfer
+    assert_equal "$status" 66
+    assert_line "deadlocked: 2 of 6"
+    grep -q 'WARNING: ThreadSanitizer: lock-order-inversion' <<<"$stderr" ||
+        fail "no lock-order-inversion report: $stderr"
+    run --separate-stderr tsan_run bank "${SMALL[@]}" --explore \
+        --lock per-account --order global
+    assert_success
+    assert_line "deadlocked: 0 of 2"
+    if grep -q 'ThreadSanitizer' <<<"$stderr"; then
+        fail "--order global: TSan reported: $stderr"
+    fi
+}
