@@ -56,9 +56,7 @@ void io_parse_options(int argc, char *argv[],
         .repeat = -1,
         .concurrency = program->knob ? program->knob_default : 0,
     };
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, options,
-                            NULL)) != -1) {
+    while ((c = option_next(argc, argv, options)) != -1) {
         switch (c) {
         case 's': settings->sites = optarg; break;
         case 'r':

@@ -73,6 +73,13 @@ void option_no_operands(int argc, char *const argv[])
         error_usage("unexpected argument: '%s'", argv[optind]);
 }
 
+int option_next(int argc, char *argv[], const struct option *options)
+{
+    opterr = 0;
+    /* ':' first: a missing value comes back as ':' (option_common()) */
+    return getopt_long(argc, argv, ":qh", options, NULL);
+}
+
 void option_common(int c, const char *value, bool *quiet,
                    const char **trace, char *const argv[])
 {

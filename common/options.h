@@ -11,13 +11,13 @@
  *     command line (labs/lab9/lib/scrape.c).  The site simulator, which
  *     does not link common/, parses its own.
  *   - Every program, io_options.c included, puts COMMON_LONG_OPTIONS
- *     (--trace, --color, --quiet, --help) in its getopt_long table,
- *     handles -h itself (it prints its own usage) and hands everything
+ *     (--trace, --color, --quiet, --help) in its getopt_long table, reads
+ *     it with option_next() (getopt_long, its own messages off), handles
+ *     -h itself (it prints its own usage) and hands everything
  *     else its switch does not know to option_common(), which sets
  *     --trace, --color and --quiet and reports anything unknown:
  *
- *         while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS,
- *                                 options, NULL)) != -1) {
+ *         while ((c = option_next(argc, argv, options)) != -1) {
  *             switch (c) {
  *             case 's': ... its own options ...
  *             case 'h': usage(); exit(0);
@@ -36,6 +36,7 @@
 #ifndef CONKIT_OPTIONS_H
 #define CONKIT_OPTIONS_H
 
+#include <getopt.h>
 #include <stdbool.h>
 
 /* The value of a whole-number option in [min, max]; exits 2 if not. */
@@ -61,16 +62,17 @@ void option_no_operands(int argc, char *const argv[]);
 
 /* ====== The options every program takes ====== */
 
-/* getopt_long's short options for them (the ':' first: a missing value
- * comes back as ':', for option_common() to report; set opterr = 0). */
-#define COMMON_SHORT_OPTIONS ":qh"
-
 /* Rows of every getopt_long table, after the program's own. */
 #define COMMON_LONG_OPTIONS                                             \
     { "trace", required_argument, NULL, 'T' },                          \
     { "color", required_argument, NULL, 'C' },                          \
     { "quiet", no_argument, NULL, 'q' },                                \
     { "help", no_argument, NULL, 'h' }
+
+/* The next option in argv: getopt_long() with the short options -q and
+ * -h, and getopt's own messages off (opterr = 0) -- option_common() says
+ * what is wrong the kit's way.  -1 when there are no more options. */
+int option_next(int argc, char *argv[], const struct option *options);
 
 /* Call from the default branch of the option switch: --trace FILE into
  * *trace, --color WHEN into color.h's mode, -q into *quiet (quiet may be

@@ -113,9 +113,7 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
     *settings = (struct settings){
         .steps = 5, .trains = 3, .work_ms = 10, .only = -1,
     };
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, options,
-                            NULL)) != -1) {
+    while ((c = option_next(argc, argv, options)) != -1) {
         switch (c) {
         case 's':
             settings->steps = option_long("--steps", optarg, 1, MAX_STEPS);

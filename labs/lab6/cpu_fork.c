@@ -322,9 +322,7 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
                                    .workers = cpus > 0 ? cpus : 1 };
     if (settings->workers > MAX_WORKERS)
         settings->workers = MAX_WORKERS;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, options,
-                            NULL)) != -1) {
+    while ((c = option_next(argc, argv, options)) != -1) {
         if (jobs_option(c, optarg, &settings->jobs, &n_text))
             continue;           /* --work, --jobs or --n */
         switch (c) {

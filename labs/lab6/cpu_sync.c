@@ -56,9 +56,7 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
     int c;
 
     *settings = (struct settings){ .jobs.count = DEFAULT_JOBS };
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, options,
-                            NULL)) != -1) {
+    while ((c = option_next(argc, argv, options)) != -1) {
         if (jobs_option(c, optarg, &settings->jobs, &n_text))
             continue;           /* --work, --jobs or --n */
         switch (c) {

@@ -404,9 +404,7 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
     *settings = (struct settings){ .jobs.count = DEFAULT_JOBS,
                                    .workers = DEFAULT_WORKERS,
                                    .switch_ms = DEFAULT_SWITCH_MS };
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, options,
-                            NULL)) != -1) {
+    while ((c = option_next(argc, argv, options)) != -1) {
         if (jobs_option(c, optarg, &settings->jobs, &n_text))
             continue;           /* --work, --jobs or --n */
         switch (c) {

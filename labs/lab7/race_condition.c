@@ -152,9 +152,7 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
         .threads = 2, .increments = 1000000, .lock = LOCK_NONE,
         .window = DEFAULT_WINDOW,
     };
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, options,
-                            NULL)) != -1) {
+    while ((c = option_next(argc, argv, options)) != -1) {
         switch (c) {
         case 't':
             settings->threads = option_long("--threads", optarg, 1,

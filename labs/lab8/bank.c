@@ -220,9 +220,7 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
     *settings = (struct settings){
         .mode = MODE_SYNC, .lock = LOCK_NONE, .transfers = 20, .banks = 5,
     };
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, options,
-                            NULL)) != -1) {
+    while ((c = option_next(argc, argv, options)) != -1) {
         switch (c) {
         case 'm':
             settings->mode = option_choice("--mode", optarg, mode_names);

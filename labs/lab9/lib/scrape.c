@@ -105,9 +105,7 @@ void scrape_parse_options(int argc, char *argv[],
         .workers = default_workers(),
         .max_conns = DEFAULT_MAX_CONNS,
     };
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, COMMON_SHORT_OPTIONS, options,
-                            NULL)) != -1) {
+    while ((c = option_next(argc, argv, options)) != -1) {
         switch (c) {
         case 'p':
             settings->pages = option_long("--pages", optarg, 1,
