@@ -285,7 +285,7 @@ struct pool {
 
 struct worker {
     pthread_t thread;
-    long id;                    /* 0..workers-1, for output and traces */
+    long index;                 /* 0 .. workers-1, for output and traces */
     struct pool *pool;
 };
 
@@ -322,16 +322,16 @@ static void *worker_main(void *arg)
         int64_t start = program_us();
 
         if (pool->gil != NULL) {
-            gil_take(pool->gil, worker->id);
-            run_job_with_gil(pool->gil, worker->id, jobs, k, result);
-            gil_drop(pool->gil, worker->id, false);
+            gil_take(pool->gil, worker->index);
+            run_job_with_gil(pool->gil, worker->index, jobs, k, result);
+            gil_drop(pool->gil, worker->index, false);
         } else {
             run_job(jobs, k, result);   /* every thread on its own core */
         }
         format_job(label, sizeof label, jobs, k);
-        trace_record(k, worker->id, label, start, program_us(), "ok");
+        trace_record(k, worker->index, label, start, program_us(), "ok");
         if (!settings->quiet)
-            print_job_line(jobs, k, result, "worker", worker->id);
+            print_job_line(jobs, k, result, "worker", worker->index);
     }
     return NULL;
 }
@@ -346,7 +346,7 @@ static void run_all_jobs(struct pool *pool)
         error_fatal("out of memory for %ld workers", count);
     long started;
     for (started = 0; started < count; started++) {
-        workers[started] = (struct worker){ .id = started, .pool = pool };
+        workers[started] = (struct worker){ .index = started, .pool = pool };
         /* pthreads return an error number instead of setting errno */
         s = pthread_create(&workers[started].thread, NULL, worker_main,
                            &workers[started]);
@@ -358,7 +358,7 @@ static void run_all_jobs(struct pool *pool)
         }
     }
     if (started == 0) {
-        workers[0] = (struct worker){ .id = 0, .pool = pool };
+        workers[0] = (struct worker){ .index = 0, .pool = pool };
         worker_main(&workers[0]);       /* not one: this thread works */
     }
     for (long i = 0; i < started; i++) {
