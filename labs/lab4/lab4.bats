@@ -2,6 +2,7 @@
 # lab4.bats -- checks for io_async: one thread, libcurl on an epoll loop.
 
 load ../../scripts/bats/common
+load ../../scripts/bats/interrupt
 load ../../scripts/bats/io
 
 setup_file() {
@@ -51,31 +52,10 @@ teardown_file() {
         fail "$stderr"
 }
 
-# interrupt_run SIGNAL PROGRAM ARGS...: start PROGRAM, send SIGNAL after
-# 1 s, and set status, output, lines, stderr and waited (milliseconds
-# from the signal to the exit)
-interrupt_run() {
-    local signal="$1" program="$2" pid started
-    shift 2
-    "$KIT_BIN/$program" "$@" >"$BATS_TEST_TMPDIR/out" \
-        2>"$BATS_TEST_TMPDIR/err" 3>&- &
-    pid=$!
-    sleep 1
-    started="$(date +%s%N)"
-    kill "-$signal" "$pid"
-    status=0
-    timeout 10 tail --pid="$pid" -f /dev/null || kill -9 "$pid"
-    wait "$pid" || status=$?
-    waited=$(( ($(date +%s%N) - started) / 1000000 ))      # ms
-    output="$(cat "$BATS_TEST_TMPDIR/out")"
-    stderr="$(cat "$BATS_TEST_TMPDIR/err")"
-    mapfile -t lines <"$BATS_TEST_TMPDIR/out"
-}
-
 @test "io_async: SIGINT stops it within a second: finished rows, cancelled rows, summary, exit 130" {
     local trace="$BATS_TEST_TMPDIR/t.csv"
     # 20 downloads one after another at 100 ms: about 2 s in all
-    interrupt_run INT io_async --repeat 10 --max-conns 1 --trace "$trace"
+    interrupt_run INT 1 io_async --repeat 10 --max-conns 1 --trace "$trace"
     assert_equal "$status" 130
     [ "$waited" -le 1500 ] || fail "it took $waited ms to stop"
     local done
@@ -90,7 +70,7 @@ interrupt_run() {
 }
 
 @test "io_async: SIGTERM is the same contract, exit 143" {
-    interrupt_run TERM io_async --repeat 10 --max-conns 2 -q
+    interrupt_run TERM 1 io_async --repeat 10 --max-conns 2 -q
     assert_equal "$status" 143
     [ "$waited" -le 1500 ] || fail "it took $waited ms to stop"
     assert_line --regexp '^Downloaded [0-9]+ of 20 sites, [0-9]+ bytes$'

@@ -4,6 +4,7 @@
 # results; their speeds must differ the way the lab says they do.
 
 load ../../scripts/bats/common
+load ../../scripts/bats/interrupt
 
 bats_require_minimum_version 1.5.0
 
@@ -386,19 +387,14 @@ async_not_faster() {
 }
 
 @test "cpu_async: SIGINT stops the loop: cancelled rows, the summary, exit 130" {
-    local trace="$BATS_TEST_TMPDIR/t.csv" out="$BATS_TEST_TMPDIR/out"
-    local err="$BATS_TEST_TMPDIR/err" pid status=0
+    local trace="$BATS_TEST_TMPDIR/t.csv"
     # fib(40) x 20 on one thread would run for a minute or more
-    "$KIT_BIN/cpu_async" --n 40 --trace "$trace" >"$out" 2>"$err" 3>&- &
-    pid=$!
-    sleep 1
-    kill -INT "$pid"
-    timeout 10 tail --pid="$pid" -f /dev/null || kill -9 "$pid"
-    wait "$pid" || status=$?
+    interrupt_run INT 1 cpu_async --n 40 --trace "$trace"
     assert_equal "$status" 130
+    [ "$waited" -le 1500 ] || fail "it took $waited ms to stop"
     assert_equal "$(grep -c ',cancelled$' "$trace")" 20
-    grep -q '^yields=' "$out" || fail "no summary: $(cat "$out")"
-    grep -q '^Execution time: ' "$out" || fail "no time: $(cat "$out")"
-    assert_equal "$(cat "$err")" \
+    assert_line --regexp '^yields=[0-9]+$'
+    assert_line --regexp '^Execution time: [0-9.]+s$'
+    assert_equal "$stderr" \
         "cpu_async: interrupted: 0 of 20 jobs done, the rest cancelled"
 }

@@ -3,6 +3,7 @@
 # finished out of order, futures, gather, collect-all vs fail-fast.
 
 load ../../scripts/bats/common
+load ../../scripts/bats/interrupt
 
 setup_file() {
     # 50 ms +- 20 ms per page: pages finish in a shuffled order, and
@@ -337,27 +338,6 @@ fail_fast_check() {
     done
 }
 
-# interrupt_run SIGNAL PROGRAM ARGS...: start PROGRAM, send SIGNAL after
-# 0.5 s, and set status, output, lines, stderr and waited (milliseconds
-# from the signal to the exit)
-interrupt_run() {
-    local signal="$1" program="$2" pid started
-    shift 2
-    "$KIT_BIN/$program" "$@" >"$BATS_TEST_TMPDIR/out" \
-        2>"$BATS_TEST_TMPDIR/err" 3>&- &
-    pid=$!
-    sleep 0.5
-    started="$(date +%s%N)"
-    kill "-$signal" "$pid"
-    status=0
-    timeout 10 tail --pid="$pid" -f /dev/null || kill -9 "$pid"
-    wait "$pid" || status=$?
-    waited=$(( ($(date +%s%N) - started) / 1000000 ))
-    output="$(cat "$BATS_TEST_TMPDIR/out")"
-    stderr="$(cat "$BATS_TEST_TMPDIR/err")"
-    mapfile -t lines <"$BATS_TEST_TMPDIR/out"
-}
-
 @test "scrape_*: a page slower than --timeout fails alone, said once, exit 1" {
     local program
     for program in "${SCRAPERS[@]}"; do
@@ -378,7 +358,7 @@ interrupt_run() {
         program="${line%% *}"
         rm -f "$trace"
         # shellcheck disable=SC2086
-        interrupt_run INT $line --pages 118 --trace "$trace"
+        interrupt_run INT 0.5 $line --pages 118 --trace "$trace"
         assert_equal "$status" 130
         [ "$waited" -le 1500 ] || fail "$line took $waited ms to stop"
         assert_line --regexp '^Retrieved [0-9]+ of 118 pages, 0 failed, [0-9]+ cancelled$'
@@ -390,7 +370,7 @@ interrupt_run() {
         assert_equal "$(($(wc -l <"$trace") - 1))" 118
         assert_equal "$(grep -c ',cancelled$' "$trace")" "$cancelled"
         # shellcheck disable=SC2086
-        interrupt_run TERM $line --pages 118 -q
+        interrupt_run TERM 0.5 $line --pages 118 -q
         assert_equal "$status" 143
         [ "$waited" -le 1500 ] || fail "$line took $waited ms to stop"
     done

@@ -1,0 +1,30 @@
+# interrupt.bash -- run a program and interrupt it, for the checks of the
+# interrupt contract (common/interrupt.h): exit 130/143 within a second,
+# the summary printed, trace rows for finished and cancelled work.
+#
+#   load ../../scripts/bats/interrupt
+#   interrupt_run INT 0.5 scrape_sync --pages 118 --trace "$trace"
+#   assert_equal "$status" 130
+#   [ "$waited" -le 1500 ]
+
+# interrupt_run SIGNAL DELAY PROGRAM ARGS...: start PROGRAM, send SIGNAL
+# after DELAY seconds, wait (10 s at most, then SIGKILL), and set status,
+# output, lines, stderr and waited (milliseconds from the signal to the
+# exit) as `run --separate-stderr` would.
+interrupt_run() {
+    local signal="$1" delay="$2" program="$3" pid started
+    shift 3
+    "$KIT_BIN/$program" "$@" >"$BATS_TEST_TMPDIR/interrupt.out" \
+        2>"$BATS_TEST_TMPDIR/interrupt.err" 3>&- &
+    pid=$!
+    sleep "$delay"
+    started="$(date +%s%N)"
+    kill "-$signal" "$pid"
+    status=0
+    timeout 10 tail --pid="$pid" -f /dev/null || kill -9 "$pid"
+    wait "$pid" || status=$?
+    waited=$(( ($(date +%s%N) - started) / 1000000 ))
+    output="$(cat "$BATS_TEST_TMPDIR/interrupt.out")"
+    stderr="$(cat "$BATS_TEST_TMPDIR/interrupt.err")"
+    mapfile -t lines <"$BATS_TEST_TMPDIR/interrupt.out"
+}
