@@ -209,3 +209,15 @@ tutorial_figures_problems() {
     done
     [ -z "$bad" ] || fail "headings differ from the kit's in:$bad"
 }
+
+@test "readme lab map: README.md's table of labs names every program" {
+    # the programs come from the Makefile; each must appear, in
+    # backquotes, in its own lab's row of README.md's "The labs" table
+    local program lab missing=""
+    for program in $(make -s -C "$KIT" --no-print-directory list-programs); do
+        lab="$(basename "$(dirname "$(ls "$KIT"/labs/lab*/"$program.c")")")"
+        grep -qE "^\| \[$lab\]\([^)]*\) \|[^|]*\`$program\`" "$KIT/README.md" ||
+            missing+=" $program ($lab)"
+    done
+    [ -z "$missing" ] || fail "not in README.md's lab map:$missing"
+}
