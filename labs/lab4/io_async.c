@@ -57,7 +57,6 @@
 #include "interrupt.h"
 #include "io_options.h"
 #include "loop.h"
-#include "options.h"
 #include "sites.h"
 #include "timer.h"
 #include "trace.h"

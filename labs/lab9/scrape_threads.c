@@ -32,7 +32,6 @@
  * Compare with scrape_sync.c (one after another) and scrape_async.c
  * (one thread, tasks on the event loop).
  */
-#include <getopt.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
