@@ -16,7 +16,7 @@ teardown_file() {
 }
 
 # Small runs that always print a line with colour: the I/O labs' "Read"
-# lines and lab1's trains.
+# lines, lab1's trains, lab6's job lines.
 colour_runs() {
     cat <<'RUNS'
 io_sync --repeat 1
@@ -24,6 +24,7 @@ io_threads --repeat 2 --workers 2
 io_async --repeat 2
 io_fork --repeat 2 --workers 2
 models --steps 2 --work-ms 2
+cpu_threads --n 20 --jobs 4 --workers 2
 RUNS
 }
 
@@ -34,7 +35,8 @@ every_run() {
     cat <<'RUNS'
 race_condition --increments 200000 --lock none --window 50
 bank --seed 1 --transfers 5 --mode threads --lock none
-cpu_threads --n 20
+cpu_fork --n 20 --jobs 4
+scrape_threads --pages 3
 RUNS
 }
 

@@ -95,6 +95,24 @@ svg_elements() {
     assert_equal "$(grep -c '>thread [0-9]<' "$svg")" 3
 }
 
+@test "cpu_threads --gil: its trace shows the GIL hand-offs as waits" {
+    local csv="$BATS_TEST_TMPDIR/gil.trace.csv" svg="$BATS_TEST_TMPDIR/gil.svg"
+    run kit cpu_threads -q --n 30 --jobs 6 --workers 3 --gil \
+        --switch-interval 1 --trace "$csv"
+    assert_success
+    # one row per job, and the waits beside them
+    assert_equal "$(grep -vc 'wait: gil' "$csv")" 7
+    [ "$(grep -c ',wait: gil,' "$csv")" -ge 1 ] || fail "no GIL wait traced"
+    "$KIT/scripts/draw-trace" --svg --title "cpu_threads --gil" "$csv" >"$svg"
+    grep -q '<title>wait: gil: ' "$svg" || fail "the waits are not drawn"
+    grep -q '>waiting</text>' "$svg" || fail "no 'waiting' in the legend"
+    # without --gil nobody waits for it
+    run kit cpu_threads -q --n 27 --jobs 6 --workers 3 --trace "$csv"
+    assert_success
+    run grep -c 'wait:' "$csv"
+    assert_output 0
+}
+
 @test "sweep: time and speed-up against the value, with the bound, as SVG" {
     command -v gnuplot >/dev/null || skip "gnuplot is not installed (make deps)"
     local svg="$BATS_TEST_TMPDIR/sweep.svg"

@@ -19,7 +19,9 @@
  *
  * Watch:  `top` shows about 200% CPU on 2 cores without --gil, and 100%
  *         with it.  With --gil, the gil_switches line counts how often the
- *         lock moved from one thread to another.
+ *         lock moved from one thread to another, and --trace adds a
+ *         "wait: gil" row for every time a worker waited for it
+ *         (scripts/draw-trace --svg draws those as striped bars).
  *
  * Compare with cpu_sync.c (the same jobs in a plain loop) and cpu_fork.c
  * (processes: Python's way to use every core).
@@ -141,15 +143,19 @@ static struct timespec deadline_after(int64_t microseconds)
     return deadline;
 }
 
-/* Block until this worker holds the GIL. */
+/* Block until this worker holds the GIL.  A wait goes into the trace as
+ * a "wait: gil" row (its id is the worker's), so the hand-offs show. */
 static void gil_take(struct gil *gil, long worker)
 {
+    int64_t asked_at = program_us();
+    bool waited = false;
     int s;
 
     s = pthread_mutex_lock(&gil->mutex);
     if (s != 0)
         error_fatal_errno(s, "pthread_mutex_lock");
     while (gil->locked) {
+        waited = true;
         unsigned long switches_before = gil->switches;
         struct timespec deadline = deadline_after(gil->interval_us);
         s = pthread_cond_timedwait(&gil->released, &gil->mutex,
@@ -174,6 +180,9 @@ static void gil_take(struct gil *gil, long worker)
     s = pthread_mutex_unlock(&gil->mutex);
     if (s != 0)
         error_fatal_errno(s, "pthread_mutex_unlock");
+    if (waited)
+        trace_record(worker, worker, "wait: gil", asked_at, program_us(),
+                     "ok");
 }
 
 /* Let go of the GIL.  When `asked` (a waiter set drop_request), also wait

@@ -211,8 +211,8 @@ void print_job_line(const struct jobs *jobs, long k,
 
     format_job(job, sizeof job, jobs, k);
     format_result(value, sizeof value, jobs, result);
-    print_line("job %ld: %s = %s (%s %ld)", k, job, value, runner,
-               runner_id);
+    print_worker_line(runner_id, "job %ld: %s = %s (%s %ld)", k, job, value,
+                      runner, runner_id);
 }
 
 void print_results(const struct jobs *jobs,
