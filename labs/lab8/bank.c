@@ -106,6 +106,9 @@ struct transfer {
     bool quiet;                 /* no dot when done */
     pthread_t thread;           /* threads mode: its thread */
     long seen;                  /* async mode: update_bank's balance read */
+    struct async_lock *waits_for;   /* --explore, tasks: the async lock it
+                                       waits for, or NULL */
+    long ticket;                /* ... and when it began to wait (FIFO) */
     int64_t start_us;           /* for the trace: program_us() at start */
     int64_t end_us;             /* ... and at the end */
 };
@@ -489,6 +492,59 @@ static void run_threads(struct transfer *transfers, long count)
 #define TASK_PAUSE(task, us)                                            \
     TASK_AWAIT(task, tasks_explored || task_sleep(task, us))
 
+/* --explore, tasks: the transfers being explored (for the lock hand-off
+ * below) and the order in which they began to wait. */
+static struct transfer *explored_transfers;
+static long explored_count;
+static long explored_tickets;
+
+/* Take an async lock.  On the loop it is TASK_LOCK (asyncio.Lock).  When
+ * --explore plays the loop it does what the loop's lock does (task.c): a
+ * free lock is taken without a pause; a held one suspends the task until
+ * a release hands the lock to it, first come first served. */
+static bool explore_lock_acquire(struct async_lock *lock,
+                                 struct transfer *transfer)
+{
+    if (!lock->held) {
+        lock->held = true;
+        return false;
+    }
+    transfer->waits_for = lock;
+    transfer->ticket = ++explored_tickets;
+    return true;
+}
+
+/* Release: hand the lock to the task that has waited longest, if any
+ * (it stays held, and that task may move again), else free it. */
+static void explore_lock_release(struct async_lock *lock)
+{
+    struct transfer *first = NULL;
+
+    for (long i = 0; i < explored_count; i++) {
+        struct transfer *waiting = &explored_transfers[i];
+        if (waiting->waits_for == lock &&
+            (first == NULL || waiting->ticket < first->ticket))
+            first = waiting;
+    }
+    if (first != NULL)
+        first->waits_for = NULL;
+    else
+        lock->held = false;
+}
+
+#define TASK_TAKE(task, lock)                                           \
+    TASK_AWAIT(task, tasks_explored                                     \
+                     ? explore_lock_acquire(lock, (task)->state)        \
+                     : async_lock_acquire(lock, task))
+
+static void task_give(struct async_lock *lock)
+{
+    if (tasks_explored)
+        explore_lock_release(lock);
+    else
+        async_lock_release(lock);
+}
+
 /* One transfer as a cooperative task.  It runs without interruption
  * between two TASK_ waits; every TASK_PAUSE is an `await asyncio.sleep`,
  * where the loop runs the other tasks.  update_bank() is written out
@@ -501,10 +557,10 @@ static int transfer_task(struct task *task)
     transfer->start_us = program_us();
     TASK_PAUSE(task, VERIFY_USER_US);           /* verify_user() */
     if (transfer->lock == LOCK_MUTEX)
-        TASK_LOCK(task, &async_transaction_lock);
+        TASK_TAKE(task, &async_transaction_lock);
     if (transfer->lock == LOCK_PER_ACCOUNT) {
-        TASK_LOCK(task, &async_account_locks[transfer->first_lock]);
-        TASK_LOCK(task, &async_account_locks[transfer->second_lock]);
+        TASK_TAKE(task, &async_account_locks[transfer->first_lock]);
+        TASK_TAKE(task, &async_account_locks[transfer->second_lock]);
     }
 
     /* update_bank(from, -amount) */
@@ -524,10 +580,10 @@ static int transfer_task(struct task *task)
     TASK_PAUSE(task, UPDATE_WAIT_US);
 
     if (transfer->lock == LOCK_MUTEX)
-        async_lock_release(&async_transaction_lock);
+        task_give(&async_transaction_lock);
     if (transfer->lock == LOCK_PER_ACCOUNT) {
-        async_lock_release(&async_account_locks[transfer->second_lock]);
-        async_lock_release(&async_account_locks[transfer->first_lock]);
+        task_give(&async_account_locks[transfer->second_lock]);
+        task_give(&async_account_locks[transfer->first_lock]);
     }
     print_dot(transfer);
     transfer->end_us = program_us();
@@ -680,40 +736,67 @@ static int switches_of(const char *schedule)
     return switches;
 }
 
-/* The tasks of async mode, in every order the loop could resume them;
- * sets *broken to how many orders break the sum.  Returns how many
- * orders there are.  Only --lock none: the explorer plays the loop, and
- * the async locks wake their waiters through the real loop. */
-static long explore_tasks(const struct settings *settings,
-                          struct transfer *transfers, long *broken)
+/* What the tasks' exploration found. */
+struct task_counts {
+    long runs;                  /* orders in which the loop could resume
+                                   the tasks */
+    long broken;                /* ... that break the sum */
+    long deadlocked;            /* ... that end with every task left
+                                   waiting for an async lock */
+};
+
+/* The tasks of async mode, in every order the loop could resume them:
+ * the explorer plays the loop, choosing at each step which ready task
+ * runs to its next await.  A task waiting for an async lock is not ready
+ * until a release hands the lock to it. */
+static void explore_tasks(const struct settings *settings,
+                          struct transfer *transfers,
+                          struct task_counts *counts)
 {
     struct turnstile_explorer explorer;
     struct task tasks[TURNSTILE_MAX_THREADS];
 
-    *broken = 0;
+    *counts = (struct task_counts){ 0 };
     tasks_explored = true;
+    explored_transfers = transfers;
+    explored_count = settings->transfers;
     turnstile_explore_start(&explorer);
     do {
         int step = 0;
-        unsigned int ready = 0;
+        unsigned int alive = 0;
+        bool stuck = false;
 
         balances_reset();
+        async_transaction_lock = (struct async_lock)ASYNC_LOCK_INIT;
+        for (long b = 0; b < bank_count; b++)
+            async_account_locks[b] = (struct async_lock)ASYNC_LOCK_INIT;
         for (long i = 0; i < settings->transfers; i++) {
             tasks[i] = (struct task){ .body = transfer_task,
                                       .state = &transfers[i], .id = i };
-            ready |= 1u << i;
+            transfers[i].waits_for = NULL;
+            alive |= 1u << i;
         }
-        while (ready != 0) {
+        while (alive != 0) {
+            unsigned int ready = 0;
+            for (long i = 0; i < settings->transfers; i++)
+                if ((alive & (1u << i)) && transfers[i].waits_for == NULL)
+                    ready |= 1u << i;
+            if (ready == 0) {
+                stuck = true;           /* every task left waits: deadlock */
+                break;
+            }
             int i = turnstile_explore_choose(&explorer, step++, ready);
             if (tasks[i].body(&tasks[i]) == TASK_FINISHED)
-                ready &= ~(1u << i);
+                alive &= ~(1u << i);
         }
         explorer.depth = step;
-        if (balances_sum() != bank_count * START_BALANCE)
-            (*broken)++;
+        if (stuck)
+            counts->deadlocked++;
+        else if (balances_sum() != bank_count * START_BALANCE)
+            counts->broken++;
     } while (turnstile_explore_next(&explorer));
     tasks_explored = false;
-    return explorer.runs;
+    counts->runs = explorer.runs;
 }
 
 /* --explore: every interleaving of the transfers' steps. */
@@ -799,13 +882,29 @@ static int explore(const struct settings *settings, struct transfer *transfers)
                    ? order_names[settings->order] : "",
                deadlocked > 0 ? stuck : worst);
 
-    if (settings->lock == LOCK_NONE) {
-        long tasks_broken;
-        long task_runs = explore_tasks(settings, transfers, &tasks_broken);
-        printf("as tasks (--mode async, an await at every sleep): "
-               "schedules: %ld, broke the sum: %ld of %ld\n", task_runs,
-               tasks_broken, task_runs);
+    /* the tasks: 6 stretches between awaits each, and one more for each
+     * lock that is held when asked for */
+    static const int task_steps[] = {
+        [LOCK_NONE] = 6, [LOCK_MUTEX] = 7, [LOCK_PER_ACCOUNT] = 8,
+    };
+    struct task_counts tasks;
+
+    for (long i = 0; i < settings->transfers; i++)
+        steps[i] = task_steps[settings->lock];
+    if (turnstile_count((int)settings->transfers, steps, formula,
+                        sizeof formula) > TURNSTILE_MAX_RUNS) {
+        printf("as tasks (--mode async, an await at every sleep): more "
+               "than %d schedules (%s): not explored\n", TURNSTILE_MAX_RUNS,
+               formula);
+        return 0;
     }
+    explore_tasks(settings, transfers, &tasks);
+    printf("as tasks (--mode async, an await at every sleep): "
+           "schedules: %ld, broke the sum: %ld of %ld", tasks.runs,
+           tasks.broken, tasks.runs);
+    if (settings->lock == LOCK_PER_ACCOUNT)
+        printf(", deadlocked: %ld of %ld", tasks.deadlocked, tasks.runs);
+    printf("\n");
     return 0;
 }
 

@@ -262,6 +262,8 @@ field_of() {
     # the two critical sections
     assert_line --regexp '^schedules: 2 \(of 12!/\(6!\*6!\) = 924 orders'
     assert_line "broke the sum: 0 of 2"
+    # the tasks with the async lock: none breaks it either
+    assert_line --regexp '^as tasks \(--mode async, an await at every sleep\): schedules: [0-9]+, broke the sum: 0 of [0-9]+$'
 }
 
 @test "bank --explore --lock per-account --order transfer: finds the deadlock and does not hang (graded)" {
