@@ -93,7 +93,8 @@ endef
 $(foreach src,$(PROGRAM_SRCS),\
   $(eval $(call program_rule,$(basename $(notdir $(src))),$(src))))
 
-$(BIN)sitesim: $(SITESIM_OBJS)
+# sitesim links the few common/ files it uses (timer, options, error)
+$(BIN)sitesim: $(SITESIM_OBJS) $(BUILD)/libcommon.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 # make SAN=address sitesim builds $(BIN)sitesim, as for the programs

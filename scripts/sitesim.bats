@@ -226,20 +226,24 @@ seconds_for() {
     alone="$(seconds_for 5 /dice)"
     # 20 stalled and 5 dripping clients, all held open meanwhile
     for i in $(seq 20); do
-        timeout -k 1 8 curl -s -o /dev/null "$(sim_url /fault/stall)" &
+        timeout -k 1 20 curl -s -o /dev/null "$(sim_url /fault/stall)" &
         pids+=($!)
     done
     for i in $(seq 5); do
-        timeout -k 1 8 curl -s -o /dev/null "$(sim_url /fault/drip)" &
+        timeout -k 1 20 curl -s -o /dev/null "$(sim_url /fault/drip)" &
         pids+=($!)
     done
-    sleep 1
-    [ "$(sim_stat connections_open)" -ge 20 ] ||
+    # wait (at most 10 s: starting 25 curls is slow on a busy machine)
+    for i in $(seq 100); do
+        [ "$(sim_stat connections_open)" -ge 25 ] && break
+        sleep 0.1
+    done
+    [ "$(sim_stat connections_open)" -ge 25 ] ||
         fail "the stalled clients are not connected"
     busy="$(seconds_for 5 /dice)"
     for i in "${pids[@]}"; do kill "$i" 2>/dev/null || true; done
     for i in "${pids[@]}"; do wait "$i" 2>/dev/null || true; done
-    # same work, same latency: a blocked server would take 8 s or more
+    # same work, same latency: a blocked server would take 20 s or more
     ratio_at_least "$((alone * 3 + 500))" "$busy" 1
 }
 

@@ -1,5 +1,10 @@
 /* conn.c -- one client connection of sitesim, as a small state machine
- * driven by the epoll loop in sitesim.c.
+ * driven by the epoll loop in sitesim.c (and listen.c, on accept).
+ *
+ * Every change of a connection's state happens in this file: http.c
+ * only decides a response (struct response), and conn_respond() counts
+ * it (stats.c), arms its delay (timers.c) and sends it. Calls go down
+ * from here, never back to the loop.
  *
  *   HANDSHAKE --> READING --> WAITING --> WRITING --+--> CLOSING
  *   (HTTPS only)     ^        (timer)               |  ("Connection:
@@ -61,7 +66,7 @@ static void idle_remove(struct server *s, struct conn *c)
 static void idle_touch(struct server *s, struct conn *c)
 {
     idle_remove(s, c);
-    c->active_at_us = now_us();
+    c->active_at_us = monotonic_us();
     c->idle_prev = s->idle_tail;
     if (s->idle_tail != NULL)
         s->idle_tail->idle_next = c;
@@ -88,13 +93,14 @@ static void tls_goodbye(struct conn *c)
  * Returns NULL (socket untouched) if that fails. */
 struct conn *conn_new(struct server *s, int fd, bool tls)
 {
-    struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+    struct epoll_event ev = { .events = EPOLLIN };
     struct conn *c = calloc(1, sizeof(*c));
 
     if (c == NULL)
         return NULL;
     c->fd = fd;
     c->id = ++s->conn_numbers;
+    ev.data.u64 = epoll_key(fd, c->id);
     c->first_response = true;
     c->state = CONN_READING;
     c->wait_events = EPOLLIN;
@@ -146,11 +152,7 @@ void conn_close(struct server *s, struct conn *c)
         log_line(s, "close fd %d: %s", c->fd, strerror(errno));
 
     /* the fd number may come back from accept() later in this same
-     * batch of events: make the batch forget this one's events */
-    for (int i = s->event_index + 1; i < s->event_count; i++)
-        if (s->events[i].data.fd == c->fd)
-            s->events[i].data.fd = -1;
-
+     * batch of events: the loop tells them apart by c->id (epoll_key) */
     s->conn_by_fd[c->fd] = NULL;
     if (c->prev != NULL)
         c->prev->next = c->next;
@@ -160,7 +162,7 @@ void conn_close(struct server *s, struct conn *c)
         c->next->prev = c->prev;
     s->conn_count--;
     if (c->in_flight)
-        stats_request_done(&s->stats, c->log_seq, now_us());
+        stats_request_done(&s->stats, c->log_seq, monotonic_us());
     if (c->counted)
         stats_connection_closed(&s->stats);
     free(c->own_body);
@@ -265,7 +267,7 @@ static size_t output_peek(const struct conn *c, char *out, size_t cap)
     }
     if (n < cap && c->sent + n >= c->head_len) {
         uint64_t body_offset = c->sent + n - c->head_len;
-        n += http_body_copy(c, body_offset, out + n, cap - n);
+        n += http_body_copy(&c->response, body_offset, out + n, cap - n);
     }
     return n;
 }
@@ -339,7 +341,7 @@ static enum step conn_linger_start(struct server *s, struct conn *c)
     c->wait_events = EPOLLIN;
     c->socket_drained = false;
     idle_remove(s, c);
-    c->wake_at_us = now_us() + SITESIM_LINGER_US;
+    c->wake_at_us = monotonic_us() + SITESIM_LINGER_US;
     timer_add(s, c);
     return STEP_DONE;
 }
@@ -362,6 +364,114 @@ static enum step conn_linger(struct conn *c)
     }
     c->wait_events = EPOLLIN;
     return STEP_AGAIN;  /* still more: level-triggered epoll says so */
+}
+
+/* ====================== Responding ====================== */
+
+/* The delay before a counted response: latency +/- jitter (never
+ * below 0), plus the connection delay if it is the first response. */
+static int64_t response_delay_us(struct server *s, struct conn *c)
+{
+    const struct config *cfg = &s->config;
+    int64_t ms = cfg->latency_ms;
+
+    if (cfg->jitter_ms > 0) {
+        /* xorshift64*: small, seeded in main(), good enough for jitter */
+        uint64_t x = s->random_state;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        s->random_state = x;
+        x *= 0x2545F4914F6CDD1DULL;
+        ms += (int64_t)(x % (uint64_t)(2 * cfg->jitter_ms + 1));
+        ms -= cfg->jitter_ms;
+        if (ms < 0)
+            ms = 0;
+    }
+    if (c->first_response) {
+        c->first_response = false;
+        ms += cfg->conn_delay_ms;
+    }
+    return ms * 1000;
+}
+
+
+/* Count a non-stats request that arrived at `arrival` (and its
+ * connection, the first time) and put it in the log. It is in flight
+ * until its response is sent (conn_run) or the connection ends. */
+static void request_count(struct server *s, struct conn *c,
+                          int64_t arrival)
+{
+    if (!c->counted) {
+        c->counted = true;
+        stats_connection_counted(&s->stats, c->ssl != NULL);
+    }
+    c->log_seq = stats_request_begin(&s->stats, arrival, c->id,
+                                     c->response.status,
+                                     c->response.log_path);
+    c->in_flight = true;
+}
+
+/* Carry out the response http.c decided (c->response) for a request
+ * that arrived at `arrival`: stats, counting, the head, the fault, and
+ * the delay. Leaves c in WAITING (timer armed) or WRITING. */
+static void conn_respond(struct server *s, struct conn *c, int64_t arrival)
+{
+    struct response *resp = &c->response;
+    size_t len = 0;
+    int64_t delay_us = 0;
+
+    /* the previous response is all sent: drop what it owned */
+    free(c->own_body);
+    c->own_body = NULL;
+    free(c->big_head);
+    c->big_head = NULL;
+
+    if (resp->stats_page == STATS_RESET)
+        stats_reset(&s->stats, arrival);
+    if (resp->stats_page == STATS_LOG)
+        c->own_body = stats_log_format(&s->stats, &len);
+    else if (resp->stats_page != STATS_NONE)
+        c->own_body = stats_format(&s->stats, &s->config, &len);
+    if (resp->stats_page != STATS_NONE)
+        http_stats_body(resp, c->own_body, len);
+    if (resp->counted)
+        request_count(s, c, arrival);
+
+    c->head_len = http_head_format(resp, c->head, sizeof(c->head));
+    if (resp->big_header > 0)
+        c->big_head = http_big_head(c->head, c->head_len,
+                                    resp->big_header, &c->head_len);
+    c->body_len = resp->head_only ? 0 : resp->body_len;
+    c->sent = 0;
+    c->close_after = !resp->keep_alive;
+    c->fault = resp->fault;
+    switch (resp->fault) {
+    case FAULT_CLOSE:
+        c->send_limit = 0;
+        break;
+    case FAULT_RESET:
+    case FAULT_SHORT:
+        c->send_limit = c->head_len + resp->body_before_fault;
+        break;
+    case FAULT_STALL:
+    case FAULT_DRIP:
+        c->send_limit = c->head_len;  /* DRIP: conn_fault adds a byte */
+        break;
+    case FAULT_NONE:
+        c->send_limit = c->head_len + c->body_len;
+        break;
+    }
+
+    if (resp->delayed)
+        delay_us = response_delay_us(s, c) + resp->extra_delay_us;
+    if (delay_us > 0) {
+        c->wake_at_us = monotonic_us() + delay_us;
+        c->state = CONN_WAITING;
+        timer_add(s, c);
+    } else {
+        c->state = CONN_WRITING;
+    }
 }
 
 /* ====================== Faults ====================== */
@@ -401,7 +511,7 @@ static enum step conn_fault(struct server *s, struct conn *c)
             return STEP_DONE;
         }
         c->send_limit = c->sent + 1;  /* one more byte, a second on */
-        c->wake_at_us = now_us() + SITESIM_DRIP_US;
+        c->wake_at_us = monotonic_us() + SITESIM_DRIP_US;
         c->state = CONN_WAITING;
         idle_remove(s, c);
         timer_add(s, c);
@@ -419,7 +529,8 @@ static int conn_watch(struct server *s, struct conn *c)
 {
     /* WAITING: no events; errors and hangups are reported anyway */
     uint32_t events = c->state == CONN_WAITING ? 0 : c->wait_events;
-    struct epoll_event ev = { .events = events, .data.fd = c->fd };
+    struct epoll_event ev = { .events = events,
+                              .data.u64 = epoll_key(c->fd, c->id) };
 
     if (events == c->epoll_events)
         return 0;
@@ -438,7 +549,10 @@ static enum step conn_next_request(struct server *s, struct conn *c)
     size_t head_len;
 
     if (http_head_complete(c->in, c->in_len, &head_len)) {
-        http_handle(s, c, c->in, head_len);  /* -> WAITING or WRITING */
+        int64_t arrival = monotonic_us();
+        http_handle(&s->config, c->ssl != NULL, c->in, head_len,
+                    &c->response);
+        conn_respond(s, c, arrival);  /* -> WAITING or WRITING */
         /* drop the request; pipelined ones behind it stay */
         memmove(c->in, c->in + head_len, c->in_len - head_len);
         c->in_len -= head_len;
@@ -449,7 +563,8 @@ static enum step conn_next_request(struct server *s, struct conn *c)
         return STEP_DONE;
     }
     if (c->in_len == sizeof(c->in)) {
-        http_error(s, c, 431);  /* 8 KiB and still no end of head */
+        http_error(431, &c->response);  /* 8 KiB, no end of head */
+        conn_respond(s, c, monotonic_us());
         c->in_len = 0;
         if (c->state == CONN_WAITING)
             idle_remove(s, c);
@@ -486,7 +601,7 @@ static void conn_run(struct server *s, struct conn *c)
                 break;
             if (c->in_flight) {
                 c->in_flight = false;  /* sent in full */
-                stats_request_done(&s->stats, c->log_seq, now_us());
+                stats_request_done(&s->stats, c->log_seq, monotonic_us());
             }
             if (c->close_after)
                 step = conn_linger_start(s, c);  /* "Connection: close" */
@@ -524,6 +639,7 @@ void conn_event(struct server *s, struct conn *c, uint32_t events)
  * waiting for a closing client. */
 void conn_timer_fired(struct server *s, struct conn *c)
 {
+    timer_remove(s, c);
     if (c->state == CONN_CLOSING) {
         conn_close(s, c);
         return;

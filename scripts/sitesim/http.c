@@ -1,5 +1,6 @@
 /* http.c -- the HTTP side of sitesim: parse a request head, pick the
- * response for its path, and say how long to hold it back.
+ * response for its path, and say how long to hold it back. It fills in
+ * a struct response and changes nothing else; conn.c carries it out.
  *
  * Paths (the same on both ports):
  *   /jython          a 10966-byte HTML page (the tutorial's HTTPS site)
@@ -183,15 +184,15 @@ int pages_init(void)
     return 0;
 }
 
-/* Copy up to cap body bytes of c's response, from `offset` on. */
-size_t http_body_copy(const struct conn *c, uint64_t offset,
+/* Copy up to cap body bytes of the response, from `offset` on. */
+size_t http_body_copy(const struct response *resp, uint64_t offset,
                       char *out, size_t cap)
 {
-    uint64_t left = c->body_len - offset;
+    uint64_t left = resp->body_len - offset;
     size_t n = left < cap ? (size_t)left : cap;
 
-    if (!c->body_repeats) {
-        memcpy(out, c->body + offset, n);
+    if (!resp->body_repeats) {
+        memcpy(out, resp->body + offset, n);
         return n;
     }
     /* the pattern: copy from the block, one block-sized piece at a time */
@@ -385,23 +386,6 @@ static bool percent_decode(char *text)
     return true;
 }
 
-/* ====================== Counting ====================== */
-
-/* A non-stats request that arrived at `arrival` gets `status`: count
- * it (and its connection, the first time) and put it in the log. It is
- * in flight until conn.c says its response is sent. */
-static void request_count(struct server *s, struct conn *c,
-                          int64_t arrival, int status, const char *path)
-{
-    if (!c->counted) {
-        c->counted = true;
-        stats_connection_counted(&s->stats, c->ssl != NULL);
-    }
-    c->log_seq = stats_request_begin(&s->stats, arrival, c->id, status,
-                                     path);
-    c->in_flight = true;
-}
-
 /* ====================== Responses ====================== */
 
 static const char *reason_phrase(int status)
@@ -443,54 +427,11 @@ static const char *reason_phrase(int status)
     return "Server Error";
 }
 
-/* The delay before a counted response: latency +/- jitter (never
- * below 0), plus the connection delay if it is the first response. */
-static int64_t response_delay_us(struct server *s, struct conn *c)
-{
-    const struct config *cfg = &s->config;
-    int64_t ms = cfg->latency_ms;
-
-    if (cfg->jitter_ms > 0) {
-        /* xorshift64*: small, seeded in main(), good enough for jitter */
-        uint64_t x = s->random_state;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        s->random_state = x;
-        x *= 0x2545F4914F6CDD1DULL;
-        ms += (int64_t)(x % (uint64_t)(2 * cfg->jitter_ms + 1));
-        ms -= cfg->jitter_ms;
-        if (ms < 0)
-            ms = 0;
-    }
-    if (c->first_response) {
-        c->first_response = false;
-        ms += cfg->conn_delay_ms;
-    }
-    return ms * 1000;
-}
-
-/* What respond() needs besides the connection. */
-struct response {
-    int status;                 /* 200, 404, ... */
-    const char *type;           /* Content-Type */
-    const char *body;           /* body bytes (see body_repeats) */
-    uint64_t body_len;          /* Content-Length */
-    bool body_repeats;          /* body is the /bytes pattern */
-    const char *location;       /* Location header, or NULL */
-    bool allow_header;          /* add "Allow: GET, HEAD" (for 405) */
-    bool chunked;               /* "Transfer-Encoding: chunked", and
-                                   body is sent as it is */
-    size_t big_header;          /* > 0: add a header this long */
-    enum fault fault;           /* /fault/...: see enum fault */
-    uint64_t body_before_fault; /* RESET, SHORT: body bytes sent first */
-};
-
 /* The head of a /fault/bigheader response: the usual head with one
  * header line of `size` bytes before the empty line. malloc'd (the
  * connection frees it); NULL when out of memory. */
-static char *big_head_make(const char *head, size_t head_len, size_t size,
-                           size_t *len)
+char *http_big_head(const char *head, size_t head_len, size_t size,
+                    size_t *len)
 {
     static const char name[] = "X-Sitesim-Big: ";
     size_t name_len = sizeof(name) - 1;
@@ -507,22 +448,23 @@ static char *big_head_make(const char *head, size_t head_len, size_t size,
     return big;
 }
 
-/* Set up c to send `resp` after `delay_us`, and hand it to conn.c. */
-static void respond(struct server *s, struct conn *c,
-                    const struct response *resp, bool head_only,
-                    bool keep_alive, bool http10, int64_t delay_us)
+/* Write the status line and headers of resp into out (cap bytes).
+ * Returns their length:
+ *   "HTTP/1.1 200 OK\r\nServer: sitesim\r\nContent-Type: text/html;
+ *    charset=utf-8\r\nContent-Length: 272\r\n\r\n" */
+size_t http_head_format(const struct response *resp, char *out, size_t cap)
 {
-    char location[300] = "";
+    char location[sizeof(resp->location) + 20] = "";
     char length[64];
     const char *connection = "";
     int n;
 
-    if (resp->location != NULL)
+    if (resp->location[0] != '\0')
         snprintf(location, sizeof(location), "Location: %s\r\n",
                  resp->location);
-    if (!keep_alive)
+    if (!resp->keep_alive)
         connection = "Connection: close\r\n";
-    else if (http10)
+    else if (resp->http10)
         connection = "Connection: keep-alive\r\n";
     if (resp->chunked)
         snprintf(length, sizeof(length), "Transfer-Encoding: chunked\r\n");
@@ -530,7 +472,7 @@ static void respond(struct server *s, struct conn *c,
         snprintf(length, sizeof(length), "Content-Length: %llu\r\n",
                  (unsigned long long)resp->body_len);
 
-    n = snprintf(c->head, sizeof(c->head),
+    n = snprintf(out, cap,
                  "HTTP/1.1 %d %s\r\n"
                  "Server: sitesim\r\n"
                  "Content-Type: %s\r\n"
@@ -540,66 +482,46 @@ static void respond(struct server *s, struct conn *c,
                  length, location,
                  resp->allow_header ? "Allow: GET, HEAD\r\n" : "",
                  connection);
-    if (n < 0 || (size_t)n >= sizeof(c->head))
-        n = 0;  /* cannot happen: every part above is short */
-    c->head_len = (size_t)n;
-    free(c->big_head);
-    c->big_head = NULL;
-    if (resp->big_header > 0)
-        c->big_head = big_head_make(c->head, c->head_len,
-                                    resp->big_header, &c->head_len);
-    c->body = resp->body;
-    c->body_len = head_only ? 0 : resp->body_len;
-    c->body_repeats = resp->body_repeats;
-    c->sent = 0;
-    c->close_after = !keep_alive;
-    c->fault = resp->fault;
-    switch (resp->fault) {
-    case FAULT_CLOSE:
-        c->send_limit = 0;
-        break;
-    case FAULT_RESET:
-    case FAULT_SHORT:
-        c->send_limit = c->head_len + resp->body_before_fault;
-        break;
-    case FAULT_STALL:
-    case FAULT_DRIP:
-        c->send_limit = c->head_len;  /* DRIP: conn.c adds a byte a time */
-        break;
-    case FAULT_NONE:
-        c->send_limit = c->head_len + c->body_len;
-        break;
-    }
-
-    if (delay_us > 0) {
-        c->wake_at_us = now_us() + delay_us;
-        c->state = CONN_WAITING;
-        timer_add(s, c);
-    } else {
-        c->state = CONN_WRITING;
-    }
+    if (n < 0 || (size_t)n >= cap)
+        return 0;  /* cannot happen: every part above is short */
+    return (size_t)n;
 }
 
 /* A short text/plain body, one line: for errors, /status, /delay. */
-static void respond_text(struct conn *c, struct response *resp,
-                         const char *text)
+static void respond_text(struct response *resp, const char *text)
 {
-    snprintf(c->small_body, sizeof(c->small_body), "%s\n", text);
+    snprintf(resp->small_body, sizeof(resp->small_body), "%s\n", text);
     resp->type = "text/plain; charset=utf-8";
-    resp->body = c->small_body;
-    resp->body_len = strlen(c->small_body);
+    resp->body = resp->small_body;
+    resp->body_len = strlen(resp->small_body);
 }
 
-/* Answer a request we could not read (400, 431) and close after it. */
-void http_error(struct server *s, struct conn *c, int status)
+/* The answer to a request we could not read (400, 431): counted,
+ * delayed, and the connection closes after it. */
+void http_error(int status, struct response *resp)
 {
-    struct response resp = { .status = status };
     char text[100];
 
-    request_count(s, c, now_us(), status, "-");  /* path unknown */
+    memset(resp, 0, sizeof(*resp));
+    resp->status = status;
+    resp->counted = true;
+    resp->delayed = true;
+    snprintf(resp->log_path, sizeof(resp->log_path), "-");  /* unknown */
     snprintf(text, sizeof(text), "%d %s", status, reason_phrase(status));
-    respond_text(c, &resp, text);
-    respond(s, c, &resp, false, false, false, response_delay_us(s, c));
+    respond_text(resp, text);
+}
+
+/* A stats request's body, made by stats.c; NULL when that failed. */
+void http_stats_body(struct response *resp, const char *body, size_t len)
+{
+    if (body == NULL) {
+        resp->status = 500;
+        respond_text(resp, "500 out of memory");
+        return;
+    }
+    resp->type = "text/plain; charset=utf-8";
+    resp->body = body;
+    resp->body_len = len;
 }
 
 /* The Location for /redirect and /redirect/N?to=PATH: N-1 more hops,
@@ -705,28 +627,25 @@ static int fail_code(char *query)
     return (int)code;
 }
 
-/* Answer the request whose head is head[0..head_len). The head is
- * changed in place (the caller drops it afterwards). */
-void http_handle(struct server *s, struct conn *c,
-                 char *head, size_t head_len)
+/* Decide the response to the request whose head is head[0..head_len)
+ * and fill in *resp; tls says which port it came on. The head is changed
+ * in place (the caller drops it afterwards). Nothing else changes:
+ * conn.c counts, delays and sends what this decides. */
+void http_handle(const struct config *cfg, bool tls, char *head,
+                 size_t head_len, struct response *resp)
 {
     struct request r;
-    struct response resp = { .status = 200 };
-    char location[300];
     char text[400];
-    char log_path[SITESIM_LOG_PATH];
     char *path, *query;
     uint64_t number;
-    int64_t arrival = now_us(), extra_us = 0;
-    bool is_stats, head_only, keep_alive;
 
-    free(c->own_body);  /* the previous response is sent */
-    c->own_body = NULL;
     head[head_len - 1] = '\0';  /* was the final '\n' */
     if (request_parse(head, &r) != 0) {
-        http_error(s, c, 400);
+        http_error(400, resp);
         return;
     }
+    memset(resp, 0, sizeof(*resp));
+    resp->status = 200;
 
     /* absolute form "http://host/path" (as proxies get): keep the path */
     path = r.target;
@@ -736,140 +655,126 @@ void http_handle(struct server *s, struct conn *c,
         if (path == NULL)
             path = "/";
     }
-    snprintf(log_path, sizeof(log_path), "%s", path);  /* with query */
+    snprintf(resp->log_path, sizeof(resp->log_path), "%s", path);
     query = strchr(path, '?');
     if (query != NULL)
         *query++ = '\0';
 
-    head_only = strcmp(r.method, "HEAD") == 0;
+    resp->head_only = strcmp(r.method, "HEAD") == 0;
+    resp->http10 = r.minor_version == 0;
     if (r.minor_version == 1)
-        keep_alive = !r.wants_close;
+        resp->keep_alive = !r.wants_close;
     else
-        keep_alive = r.wants_keep_alive && !r.wants_close;
+        resp->keep_alive = r.wants_keep_alive && !r.wants_close;
     if (r.has_body)
-        keep_alive = false;  /* we never read bodies: close instead */
+        resp->keep_alive = false;  /* we never read bodies: close instead */
 
-    is_stats = strcmp(path, "/stats") == 0 ||
-               strcmp(path, "/stats/reset") == 0 ||
-               strcmp(path, "/stats/log") == 0;
+    if (strcmp(path, "/stats") == 0)
+        resp->stats_page = STATS_SHOW;
+    else if (strcmp(path, "/stats/reset") == 0)
+        resp->stats_page = STATS_RESET;
+    else if (strcmp(path, "/stats/log") == 0)
+        resp->stats_page = STATS_LOG;
+    resp->counted = resp->stats_page == STATS_NONE;
+    resp->delayed = true;
 
-    if (!head_only && strcmp(r.method, "GET") != 0) {
-        resp.status = 405;
-        resp.allow_header = true;
+    if (!resp->head_only && strcmp(r.method, "GET") != 0) {
+        resp->status = 405;
+        resp->allow_header = true;
+        resp->stats_page = STATS_NONE;  /* nothing to show or reset */
         snprintf(text, sizeof(text), "405 %s not allowed: GET, HEAD",
                  r.method);
-        respond_text(c, &resp, text);
-    } else if (is_stats) {
-        size_t len = 0;
-
-        if (strcmp(path, "/stats/reset") == 0)
-            stats_reset(&s->stats, arrival);
-        if (strcmp(path, "/stats/log") == 0)
-            c->own_body = stats_log_format(&s->stats, &len);
-        else
-            c->own_body = stats_format(&s->stats, &s->config, &len);
-        if (c->own_body == NULL) {
-            resp.status = 500;
-            respond_text(c, &resp, "500 out of memory");
-        } else {
-            resp.type = "text/plain; charset=utf-8";
-            resp.body = c->own_body;
-            resp.body_len = len;
-        }
-        respond(s, c, &resp, head_only, keep_alive,
-                r.minor_version == 0, 0);  /* stats: never delayed */
-        return;
+        respond_text(resp, text);
+    } else if (resp->stats_page != STATS_NONE) {
+        resp->delayed = false;  /* stats: never delayed; conn.c asks
+                                   stats.c for the body */
     } else if (strcmp(path, "/jython") == 0) {
-        resp.type = "text/html; charset=utf-8";
-        resp.body = jython_page;
-        resp.body_len = sizeof(jython_page);
+        resp->type = "text/html; charset=utf-8";
+        resp->body = jython_page;
+        resp->body_len = sizeof(jython_page);
     } else if (strcmp(path, "/dice") == 0) {
-        resp.type = "text/html; charset=utf-8";
-        resp.body = dice_page;
-        resp.body_len = sizeof(dice_page);
+        resp->type = "text/html; charset=utf-8";
+        resp->body = dice_page;
+        resp->body_len = sizeof(dice_page);
     } else if (strncmp(path, "/bytes/", 7) == 0 &&
                number_parse(path + 7, SITESIM_BYTES_MAX, &number)) {
-        resp.type = "application/octet-stream";
-        resp.body = bytes_block;
-        resp.body_len = number;
-        resp.body_repeats = true;
+        resp->type = "application/octet-stream";
+        resp->body = bytes_block;
+        resp->body_len = number;
+        resp->body_repeats = true;
     } else if (strncmp(path, "/status/", 8) == 0 &&
                number_parse(path + 8, 599, &number) && number >= 200) {
-        resp.status = (int)number;
+        resp->status = (int)number;
         if (number >= 300 && number < 400 && number != 304)
-            resp.location = "/dice";
-        snprintf(text, sizeof(text), "%d %s", resp.status,
-                 reason_phrase(resp.status));
-        respond_text(c, &resp, text);
+            snprintf(resp->location, sizeof(resp->location), "/dice");
+        snprintf(text, sizeof(text), "%d %s", resp->status,
+                 reason_phrase(resp->status));
+        respond_text(resp, text);
         if (number == 204 || number == 304)
-            resp.body_len = 0;  /* these never carry a body */
+            resp->body_len = 0;  /* these never carry a body */
     } else if (strncmp(path, "/delay/", 7) == 0 &&
                number_parse(path + 7, SITESIM_DELAY_MAX, &number)) {
-        extra_us = (int64_t)number * 1000;
+        resp->extra_delay_us = (int64_t)number * 1000;
         snprintf(text, sizeof(text), "delayed %llu ms",
                  (unsigned long long)number);
-        respond_text(c, &resp, text);
+        respond_text(resp, text);
     } else if (strncmp(path, "/page/", 6) == 0 &&
                number_parse(path + 6, ELEMENT_COUNT, &number) &&
                number >= 1) {
         int code = fail_code(query);
         if (code > 0) {
-            resp.status = code;
+            resp->status = code;
             snprintf(text, sizeof(text), "%d %s (asked for by ?fail=)",
                      code, reason_phrase(code));
-            respond_text(c, &resp, text);
+            respond_text(resp, text);
             if (code == 204 || code == 304)
-                resp.body_len = 0;
+                resp->body_len = 0;
         } else if (code < 0) {
-            resp.status = 400;
-            respond_text(c, &resp, "bad fail code: use ?fail=200..599");
+            resp->status = 400;
+            respond_text(resp, "bad fail code: use ?fail=200..599");
         } else {
-            resp.type = "text/html; charset=utf-8";
-            resp.body = element_pages[number - 1];
-            resp.body_len = element_page_len[number - 1];
+            resp->type = "text/html; charset=utf-8";
+            resp->body = element_pages[number - 1];
+            resp->body_len = element_page_len[number - 1];
         }
     } else if (strncmp(path, "/fault/", 7) == 0 &&
-               fault_route(path + 7, &resp)) {
-        keep_alive = false;  /* a broken response ends its connection */
+               fault_route(path + 7, resp)) {
+        resp->keep_alive = false;  /* a broken response ends it all */
     } else if (strcmp(path, "/redirect/offhost") == 0) {
         /* another loopback address, where nothing listens: a client
          * with --sites local must refuse to go there at all */
-        resp.status = 302;
-        snprintf(location, sizeof(location), "%s://127.0.0.2:%d/dice",
-                 c->ssl != NULL ? "https" : "http",
-                 c->ssl != NULL ? s->config.https_port :
-                                  s->config.http_port);
-        resp.location = location;
-        snprintf(text, sizeof(text), "redirecting to %s", location);
-        respond_text(c, &resp, text);
+        resp->status = 302;
+        snprintf(resp->location, sizeof(resp->location),
+                 "%s://127.0.0.2:%d/dice", tls ? "https" : "http",
+                 tls ? cfg->https_port : cfg->http_port);
+        snprintf(text, sizeof(text), "redirecting to %s", resp->location);
+        respond_text(resp, text);
     } else if (strcmp(path, "/redirect/file") == 0) {
-        resp.status = 302;
-        resp.location = "file:///etc/hostname";  /* never to be followed */
-        respond_text(c, &resp, "redirecting to file:///etc/hostname");
+        resp->status = 302;
+        snprintf(resp->location, sizeof(resp->location),
+                 "file:///etc/hostname");  /* never to be followed */
+        respond_text(resp, "redirecting to file:///etc/hostname");
     } else if (strncmp(path, "/redirect", 9) == 0 &&
                (path[9] == '\0' || path[9] == '/')) {
-        if (redirect_route(path + 9, query, location, sizeof(location))) {
-            resp.status = 302;
-            resp.location = location;
-            snprintf(text, sizeof(text), "redirecting to %s", location);
+        if (redirect_route(path + 9, query, resp->location,
+                           sizeof(resp->location))) {
+            resp->status = 302;
+            snprintf(text, sizeof(text), "redirecting to %s",
+                     resp->location);
         } else {
-            resp.status = 400;
+            resp->status = 400;
             snprintf(text, sizeof(text), "bad redirect: use "
                      "/redirect/N?to=/PATH with N 1..100");
         }
-        respond_text(c, &resp, text);
+        respond_text(resp, text);
     } else if (strncmp(path, "/bytes/", 7) == 0 ||
                strncmp(path, "/status/", 8) == 0 ||
                strncmp(path, "/delay/", 7) == 0) {
-        resp.status = 400;
-        respond_text(c, &resp, "bad number: /bytes/0..104857600, "
+        resp->status = 400;
+        respond_text(resp, "bad number: /bytes/0..104857600, "
                      "/status/200..599, /delay/0..600000");
     } else {
-        resp.status = 404;
-        respond_text(c, &resp, "404 Not Found");
+        resp->status = 404;
+        respond_text(resp, "404 Not Found");
     }
-    if (!is_stats)
-        request_count(s, c, arrival, resp.status, log_path);
-    respond(s, c, &resp, head_only, keep_alive, r.minor_version == 0,
-            response_delay_us(s, c) + extra_us);
 }

@@ -1,5 +1,6 @@
-/* listen.c -- sitesim's listening sockets, and when a port is taken,
- * who holds it and the two ways out.
+/* listen.c -- sitesim's listening sockets: accepting connections (each
+ * handed to conn.c), and when a port is taken, who holds it and the two
+ * ways out.
  *
  *   $ ./sitesim
  *   sitesim: cannot listen on 127.0.0.1:8480: Address already in use
@@ -15,7 +16,7 @@
  * (a sitesim answers with its pid= and kit=, whoever owns it), then look
  * the socket up in /proc/net/tcp and the fds in /proc (which works for
  * the HTTPS port too, but only for our own user's processes).
- * This file calls nothing else of sitesim.
+ * Accepting calls conn.c (conn_new, conn_event) and log.c, nothing else.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -23,6 +24,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +34,10 @@
 #include <arpa/inet.h>
 
 #include "sitesim.h"
+
+#define ACCEPT_PAUSE_US 100000  /* out of fds: stop accepting this long */
+
+/* ====================== A taken port ====================== */
 
 /* What we found out about the holder of a port. */
 struct holder {
@@ -309,4 +315,71 @@ int listen_on(const struct config *cfg, int port)
     if (errno == EADDRINUSE)
         port_taken(cfg, port);
     return -1;
+}
+
+/* ====================== Accepting ====================== */
+
+/* Switch both listening sockets on or off in epoll. */
+static int listeners_watch(struct server *s, bool on)
+{
+    struct epoll_event ev = { .events = on ? EPOLLIN : 0 };
+
+    ev.data.u64 = epoll_key(s->http_fd, 0);
+    if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->http_fd, &ev) != 0)
+        return -1;
+    ev.data.u64 = epoll_key(s->https_fd, 0);
+    if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->https_fd, &ev) != 0)
+        return -1;
+    s->accept_paused = !on;
+    return 0;
+}
+
+/* Accept the connections waiting on a listening socket (a bounded
+ * number per call, so one busy port cannot starve the rest). */
+void listener_accept(struct server *s, int listen_fd, bool tls)
+{
+    for (int i = 0; i < 256; i++) {
+        int one = 1;
+        int fd = accept4(listen_fd, NULL, NULL,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return;  /* no more waiting */
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+                errno == ENOMEM) {
+                /* out of fds: the listener stays readable, so epoll
+                 * would wake us in a busy loop; look away a while */
+                log_line(s, "accept: %s (%zu connections): pausing",
+                         strerror(errno), s->conn_count);
+                if (listeners_watch(s, false) == 0)
+                    s->accept_resume_us = monotonic_us() + ACCEPT_PAUSE_US;
+                return;
+            }
+            log_line(s, "accept: %s", strerror(errno));
+            return;
+        }
+        struct conn *c = NULL;
+        /* TCP_NODELAY: send small responses now, not after 40 ms */
+        if ((size_t)fd < s->fd_limit &&
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+                       sizeof(one)) == 0)
+            c = conn_new(s, fd, tls);
+        if (c == NULL) {
+            log_line(s, "cannot take connection on fd %d", fd);
+            close(fd);
+            continue;
+        }
+        conn_event(s, c, EPOLLIN);  /* the request may be there already */
+    }
+}
+
+
+/* A pause for want of fds is over: switch the listeners on again. */
+void listeners_resume(struct server *s, int64_t now)
+{
+    if (s->accept_paused && s->accept_resume_us <= now &&
+        listeners_watch(s, true) != 0)
+        log_line(s, "cannot resume accepting: %s", strerror(errno));
 }

@@ -1,11 +1,24 @@
 /* sitesim.h -- what the files of the site simulator share.
  *
- * sitesim.c  options, the epoll loop, listening sockets, timers, main()
- * conn.c     one client connection: reading, writing, TLS, delays
- * http.c     HTTP parsing, the paths we serve, the pages
- * stats.c    the counters of /stats and the request log of /stats/log
- * listen.c   listening sockets; who holds a taken port
- * certs.c    the lab CA and the server certificate, made on first start
+ * The files call downward only, never back up (STYLE 14):
+ *
+ *   sitesim.c   main(): startup, the epoll loop, signals, pidfile
+ *     |-- config.c   defaults, environment, options, --help
+ *     |-- listen.c   listening sockets, accepting; who holds a taken port
+ *     |     |
+ *     +-----+-- conn.c   one connection: reading, writing, TLS, delays,
+ *                 |      faults; it alone changes a connection's state
+ *                 |-- http.c    parse a request, decide the response
+ *                 |             (struct response); changes nothing
+ *                 |-- stats.c   /stats counters and the /stats/log ring
+ *                 +-- timers.c  the min-heap of delayed connections
+ *   log.c     the --log file (every file may write a line)
+ *   certs.c   the lab CA and the server certificate, made on first start
+ *
+ * From the kit's common/ it links timer.c (monotonic_us, the clock),
+ * options.c and error.c (checked numbers, the one-line usage error).
+ * It does not share common/http.c's folder lookup, which is private to
+ * that file; config.c finds .sitesim next to the executable the same way.
  */
 #ifndef SITESIM_H
 #define SITESIM_H
@@ -16,6 +29,8 @@
 #include <stdio.h>
 #include <sys/epoll.h>
 #include <openssl/ssl.h>
+
+#include "timer.h"      /* common/: monotonic_us() */
 
 /* ====================== Constants ====================== */
 
@@ -63,7 +78,7 @@ struct config {
     int conn_delay_ms;          /* extra delay before a connection's
                                    first response */
     char dir[4096];             /* folder with ca.pem, server.pem/.key */
-    char kit[4096];             /* folder of the sitesim executable */
+    char kit[4096];             /* the kit's folder (has scripts/serve) */
     const char *pidfile;        /* --pidfile FILE, or NULL */
     const char *logfile;        /* --log FILE, or NULL */
 };
@@ -93,6 +108,41 @@ struct stats {
     uint64_t log_next;                /* sequence of the next entry */
 };
 
+/* What /stats... a request asks for; conn.c makes the body. */
+enum stats_page {
+    STATS_NONE,        /* not a stats request */
+    STATS_SHOW,        /* /stats */
+    STATS_RESET,       /* /stats/reset: zero, then as /stats */
+    STATS_LOG,         /* /stats/log */
+};
+
+/* The response to one request, as http.c decides it; conn.c carries it
+ * out (counts it, delays it, sends it, misbehaves as `fault` says). */
+struct response {
+    int status;                 /* 200, 404, ... */
+    const char *type;           /* Content-Type */
+    const char *body;           /* body bytes (see body_repeats) */
+    uint64_t body_len;          /* Content-Length */
+    bool body_repeats;          /* body is the /bytes pattern */
+    char small_body[512];       /* short generated bodies live here */
+    char location[300];         /* Location header, or "" */
+    bool allow_header;          /* add "Allow: GET, HEAD" (for 405) */
+    bool chunked;               /* "Transfer-Encoding: chunked", and
+                                   the body is sent as it is */
+    size_t big_header;          /* > 0: add a header this long */
+    enum fault fault;           /* /fault/...: see enum fault */
+    uint64_t body_before_fault; /* RESET, SHORT: body bytes sent first */
+
+    bool head_only;             /* HEAD: the head, no body */
+    bool keep_alive;            /* keep the connection after it */
+    bool http10;                /* an HTTP/1.0 request */
+    bool counted;               /* not a stats request: count, log it */
+    enum stats_page stats_page; /* a stats request: which */
+    bool delayed;               /* wait latency (+ extra) before it */
+    int64_t extra_delay_us;     /* /delay/MS: this much more */
+    char log_path[SITESIM_LOG_PATH]; /* path and query, for the log */
+};
+
 /* One client connection. */
 struct conn {
     int fd;                     /* the accepted socket */
@@ -113,19 +163,16 @@ struct conn {
     char in[SITESIM_HEAD_MAX];  /* bytes read, not yet parsed */
     size_t in_len;              /* bytes in in[] */
 
+    struct response response;   /* the one being answered */
     char head[1024];            /* status line and headers to send */
     char *big_head;             /* malloc'd head (/fault/bigheader):
                                    sent instead of head[] when set */
     size_t head_len;            /* bytes in the head */
-    char small_body[512];       /* body of short generated responses */
-    const char *body;           /* body source: a page, small_body,
-                                   own_body, or the /bytes pattern */
     char *own_body;             /* malloc'd body (/stats), or NULL */
     uint64_t body_len;          /* body bytes to send (0 for HEAD) */
-    bool body_repeats;          /* body is the pattern, repeated */
     uint64_t sent;              /* bytes of head + body sent so far */
     bool close_after;           /* close once this response is sent */
-    enum fault fault;           /* /fault/...: how to misbehave */
+    enum fault fault;           /* /fault/...: how to misbehave now */
     uint64_t send_limit;        /* the fault acts once this much is
                                    sent (FAULT_NONE: head + body) */
 
@@ -165,10 +212,6 @@ struct server {
     bool accept_paused;         /* out of fds: listeners switched off */
     int64_t accept_resume_us;   /* when to switch them on again */
 
-    struct epoll_event *events; /* the batch being handled */
-    int event_count;            /* entries in that batch */
-    int event_index;            /* entry being handled */
-
     struct stats stats;         /* for /stats */
     uint64_t conn_numbers;      /* connections accepted so far */
     uint64_t random_state;      /* xorshift state for the jitter */
@@ -176,12 +219,21 @@ struct server {
 
 /* ====================== Functions ====================== */
 
-/* sitesim.c */
-int64_t now_us(void);
-void log_line(struct server *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-void timer_add(struct server *s, struct conn *c);
-void timer_remove(struct server *s, struct conn *c);
+/* epoll's data for an fd: the fd, and for a connection its number, so
+ * an event for a connection closed earlier in the same batch (whose fd
+ * accept() may have handed out again) is recognised and dropped. */
+static inline uint64_t epoll_key(int fd, uint64_t conn_id)
+{
+    return (uint64_t)(uint32_t)fd | (conn_id << 32);
+}
+
+/* config.c */
+int config_load(struct config *cfg, int argc, char **argv);
+
+/* listen.c */
+int listen_on(const struct config *cfg, int port);
+void listener_accept(struct server *s, int listen_fd, bool tls);
+void listeners_resume(struct server *s, int64_t now);
 
 /* conn.c */
 struct conn *conn_new(struct server *s, int fd, bool tls);
@@ -192,10 +244,16 @@ void conn_close(struct server *s, struct conn *c);
 /* http.c */
 int pages_init(void);
 bool http_head_complete(const char *buf, size_t len, size_t *head_len);
-void http_handle(struct server *s, struct conn *c,
-                 char *head, size_t head_len);
-void http_error(struct server *s, struct conn *c, int status);
-size_t http_body_copy(const struct conn *c, uint64_t offset,
+void http_handle(const struct config *cfg, bool tls, char *head,
+                 size_t head_len, struct response *resp);
+void http_error(int status, struct response *resp);
+void http_stats_body(struct response *resp, const char *body,
+                     size_t len);
+size_t http_head_format(const struct response *resp, char *out,
+                        size_t cap);
+char *http_big_head(const char *head, size_t head_len, size_t size,
+                    size_t *len);
+size_t http_body_copy(const struct response *resp, uint64_t offset,
                       char *out, size_t cap);
 
 /* stats.c */
@@ -212,8 +270,14 @@ char *stats_format(const struct stats *st, const struct config *cfg,
                    size_t *len);
 char *stats_log_format(struct stats *st, size_t *len);
 
-/* listen.c */
-int listen_on(const struct config *cfg, int port);
+/* timers.c */
+void timer_add(struct server *s, struct conn *c);
+void timer_remove(struct server *s, struct conn *c);
+struct conn *timer_first(const struct server *s);
+
+/* log.c */
+void log_line(struct server *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* certs.c */
 int certs_ensure(const char *dir);
