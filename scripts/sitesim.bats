@@ -123,6 +123,7 @@ code() {
 @test "sitesim: /stats names the simulator's pid and folder" {
     assert_equal "$(sim_stat pid)" "$SIM_PID"
     assert_equal "$(sim_stat dir)" "$CONKIT_SIMDIR"
+    assert_equal "$(sim_stat kit)" "$KIT"
 }
 
 # fault PATH [curl options]: curl's exit code for PATH, and its error on

@@ -67,7 +67,7 @@ static void usage(FILE *out)
 "  /fault/badchunk     chunked encoding with a size that is not hex\n"
 "\n"
 "  /stats              counters, key=value lines (never delayed), with\n"
-"                      requests_inflight_peak, pid and dir\n"
+"                      requests_inflight_peak, pid, kit and dir\n"
 "  /stats/reset        zero the counters and the log, answer as /stats\n"
 "  /stats/log          each request since the reset, one line each:\n"
 "                      ARRIVAL_US DONE_US STATUS CONN PATH (us since the\n"
