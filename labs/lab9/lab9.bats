@@ -310,14 +310,17 @@ fail_fast_check() {
     assert_equal "$stderr" "scrape_async: --max-conns 100 is more than the open-file limit allows (ulimit -Hn 40, less 20 spare): using 20"
 }
 
-@test "scrape_*: the simulator's fault paths fail each page with a reason, never a crash or a hang" {
+@test "scrape_*: the simulator's fault paths and bad redirects fail each page with a reason, never a crash or a hang" {
     local program fault
     for program in "${SCRAPERS[@]}"; do
-        for fault in reset close short stall drip bigheader badchunk; do
+        for fault in fault/reset fault/close fault/short fault/stall \
+                     fault/drip fault/bigheader fault/badchunk \
+                     redirect/offhost redirect/file; do
             # BASE?/page/N: the page number rides in the query, so every
-            # request hits /fault/NAME
+            # request hits the fault; the two redirects lead off
+            # 127.0.0.1 and to file://, and must be refused
             run --separate-stderr kit "$program" --pages 2 --timeout 0.5 \
-                --base "$(sim_url "/fault/$fault")?"
+                --base "$(sim_url "/$fault")?"
             assert_equal "$status" 1
             assert_line "Retrieved 0 of 2 pages, 2 failed, 0 cancelled"
             assert_line --regexp "^results=\[\(1, error\(.+\)\), \(2, error\(.+\)\)\]$"

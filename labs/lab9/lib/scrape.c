@@ -141,6 +141,7 @@ void scrape_parse_options(int argc, char *argv[],
     if (base == NULL) {
         snprintf(settings->base, sizeof settings->base,
                  "http://127.0.0.1:%d", sites_http_port());
+        http_loopback_only();   /* the simulator: never off the machine */
         return;
     }
     size_t length = strlen(base);
@@ -154,6 +155,9 @@ void scrape_parse_options(int argc, char *argv[],
                     base);
     memcpy(settings->base, base, length);
     settings->base[length] = '\0';
+    if (strncmp(base, "http://127.0.0.1:", 17) == 0 ||
+        strncmp(base, "https://127.0.0.1:", 18) == 0)
+        http_loopback_only();   /* as a sites list all on 127.0.0.1 */
 }
 
 void scrape_check_simulator(const struct scrape_settings *settings)
@@ -204,20 +208,6 @@ static size_t keep_body(char *data, size_t size, size_t count, void *state)
     return bytes;
 }
 
-/* CURLOPT_XFERINFOFUNCTION: non-zero aborts the transfer.  libcurl calls
- * it often while data flows and about once a second while it waits. */
-static int stop_if_interrupted(void *state, curl_off_t download_total,
-                               curl_off_t downloaded, curl_off_t upload_total,
-                               curl_off_t uploaded)
-{
-    (void)state;
-    (void)download_total;
-    (void)downloaded;
-    (void)upload_total;
-    (void)uploaded;
-    return interrupt_requested();
-}
-
 CURL *scrape_handle(const struct scrape_settings *settings, CURL *reuse,
                     long n, struct page_body *body)
 {
@@ -229,8 +219,6 @@ CURL *scrape_handle(const struct scrape_settings *settings, CURL *reuse,
     curl_easy_setopt(handle, CURLOPT_URL, url);
     curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, keep_body);
     curl_easy_setopt(handle, CURLOPT_WRITEDATA, body);
-    curl_easy_setopt(handle, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, stop_if_interrupted);
     /* like the tutorial's clients: HTTP/1.1, one request per connection
      * at a time */
     curl_easy_setopt(handle, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
@@ -278,7 +266,7 @@ void scrape_judge(CURL *handle, CURLcode code, const struct page_body *body,
     long status = 0;
 
     scrape_page_url(settings, n, url, sizeof url);
-    if (code == CURLE_ABORTED_BY_CALLBACK && interrupt_requested()) {
+    if (http_cancelled(code)) {
         result->status = PAGE_CANCELLED;        /* Ctrl-C, not the page */
         return;
     }

@@ -87,7 +87,7 @@ void scrape_page_url(const struct scrape_settings *settings, long n,
 
 /* A handle set up for page n (http_easy_new(), the URL, the body into
  * *body).  With reuse, an existing handle (a session) is set up again.
- * The progress callback aborts the transfer once interrupted. */
+ * http_easy_new()'s progress callback aborts it once interrupted. */
 CURL *scrape_handle(const struct scrape_settings *settings, CURL *reuse,
                     long n, struct page_body *body);
 
