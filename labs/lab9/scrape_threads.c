@@ -196,7 +196,9 @@ static struct future *pool_submit(struct pool *pool, job_proc *proc,
         s = pthread_mutex_unlock(&pool->lock);
         if (s != 0)
             error_fatal_errno(s, "pthread_mutex_unlock");
-        pthread_cond_destroy(&future->settled);
+        s = pthread_cond_destroy(&future->settled);
+        if (s != 0)
+            error_fatal_errno(s, "pthread_cond_destroy");
         free(future);
         return NULL;
     }
@@ -316,15 +318,21 @@ static void pool_shutdown(struct pool *pool, bool cancel_pending)
         if (s != 0)
             error_fatal_errno(s, "pthread_join");
     }
-    pthread_cond_destroy(&pool->work_ready);
-    pthread_mutex_destroy(&pool->lock);
+    s = pthread_cond_destroy(&pool->work_ready);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_cond_destroy");
+    s = pthread_mutex_destroy(&pool->lock);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_destroy");
     free(pool->threads);
     free(pool);
 }
 
 static void future_free(struct future *future)
 {
-    pthread_cond_destroy(&future->settled);
+    int s = pthread_cond_destroy(&future->settled);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_cond_destroy");
     free(future);
 }
 
@@ -541,7 +549,9 @@ int main(int argc, char *argv[])
 
     for (long i = 0; i < settings.pages; i++)
         future_free(futures[i]);
-    pthread_key_delete(session_key);
+    s = pthread_key_delete(session_key);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_key_delete");
     http_global_cleanup();
     free(futures);
     free(jobs);
