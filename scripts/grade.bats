@@ -15,6 +15,11 @@ load bats/common
 POINTS="$KIT/scripts/grade-points"
 
 setup_file() {
+    # test programs, in a folder every user may read (limit may run them
+    # as nobody)
+    TOOLS="$(mktemp -d "${TMPDIR:-/tmp}/conkit-grade-tools.XXXXXX")"
+    chmod 755 "$TOOLS"
+    export TOOLS
     # the kit as it is now, without its git history or runtime state
     PRISTINE="$BATS_FILE_TMPDIR/kit"
     export PRISTINE
@@ -52,6 +57,10 @@ int main(int argc, char **argv)
     return 0;                   /* the children are left behind, asleep */
 }
 EOF
+}
+
+teardown_file() {
+    rm -rf "$TOOLS"
 }
 
 # copy_kit NAME: a private copy of the pristine kit; prints its path.
@@ -112,17 +121,17 @@ regex_quote() {
     sed 's/[][\.*^$+?(){}|]/\\&/g' <<<"$1"
 }
 
-# build_c NAME: compile the C program on stdin to $BATS_FILE_TMPDIR/NAME.
+# build_c NAME: compile the C program on stdin to $TOOLS/NAME.
 build_c() {
-    cat >"$BATS_FILE_TMPDIR/$1.c"
-    cc -O2 -Wall -o "$BATS_FILE_TMPDIR/$1" "$BATS_FILE_TMPDIR/$1.c"
+    cat >"$TOOLS/$1.c"
+    cc -O2 -Wall -o "$TOOLS/$1" "$TOOLS/$1.c"
 }
 
 # ====== scripts/grade-points ======
 
 @test "grade-points: every check in the table exists in its lab's bats files" {
-    local lab points name flag extra missing=0 count=0
-    while IFS=$'\t' read -r lab points name flag extra; do
+    local lab points name flag needs extra missing=0 count=0 program
+    while IFS=$'\x1f' read -r lab points name flag needs extra; do
         [[ "$lab" =~ ^lab[0-9]+$ ]] || continue
         count=$((count + 1))
         [[ "$points" =~ ^[0-9]+$ ]] || fail "bad points for '$name': '$points'"
@@ -133,7 +142,12 @@ build_c() {
             echo "not in labs/$lab/*.bats: $name" >&2
             missing=$((missing + 1))
         fi
-    done <"$POINTS"
+        # the programs it needs are programs of the kit
+        for program in $needs; do
+            compgen -G "$KIT/labs/lab*/$program.c" >/dev/null ||
+                fail "'$name' needs '$program', which is no program"
+        done
+    done < <(tr '\t' '\037' <"$POINTS")
     [ "$count" -gt 0 ] || fail "no checks in $POINTS"
     [ "$missing" -eq 0 ]
 }
@@ -164,7 +178,7 @@ build_c() {
 }
 
 @test "limit: at most --procs tasks at once; fork fails beyond, the rest is killed" {
-    run "$KIT/scripts/limit" --procs 50 -- "$BATS_FILE_TMPDIR/forker" 300 \
+    run "$KIT/scripts/limit" --procs 50 -- "$TOOLS/forker" 300 \
         --setsid
     assert_success
     local forked failed
@@ -174,28 +188,73 @@ build_c() {
     [ "$failed" -ge 250 ] || fail "only $failed forks failed"
     # the children that left the process group did not outlive the run
     sleep 0.5
-    run pgrep -f "$BATS_FILE_TMPDIR/forker"
+    run pgrep -f "$TOOLS/forker"
     assert_failure
 }
 
 @test "limit: without a pids cgroup, RLIMIT_NPROC bounds the tasks (as nobody when root)" {
-    CONKIT_LIMIT_METHOD=nproc run "$KIT/scripts/limit" --procs 20 -- \
-        "$BATS_FILE_TMPDIR/forker" 100
+    CONKIT_NO_CGROUP=1 run --separate-stderr "$KIT/scripts/limit" \
+        --procs 20 -- "$TOOLS/forker" 100
     assert_success
+    if [ "$(id -u)" -eq 0 ]; then
+        # one line says why, and what bounds the tasks instead
+        assert_equal "$stderr" "limit: no usable pids cgroup here: tasks are bounded by RLIMIT_NPROC as uid 65534"
+    fi
     local forked
     forked="$(sed -n 's/^forked=\([0-9]*\) .*/\1/p' <<<"$output")"
     [ -n "$forked" ] && [ "$forked" -le 20 ] ||
         fail "forked ${forked:-?} children with --procs 20"
     # no cgroup: what is left of the process group is killed
     sleep 0.5
-    run pgrep -f "$BATS_FILE_TMPDIR/forker"
+    run pgrep -f "$TOOLS/forker"
     assert_failure
-    CONKIT_LIMIT_METHOD=nproc run "$KIT/scripts/limit" -- id -u
+    CONKIT_NO_CGROUP=1 CONKIT_LIMIT_QUIET=1 run "$KIT/scripts/limit" -- id -u
     if [ "$(id -u)" -eq 0 ]; then
         assert_output 65534
     else
         assert_output "$(id -u)"
     fi
+}
+
+@test "limit: a daemon that left the process group and the session is killed, with or without a cgroup" {
+    local method
+    for method in "" 1; do
+        CONKIT_NO_CGROUP="$method" CONKIT_LIMIT_QUIET=1 run "$KIT/scripts/limit" \
+            --time 5 -- bash -c "setsid '$TOOLS/forker' 3 --setsid &"
+        assert_success
+        sleep 0.5
+        run pgrep -f "$TOOLS/forker"
+        assert_failure
+    done
+}
+
+@test "limit: --user runs the command without capabilities; it cannot write root's files" {
+    [ "$(id -u)" -eq 0 ] || skip "needs root (--user is root only)"
+    local file="$BATS_TEST_TMPDIR/root-owned"
+    echo pristine >"$file"
+    chmod 644 "$file"
+    run "$KIT/scripts/limit" --user nobody -- \
+        bash -c "id -u; grep CapEff /proc/self/status; echo changed >'$file'"
+    assert_line 65534
+    assert_line --regexp '^CapEff:[[:space:]]+0+$'
+    assert_equal "$(cat "$file")" pristine
+}
+
+@test "limit: SIGTERM to limit is passed on to the command, --pidfile names it" {
+    local pid
+    "$KIT/scripts/limit" --time 20 --pidfile "$BATS_TEST_TMPDIR/pid" -- \
+        bash -c 'trap "exit 7" TERM; while :; do sleep 0.1; done' 3>&- &
+    pid=$!
+    for _ in $(seq 100); do
+        [ -s "$BATS_TEST_TMPDIR/pid" ] && break
+        sleep 0.05
+    done
+    [ -s "$BATS_TEST_TMPDIR/pid" ] || fail "no pidfile"
+    grep -q 'trap' "/proc/$(cat "$BATS_TEST_TMPDIR/pid")/cmdline"
+    kill -TERM "$pid"
+    local status=0
+    wait "$pid" || status=$?
+    assert_equal "$status" 7
 }
 
 # ====== scripts/grade ======
@@ -212,9 +271,15 @@ build_c() {
     local checks
     checks="$(grep -cE '^lab(2|3)'$'\t' "$POINTS")"
     assert_equal "${#lines[@]}" "$((checks + 1))"
-    run grep -c '"status": "OK"' "$BATS_TEST_TMPDIR/out/grade.json"
+    run jq '[.checks[] | select(.status == "OK")] | length' \
+        "$BATS_TEST_TMPDIR/out/grade.json"
     assert_output "$checks"
-    grep -q "\"score\": $total," "$BATS_TEST_TMPDIR/out/grade.json"
+    run jq '.score, .total' "$BATS_TEST_TMPDIR/out/grade.json"
+    assert_equal "$output" "$total"$'\n'"$total"
+    # bats' JUnit report, one testcase per check, none failed
+    run grep -c '<testcase ' "$BATS_TEST_TMPDIR/out/junit.xml"
+    assert_output "$checks"
+    refute grep -q '<failure' "$BATS_TEST_TMPDIR/out/junit.xml"
 }
 
 @test "grade: bank without its mutex loses exactly the locked-threads checks of lab8" {
@@ -278,7 +343,7 @@ build_c() {
     assert_equal "$(grep -c ': FAIL (0/' <<<"$output")" 3
     grep -rq "limit: io_threads: stopped after 3 s (time limit)" \
         "$BATS_TEST_TMPDIR/out/grade-output/"
-    run pgrep -f "$copy/io_threads"
+    run pgrep -f "conkit-grade[.][^/]*/kit/io_threads"
     assert_failure
 }
 
@@ -330,7 +395,7 @@ EOF
         "$BATS_TEST_TMPDIR/out/grade-output/"
     # nothing of the bomb is left, and this machine can still fork
     sleep 1
-    run pgrep -f "$copy/io_sync"
+    run pgrep -f "conkit-grade[.][^/]*/kit/io_sync"
     assert_failure
     local used
     used="$(find /proc -maxdepth 1 -name '[0-9]*' | wc -l)"
@@ -391,12 +456,15 @@ EOF
     # the skip's reason and the failures' output are kept
     run cat "$BATS_TEST_TMPDIR/out/grade-output/lab2-02-selftest-skips.txt"
     assert_output --partial "on purpose"
-    grep -q '"name": "selftest: skips", "points": 2, "earned": 0, "exercise": false, "status": "SKIP"' \
-        "$BATS_TEST_TMPDIR/out/grade.json"
-    grep -q '"name": "selftest: exercise done", "points": 64, "earned": 64, "exercise": true, "status": "OK"' \
-        "$BATS_TEST_TMPDIR/out/grade.json"
-    grep -q '"score": 9,' "$BATS_TEST_TMPDIR/out/grade.json"
-    grep -q '"exercises": 64,' "$BATS_TEST_TMPDIR/out/grade.json"
+    local json="$BATS_TEST_TMPDIR/out/grade.json"
+    run jq -c '.checks[] | select(.name == "selftest: skips")
+        | [.points, .earned, .exercise, .status]' "$json"
+    assert_output '[2,0,false,"SKIP"]'
+    run jq -c '.checks[] | select(.name == "selftest: exercise done")
+        | [.points, .earned, .exercise, .status]' "$json"
+    assert_output '[64,64,true,"OK"]'
+    run jq -c '[.score, .total, .exercises, .exercises_total]' "$json"
+    assert_output '[9,63,64,192]'
 }
 
 @test "grade: a program that does not build fails its checks, and the log is kept" {
@@ -430,4 +498,153 @@ EOF
     run --separate-stderr grade --points "$BATS_TEST_TMPDIR/bad-points"
     assert_equal "$status" 2
     [[ "$stderr" == *"bad-points:1: "* ]] || fail "$stderr"
+}
+
+# ====== Student copies that try to fool or harm the grader ======
+
+@test "grade: a Makefile that writes to the grader (relative paths, /proc ancestors) leaves it untouched" {
+    [ "$(id -u)" -eq 0 ] || skip "needs root: the student's code runs as the grading user only then"
+    local copy before
+    copy="$(copy_kit tamper)"
+    # what a student might try during `make`: append to any grade-points
+    # it can find, next to its kit or named by the grader's command line
+    cat >"$copy/tamper.sh" <<'SH'
+#!/bin/sh
+line="lab2	900	io_sync: --help lists every option and exits 0"
+for file in ../grader/scripts/grade-points ../../scripts/grade-points \
+    ../scripts/grade-points; do
+    echo "$line" >>"$file" 2>/dev/null && echo "tamper: wrote $file"
+done
+pid=$$
+while [ "$pid" -gt 1 ]; do
+    for word in $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null); do
+        case "$word" in
+        */scripts/grade | */grade-points | *.bats)
+            dir="$(dirname "$word")"
+            for file in "$word" "$dir/grade-points" "$dir/scripts/grade-points"; do
+                [ -f "$file" ] && echo "$line" >>"$file" 2>/dev/null &&
+                    echo "tamper: wrote $file"
+            done ;;
+        esac
+    done
+    pid="$(awk '{ print $4 }' "/proc/$pid/stat" 2>/dev/null || echo 1)"
+done
+for file in /tmp/conkit-grade.*/grader/scripts/grade-points \
+    /tmp/conkit-grade.*/grade-points /tmp/conkit-grade.*/grader/labs/lab2/lab2.bats; do
+    [ -f "$file" ] && echo "$line" >>"$file" 2>/dev/null &&
+        echo "tamper: wrote $file"
+done
+exit 0
+SH
+    printf '\nall: tamper\n.PHONY: tamper\ntamper:\n\t-@sh ./tamper.sh\n' \
+        >>"$copy/Makefile"
+    TABLE="$(points_file points \
+        "$(table_line lab2 "io_sync: --help lists every option and exits 0")")"
+    before="$(sha256sum "$TABLE" "$POINTS" "$KIT/scripts/grade" \
+        "$KIT/labs/lab2/lab2.bats")"
+    run --separate-stderr grade --kit "$copy" --points "$TABLE"
+    assert_success
+    assert_line "Score: 1/1"
+    assert_equal "$(sha256sum "$TABLE" "$POINTS" "$KIT/scripts/grade" \
+        "$KIT/labs/lab2/lab2.bats")" "$before"
+    # the build ran (as the grading user) and wrote nothing it tried to
+    run grep -c 'tamper: wrote' "$BATS_TEST_TMPDIR/out/grade-output/build.log"
+    assert_output 0
+}
+
+@test "grade: a daemon left behind and 1 GB of output cost their checks, quickly, and leave nothing behind" {
+    local copy
+    copy="$(copy_kit daemon)"
+    # at the start of main: a double-forked daemon in its own session that
+    # holds stdout open, then a flood on stdout
+    cat >"$copy/labs/lab7/daemon.h" <<'H'
+/* daemon.h -- for scripts/grade.bats: leave a daemon, flood stdout. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void daemon_and_flood(void)
+{
+    static char block[1 << 16];
+    long long left = 1LL << 30;                 /* 1 GB */
+    if (fork() == 0) {
+        setsid();
+        if (fork() == 0) {
+            sleep(600);                         /* holds stdout open */
+            _exit(0);
+        }
+        _exit(0);
+    }
+    memset(block, 'x', sizeof block);
+    while (left > 0 && write(1, block, sizeof block) > 0)
+        left -= (long long)sizeof block;
+    exit(0);
+}
+H
+    sed -i -e '1i #include "daemon.h"' \
+        -e '/^int main(/,/^{/ s/^{$/{\n    daemon_and_flood();/' \
+        "$copy/labs/lab7/race_condition.c"
+    grep -q '^    daemon_and_flood();' "$copy/labs/lab7/race_condition.c"
+    TABLE="$(points_file points \
+        "$(table_line lab7 "race_condition: prints counter=, expected= and lost= that add up, then the timer")" \
+        "$(table_line lab7 "race_condition under ThreadSanitizer: --lock none is reported as a data race (graded)")")"
+    [ "$(grep -c '^lab7' "$TABLE")" -eq 2 ]
+    SECONDS=0
+    run --separate-stderr grade --kit "$copy" --points "$TABLE" --timeout 20
+    assert_failure 1
+    [ "$SECONDS" -lt 240 ] || fail "grading took $SECONDS s"
+    assert_line --regexp '^Score: 0/[0-9]+$'
+    # each failed check says what stopped it, on its own line
+    assert_equal "$(grep -c ': FAIL (0/.*output cut at' <<<"$output")" 2
+    sleep 1
+    run pgrep -f "conkit-grade[.][^/]*/kit/"
+    assert_failure
+    # nothing of the flood is left in the temporary folders
+    run bash -c "du -sm '${TMPDIR:-/tmp}' | cut -f1"
+    [ "$output" -lt 900 ] || fail "${TMPDIR:-/tmp} holds $output MB"
+}
+
+@test "grade: without a usable pids cgroup, one line says so and a fork bomb is still bounded" {
+    [ "$(id -u)" -eq 0 ] || skip "needs root: the fallback is the grading user's RLIMIT_NPROC"
+    local copy
+    copy="$(copy_kit nocgroup)"
+    cat >"$copy/labs/lab2/bomb.h" <<'H'
+/* bomb.h -- a bounded fork bomb for scripts/grade.bats (3000 forks at
+ * most, in all, through a counter in shared memory). */
+#include <stdatomic.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static void bomb(void)
+{
+    atomic_long *forks = mmap(NULL, sizeof *forks, PROT_READ | PROT_WRITE,
+                              MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (forks == MAP_FAILED)
+        return;
+    while (atomic_fetch_add(forks, 1) < 3000)
+        if (fork() < 0)
+            break;
+    for (;;)
+        sleep(60);
+}
+H
+    sed -i -e '1i #include "bomb.h"' \
+        -e '/^int main(/,/^{/ s/^{$/{\n    bomb();/' "$copy/labs/lab2/io_sync.c"
+    TABLE="$(points_file points \
+        "$(table_line lab2 "io_sync: --help lists every option and exits 0")" \
+        "$(table_line lab2 "io_sync: bad usage prints one line and exits 2")")"
+    SECONDS=0
+    CONKIT_NO_CGROUP=1 run --separate-stderr grade --kit "$copy" \
+        --points "$TABLE" --timeout 4
+    assert_failure 1
+    [ "$SECONDS" -lt 120 ] || fail "grading took $SECONDS s"
+    [[ "$stderr" == *"grade: no usable pids cgroup: tasks bounded by RLIMIT_NPROC as conkit-student"* ]] ||
+        fail "no line about the cgroup: $stderr"
+    assert_line --regexp '^Score: 0/[0-9]+$'
+    sleep 1
+    run pgrep -f "conkit-grade[.][^/]*/kit/io_sync"
+    assert_failure
+    run pgrep -u conkit-student
+    assert_failure
 }

@@ -28,8 +28,8 @@ teardown_file() {
 
 @test "io_async: a --max-conns the open-file limit cannot hold is cut down, said once" {
     # a hard limit of 200 descriptors leaves room for 200 - 64 sockets
-    run --separate-stderr bash -c \
-        'ulimit -n 200 && exec timeout 30 "$0" -q --max-conns 137' \
+    run --separate-stderr kit_limited 30 bash -c \
+        'ulimit -n 200 && exec "$0" -q --max-conns 137' \
         "$KIT_BIN/io_async"
     assert_success
     assert_line "Downloaded 100 of 100 sites, $((50 * JYTHON_BYTES + 50 * DICE_BYTES)) bytes"
@@ -37,14 +37,14 @@ teardown_file() {
 }
 
 @test "io_async: with ulimit -n 40, --max-conns 1 works and the default is cut down" {
-    run --separate-stderr bash -c \
-        'ulimit -n 40 && exec timeout 60 "$0" -q --repeat 2 --max-conns 1' \
+    run --separate-stderr kit_limited 60 bash -c \
+        'ulimit -n 40 && exec "$0" -q --repeat 2 --max-conns 1' \
         "$KIT_BIN/io_async"
     assert_success
     assert_equal "$stderr" ""
     assert_line "Downloaded 4 of 4 sites, $((2 * JYTHON_BYTES + 2 * DICE_BYTES)) bytes"
-    run --separate-stderr bash -c \
-        'ulimit -n 40 && exec timeout 60 "$0" -q' "$KIT_BIN/io_async"
+    run --separate-stderr kit_limited 60 bash -c \
+        'ulimit -n 40 && exec "$0" -q' "$KIT_BIN/io_async"
     assert_success
     assert_line "Downloaded 100 of 100 sites, $((50 * JYTHON_BYTES + 50 * DICE_BYTES)) bytes"
     [ "${#stderr_lines[@]}" -eq 1 ] || fail "expected one line: $stderr"
@@ -113,8 +113,8 @@ teardown_file() {
 @test "io_async: runs every download on one thread" {
     local pid most=0 seen=0 threads
     # 20 downloads one after another: about 2 s to look at it
-    "$KIT_BIN/io_async" -q --repeat 10 --max-conns 1 >/dev/null 3>&- &
-    pid=$!
+    kit_background io_async -q --repeat 10 --max-conns 1
+    pid="$KIT_PID"
     for _ in $(seq 100); do
         sleep 0.1
         kill -0 "$pid" 2>/dev/null || break         # it has ended
@@ -125,7 +125,7 @@ teardown_file() {
         [ "$threads" -le "$most" ] || most="$threads"
     done
     kill "$pid" 2>/dev/null || true                 # never left running
-    wait "$pid" || true
+    wait "$KIT_WAIT" || true
     [ "$seen" -gt 0 ] || fail "io_async ended before it could be looked at"
     assert_equal "$most" 1
 }

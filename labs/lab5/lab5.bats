@@ -19,12 +19,12 @@ teardown_file() {
 # Some checks must act while io_fork runs (look at its workers, signal
 # it, kill a worker), so they start it with &, not with `run kit`.
 
-# start_io_fork ARGS...: start io_fork; its pid goes in FORK_PID.
+# start_io_fork ARGS...: start io_fork (under the limits of every kit
+# run); its pid goes in FORK_PID, the pid to wait for in FORK_WAIT.
 start_io_fork() {
-    # 3>&- : bats waits for fd 3 to close; a background job must not hold it
-    "$KIT_BIN/io_fork" "$@" >"$BATS_TEST_TMPDIR/out" \
-        2>"$BATS_TEST_TMPDIR/err" 3>&- &
-    FORK_PID=$!
+    kit_background io_fork "$@"
+    FORK_PID="$KIT_PID"
+    FORK_WAIT="$KIT_WAIT"
 }
 
 # wait_for_workers N: wait (5 s at most) until io_fork has N child
@@ -52,7 +52,7 @@ finish_io_fork() {
         fail "io_fork did not finish within 30 s"
     fi
     status=0
-    wait "$FORK_PID" || status=$?
+    wait "$FORK_WAIT" || status=$?
     output="$(cat "$BATS_TEST_TMPDIR/out")"
     stderr="$(cat "$BATS_TEST_TMPDIR/err")"
     mapfile -t lines <<<"$output"

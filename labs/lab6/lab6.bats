@@ -358,10 +358,10 @@ async_not_faster() {
 }
 
 @test "cpu_fork: SIGTERM to the parent stops and reaps every worker" {
-    local out="$BATS_TEST_TMPDIR/fork.out" parent workers waited status=0
+    local parent workers waited status=0
     # fib(45) x 20 would run for minutes: only the signal can end it
-    "$KIT_BIN/cpu_fork" -q --n 45 --workers 2 >"$out" 2>&1 3>&- &
-    parent=$!
+    kit_background cpu_fork -q --n 45 --workers 2
+    parent="$KIT_PID"
     ( sleep 30; kill -KILL "$parent" 2>/dev/null ) 3>&- &
     local watchdog=$!
     for waited in $(seq 100); do
@@ -370,7 +370,7 @@ async_not_faster() {
     done
     workers="$(pgrep -P "$parent" | paste -sd' ')"
     kill -TERM "$parent"
-    wait "$parent" || status=$?
+    wait "$KIT_WAIT" || status=$?
     kill "$watchdog" 2>/dev/null || true
     wait "$watchdog" 2>/dev/null || true
     # it ended with 128 + 15 after its workers, and said what it had done
@@ -380,7 +380,8 @@ async_not_faster() {
     for worker in $workers; do
         ! kill -0 "$worker" 2>/dev/null || fail "worker $worker survived"
     done
-    run cat "$out"
+    # the message on stderr, then the summary on stdout
+    run cat "$BATS_TEST_TMPDIR/err" "$BATS_TEST_TMPDIR/out"
     assert_line --index 0 \
         "cpu_fork: interrupted by SIGTERM: 0 of 20 jobs finished, the rest cancelled"
     assert_line --regexp '^Execution time: [0-9.]+s$'

@@ -28,19 +28,73 @@ export KIT_BIN
 KIT_TIMEOUT="${KIT_TIMEOUT:-60}"
 
 # kit PROGRAM ARGS...: run a kit program under a time limit (for `run`).
-# When the grader sets KIT_LIMIT, scripts/limit also caps the tasks it may
-# run at once (KIT_MAX_PROCS) and the bytes it may print (KIT_MAX_OUTPUT).
 kit() {
     local program="$1"
     shift
+    kit_limited "$KIT_TIMEOUT" "$KIT_BIN/$program" "$@"
+}
+
+# kit_limited SECONDS CMD ARGS...: run any command of the student's kit
+# (a program, a TSan build, make) under the limits every run gets: a time
+# limit with SIGKILL 5 s after SIGTERM, fd 3 (bats' TAP stream) closed.
+# When the grader sets KIT_LIMIT, scripts/limit also caps the tasks
+# (KIT_MAX_PROCS) and the bytes printed (KIT_MAX_OUTPUT), kills anything
+# the command left behind, and runs it as KIT_USER (the grader's
+# unprivileged user), who may write only this check's temporary folder.
+kit_limited() {
+    local seconds="$1"
+    shift
     if [ -n "${KIT_LIMIT:-}" ]; then
-        "$KIT/scripts/limit" --time "$KIT_TIMEOUT" \
+        if [ -n "${KIT_USER:-}" ] && [ -n "${BATS_TEST_TMPDIR:-}" ]; then
+            chmod 1777 "$BATS_TEST_TMPDIR"
+        fi
+        local notes="${BATS_TEST_TMPDIR:-/tmp}/limit-notes.$BASHPID" status=0
+        # shellcheck disable=SC2086  # the options are words or nothing
+        "$KIT/scripts/limit" --time "$seconds" \
             --procs "${KIT_MAX_PROCS:-256}" \
-            --output "${KIT_MAX_OUTPUT:-1048576}" \
-            -- "$KIT_BIN/$program" "$@"
+            --output "${KIT_MAX_OUTPUT:-1048576}" --notes "$notes" \
+            ${KIT_USER:+--user "$KIT_USER"} \
+            ${KIT_PIDFILE:+--pidfile "$KIT_PIDFILE"} \
+            -- "$@" 3>&- || status=$?
+        # what stopped it, as TAP comments the grader puts on its line
+        if [ -s "$notes" ]; then
+            sed 's/^/# /' "$notes" >&3 2>/dev/null || true
+            rm -f "$notes"
+        fi
+        return "$status"
     else
-        timeout -k 5 "$KIT_TIMEOUT" "$KIT_BIN/$program" "$@"
+        timeout -k 5 "$seconds" "$@" 3>&-
     fi
+}
+
+# kit_background PROGRAM ARGS...: start a kit program in the background
+# (stdout and stderr in $BATS_TEST_TMPDIR/out and err) for checks that
+# watch or signal it.  KIT_PID is the program's own pid (signal it, look
+# at /proc/KIT_PID), KIT_WAIT the pid to `wait` for (its exit status).
+kit_background() {
+    local program="$KIT_BIN/$1" pidfile="$BATS_TEST_TMPDIR/kit.pid" tries
+    shift
+    rm -f "$pidfile"
+    if [ -n "${KIT_LIMIT:-}" ]; then
+        KIT_PIDFILE="$pidfile" kit_limited "$KIT_TIMEOUT" "$program" "$@" \
+            >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+    else
+        timeout -k 5 "$KIT_TIMEOUT" "$program" "$@" \
+            >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+    fi
+    KIT_WAIT=$!
+    KIT_PID=""
+    for tries in $(seq 250); do
+        if [ -n "${KIT_LIMIT:-}" ]; then
+            [ ! -s "$pidfile" ] || KIT_PID="$(cat "$pidfile")"
+        else
+            # timeout(1) runs the program as its child
+            KIT_PID="$(pgrep -P "$KIT_WAIT" | head -n 1 || true)"
+        fi
+        [ -z "$KIT_PID" ] || return 0
+        sleep 0.02
+    done
+    fail "kit_background: $(basename "$program") did not start"
 }
 
 # free_port: print a TCP port on 127.0.0.1 that nothing listens on now.

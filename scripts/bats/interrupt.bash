@@ -14,17 +14,17 @@
 interrupt_run() {
     local signal="$1" delay="$2" program="$3" pid started
     shift 3
-    "$KIT_BIN/$program" "$@" >"$BATS_TEST_TMPDIR/interrupt.out" \
-        2>"$BATS_TEST_TMPDIR/interrupt.err" 3>&- &
-    pid=$!
+    # under the limits of every kit run (common.bash kit_background)
+    kit_background "$program" "$@"
+    pid="$KIT_PID"
     sleep "$delay"
     started="$(date +%s%N)"
     kill "-$signal" "$pid"
     status=0
     timeout 10 tail --pid="$pid" -f /dev/null || kill -9 "$pid"
-    wait "$pid" || status=$?
+    wait "$KIT_WAIT" || status=$?
     waited=$(( ($(date +%s%N) - started) / 1000000 ))
-    output="$(cat "$BATS_TEST_TMPDIR/interrupt.out")"
-    stderr="$(cat "$BATS_TEST_TMPDIR/interrupt.err")"
-    mapfile -t lines <"$BATS_TEST_TMPDIR/interrupt.out"
+    output="$(cat "$BATS_TEST_TMPDIR/out")"
+    stderr="$(cat "$BATS_TEST_TMPDIR/err")"
+    mapfile -t lines <"$BATS_TEST_TMPDIR/out"
 }

@@ -9,7 +9,8 @@
 # tsan_build PROGRAM...: build the ThreadSanitizer binaries (seconds; make
 # does nothing when they are up to date) and set TSAN_BIN.
 tsan_build() {
-    run timeout -k 5 300 make -C "$KIT_BIN" --no-print-directory \
+    # the student's Makefile: under the same limits as the programs
+    run kit_limited 300 make -C "$KIT_BIN" --no-print-directory \
         SAN=thread "$@"
     assert_success
     TSAN_BIN="$KIT_BIN/build/thread/bin"
@@ -22,12 +23,12 @@ tsan_run() {
     local program="$TSAN_BIN/$1" status=0
     shift
     TSAN_OPTIONS="exitcode=66 halt_on_error=0" \
-        timeout -k 5 60 "$program" "$@" 2>"$BATS_TEST_TMPDIR/tsan.err" ||
+        kit_limited 60 "$program" "$@" 2>"$BATS_TEST_TMPDIR/tsan.err" ||
         status=$?
     if grep -q 'FATAL: ThreadSanitizer' "$BATS_TEST_TMPDIR/tsan.err"; then
         status=0
         TSAN_OPTIONS="exitcode=66 halt_on_error=0" \
-            timeout -k 5 60 setarch "$(uname -m)" -R "$program" "$@" \
+            kit_limited 60 setarch "$(uname -m)" -R "$program" "$@" \
             2>"$BATS_TEST_TMPDIR/tsan.err" || status=$?
     fi
     cat "$BATS_TEST_TMPDIR/tsan.err" >&2
