@@ -72,7 +72,7 @@ kit_limited() {
 # watch or signal it.  KIT_PID is the program's own pid (signal it, look
 # at /proc/KIT_PID), KIT_WAIT the pid to `wait` for (its exit status).
 kit_background() {
-    local program="$KIT_BIN/$1" pidfile="$BATS_TEST_TMPDIR/kit.pid" tries
+    local program="$KIT_BIN/$1" pidfile="$BATS_TEST_TMPDIR/kit.pid"
     shift
     rm -f "$pidfile"
     if [ -n "${KIT_LIMIT:-}" ]; then
@@ -84,7 +84,7 @@ kit_background() {
     fi
     KIT_WAIT=$!
     KIT_PID=""
-    for tries in $(seq 250); do
+    for _ in $(seq 250); do
         if [ -n "${KIT_LIMIT:-}" ]; then
             [ ! -s "$pidfile" ] || KIT_PID="$(cat "$pidfile")"
         else
