@@ -8,6 +8,7 @@
 #   make test            install what is missing, build, run every check
 #   make check LAB=3     run one lab's checks
 #   make grade           score the graded checks (scripts/grade)
+#   make autograder      autograder.zip for Gradescope (scripts/gradescope)
 #   make serve / stop    start / stop the local site simulator
 #   make SAN=address     ASan+UBSan build in build/address/bin/
 #   make SAN=thread      TSan build in build/thread/bin/
@@ -56,8 +57,8 @@ COMMON_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard common/*.c))
 SITESIM_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard scripts/sitesim/*.c))
 IO_LABS      := lab2 lab3 lab4 lab5 lab9
 
-.PHONY: all $(LABS) demo report test check grade serve stop clean deps tsan \
-        check-races fresh-check
+.PHONY: all $(LABS) demo report test check grade autograder serve stop clean \
+        deps tsan check-races fresh-check
 .DEFAULT_GOAL := all
 
 all: $(addprefix $(BIN),$(PROGRAMS) sitesim)
@@ -146,9 +147,13 @@ grade:
 fresh-check:
 	@scripts/fresh-check
 
+autograder:
+	@scripts/gradescope/bundle
+
 tsan check-races:
 	@$(MAKE) --no-print-directory SAN=thread all
 	@scripts/check-races
 
 clean:
-	rm -rf build $(PROGRAMS) sitesim grade.json grade-output report.html
+	rm -rf build $(PROGRAMS) sitesim grade.json grade-output report.html \
+		junit.xml autograder.zip

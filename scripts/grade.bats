@@ -648,3 +648,121 @@ H
     run pgrep -u conkit-student
     assert_failure
 }
+
+# ====== A class, Gradescope ======
+
+# break_kit KIND DIR: make the kit in DIR a student's mistake of KIND.
+break_kit() {
+    case "$1" in
+    nolock)
+        sed -i -e 's/pthread_mutex_lock(&transaction_lock)/((void)\&transaction_lock, 0)/' \
+            -e 's/pthread_mutex_unlock(&transaction_lock)/((void)\&transaction_lock, 0)/' \
+            "$2/labs/lab8/bank.c"
+        grep -q '(void)&transaction_lock, 0' "$2/labs/lab8/bank.c" ;;
+    loop)
+        sed -i -e '1i #include <signal.h>' \
+            -e '/^int main(/,/^{/ s/^{$/{\n    signal(SIGTERM, SIG_IGN);\n    for (;;) { }/' \
+            "$2/labs/lab3/io_threads.c"
+        grep -q 'for (;;) { }' "$2/labs/lab3/io_threads.c" ;;
+    bomb)
+        # bounded: 3000 forks at most in all (a counter in shared memory)
+        sed -i -e '1i #include <stdatomic.h>\n#include <sys/mman.h>\n#include <unistd.h>' \
+            -e '/^int main(/,/^{/ s/^{$/{\n    atomic_long *forks = mmap(NULL, sizeof *forks, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);\n    while (forks != MAP_FAILED \&\& atomic_fetch_add(forks, 1) < 3000)\n        if (fork() < 0)\n            break;\n    for (;;)\n        sleep(60);/' \
+            "$2/labs/lab2/io_sync.c"
+        grep -q 'atomic_fetch_add(forks, 1)' "$2/labs/lab2/io_sync.c" ;;
+    broken)
+        echo 'this is not C;' >>"$2/labs/lab3/io_threads.c" ;;
+    esac
+}
+
+@test "grade --class: five kits give the right five rows, a CSV and a summary" {
+    local class="$BATS_TEST_TMPDIR/class" kind
+    mkdir -p "$class"
+    for kind in untouched nolock loop bomb broken; do
+        cp -a "$PRISTINE" "$class/$kind"
+        break_kit "$kind" "$class/$kind"
+    done
+    TABLE="$(points_file points \
+        "$(table_line lab2 "io_sync: --help lists every option and exits 0")" \
+        "$(table_line lab3 "io_threads: bad usage prints one line and exits 2")" \
+        "$(table_line lab8 "bank: threads --lock mutex ends with the stored final= for every seed (graded)")")"
+    SECONDS=0
+    run --separate-stderr grade --class "$class" --points "$TABLE" --timeout 5
+    assert_success
+    echo "# class run: $SECONDS s" >&3
+    # the summary: a histogram and the most-failed checks
+    assert_line "Class: 5 submissions"
+    assert_line --regexp '^ +90-100% # 1$'
+    assert_line "Checks failed most often:"
+    local csv="$BATS_TEST_TMPDIR/out/class.csv" p2 p3 p8
+    p2="$(points_of lab2 "io_sync: --help lists every option and exits 0")"
+    p3="$(points_of lab3 "io_threads: bad usage prints one line and exits 2")"
+    p8="$(points_of lab8 "bank: threads --lock mutex ends with the stored final= for every seed (graded)")"
+    local total=$((p2 + p3 + p8))
+    run head -n 1 "$csv"
+    assert_output "name,score,total,lab2,lab3,lab8,exercises,exercises_total,seconds,status,failed"
+    # name, score, total and each lab's points of each row
+    run bash -c "tail -n +2 '$csv' | cut -d, -f1-6"
+    assert_line "\"bomb\",$((p3 + p8)),$total,0,$p3,$p8"
+    assert_line "\"broken\",$((p2 + p8)),$total,$p2,0,$p8"
+    assert_line "\"loop\",$((p2 + p8)),$total,$p2,0,$p8"
+    assert_line "\"nolock\",$((p2 + p3)),$total,$p2,$p3,0"
+    assert_line "\"untouched\",$total,$total,$p2,$p3,$p8"
+    # the failed checks are named; each student has a folder
+    grep -q '^"nolock",.*"lab8: bank: threads --lock mutex' "$csv"
+    grep -q '^"broken",.*"lab3: io_threads: bad usage' "$csv"
+    for kind in untouched nolock loop bomb broken; do
+        jq -e .score "$BATS_TEST_TMPDIR/out/$kind/grade.json" >/dev/null
+        [ -f "$BATS_TEST_TMPDIR/out/$kind/junit.xml" ]
+    done
+    [ -f "$BATS_TEST_TMPDIR/out/broken/grade-output/build.log" ]
+    cp "$csv" "${CONKIT_CLASS_CSV:-/dev/null}" 2>/dev/null || true
+    run pgrep -f "conkit-grade[.][^/]*/kit/"
+    assert_failure
+}
+
+@test "gradescope: run_autograder in a simulated /autograder writes valid results.json; a broken submission loses exactly its checks" {
+    local root="$BATS_TEST_TMPDIR/autograder" kind results
+    TABLE="$(points_file points \
+        "$(table_line lab2 "io_sync: --help lists every option and exits 0")" \
+        "$(table_line lab2 "io_sync: bad usage prints one line and exits 2")" \
+        "$(table_line lab3 "io_threads: bad usage prints one line and exits 2")")"
+    mkdir -p "$root"
+    "$KIT/scripts/gradescope/bundle" "$BATS_TEST_TMPDIR/autograder.zip"
+    unzip -q "$BATS_TEST_TMPDIR/autograder.zip" -d "$root/source"
+    [ -x "$root/source/setup.sh" ] && [ -x "$root/source/run_autograder" ]
+    make -C "$root/source/kit" --no-print-directory sitesim >/dev/null 2>&1
+    for kind in untouched broken; do
+        rm -rf "$root/submission" "$root/results"
+        # a student's repository: the whole kit, as handed out
+        cp -a "$PRISTINE" "$root/submission"
+        [ "$kind" = untouched ] || break_kit broken "$root/submission"
+        AUTOGRADER_ROOT="$root" GRADE_ARGS="--points $TABLE" \
+            run "$root/source/run_autograder"
+        assert_success
+        results="$root/results/results.json"
+        # Gradescope's schema: the top level and every test
+        jq -e '
+            (.score | type == "number") and
+            (.execution_time | type == "number") and
+            (.output | type == "string") and
+            (.tests | type == "array" and length == 3) and
+            all(.tests[]; (.name | type == "string") and
+                (.score | type == "number") and
+                (.max_score | type == "number") and
+                (.status == "passed" or .status == "failed") and
+                (.output | type == "string") and
+                (.visibility == "visible"))' "$results" >/dev/null ||
+            fail "not Gradescope's schema: $(cat "$results")"
+        if [ "$kind" = untouched ]; then
+            run jq -r '[.score, ([.tests[].max_score] | add)] | @tsv' "$results"
+            assert_output "$(printf '3\t3')"
+        else
+            run jq -r '.score, (.tests[] | select(.status == "failed") | .name)' "$results"
+            assert_output "2
+lab3: io_threads: bad usage prints one line and exits 2"
+            run jq -r '.tests[] | select(.status == "failed") | .output' "$results"
+            assert_output --partial "io_threads did not build"
+        fi
+    done
+}
