@@ -3,6 +3,7 @@
 
 load ../../scripts/bats/common
 load ../../scripts/bats/io
+load ../../scripts/bats/tsan
 
 setup_file() {
     # 40 ms per request: waiting dominates, as on the real network
@@ -38,12 +39,24 @@ teardown_file() {
 
 # faster_than_sync: one sample of the ratio (100 downloads at 40 ms:
 # about 4 s one after another against 20 rounds of 5 at once).
+# The times are the wall times the check measured (kit_wall), never the
+# programs' own "Execution time" lines.
 faster_than_sync() {
-    local sync_output threads_output
-    sync_output="$(kit io_sync -q)" || return 1
-    threads_output="$(kit io_threads -q)" || return 1
-    ratio_at_least "$(seconds_of "$sync_output")" \
-        "$(seconds_of "$threads_output")" 3
+    local sync threads
+    kit io_sync -q >/dev/null || return 1
+    sync="$(kit_wall)"
+    sim_reset
+    kit io_threads -q >/dev/null || return 1
+    threads="$(kit_wall)"
+    # evidence: the downloads were made, and overlapped
+    local served peak
+    served="$(sim_stat requests_total)"
+    peak="$(sim_stat requests_inflight_peak)"
+    [ "${served:-0}" -ge 100 ] ||
+        fail "io_threads printed its downloads, the simulator served ${served:-0} of 100"
+    [ "${peak:-0}" -ge 3 ] ||
+        fail "io_threads: at most ${peak:-0} requests were in flight at once (5 workers)"
+    ratio_at_least "$sync" "$threads" 3
 }
 
 @test "io_threads: is at least 3x faster than io_sync at 40 ms latency" {
@@ -53,9 +66,14 @@ faster_than_sync() {
 }
 
 @test "io_threads: uses exactly --workers threads" {
-    local trace="$BATS_TEST_TMPDIR/t.csv"
+    local trace="$BATS_TEST_TMPDIR/t.csv" peak
+    sim_reset
     run kit io_threads -q --repeat 25 --workers 7 --trace "$trace"
     assert_success
+    # evidence: the threads' requests overlapped at the simulator
+    peak="$(sim_stat requests_inflight_peak)"
+    [ "${peak:-0}" -ge 3 ] ||
+        fail "at most ${peak:-0} requests were in flight at once with 7 workers"
     # the worker column holds the thread index: 0..6, each seen
     run bash -c "tail -n +2 '$trace' | cut -d, -f2 | sort -n | uniq | paste -sd' '"
     assert_output "0 1 2 3 4 5 6"
@@ -76,4 +94,13 @@ faster_than_sync() {
     run kit io_threads -q --repeat 10 --no-session
     assert_success
     assert_equal "$(sim_stat connections_total)" 20
+}
+
+@test "io_threads under ThreadSanitizer: the worker threads share no data unlocked" {
+    # a curl handle shared by all threads without a lock is a data race
+    tsan_build io_threads
+    run --separate-stderr tsan_run io_threads -q --repeat 10 --workers 5
+    [ "$status" -ne 66 ] ||
+        fail "ThreadSanitizer reported a data race: $(grep -m1 -A3 'WARNING: ThreadSanitizer' <<<"$stderr")"
+    assert_success
 }

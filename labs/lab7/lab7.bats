@@ -49,22 +49,26 @@ lost_of() {
 }
 
 @test "race_condition: --lock mutex is exact in 20 runs out of 20 (graded)" {
-    local run_number
+    local run_number threads increments
     for run_number in $(seq 20); do
-        run --separate-stderr kit race_condition --lock mutex --threads 4 \
-            --increments 50000
+        # sizes that change every run: a printed line cannot be learnt
+        threads=$((2 + RANDOM % 3)) increments=$((40000 + RANDOM % 20000))
+        run --separate-stderr kit race_condition --lock mutex \
+            --threads "$threads" --increments "$increments"
         assert_success
-        assert_line --index 0 "counter=200000 expected=200000 lost=0"
+        assert_line --index 0 "counter=$((threads * increments)) expected=$((threads * increments)) lost=0"
     done
 }
 
 @test "race_condition: --lock atomic is exact in 20 runs out of 20 (graded)" {
-    local run_number
+    local run_number threads increments
     for run_number in $(seq 20); do
-        run --separate-stderr kit race_condition --lock atomic --threads 4 \
-            --increments 50000
+        # sizes that change every run: a printed line cannot be learnt
+        threads=$((2 + RANDOM % 3)) increments=$((40000 + RANDOM % 20000))
+        run --separate-stderr kit race_condition --lock atomic \
+            --threads "$threads" --increments "$increments"
         assert_success
-        assert_line --index 0 "counter=200000 expected=200000 lost=0"
+        assert_line --index 0 "counter=$((threads * increments)) expected=$((threads * increments)) lost=0"
     done
 }
 

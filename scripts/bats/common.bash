@@ -42,18 +42,18 @@ kit() {
 # the command left behind, and runs it as KIT_USER (the grader's
 # unprivileged user), who may write only this check's temporary folder.
 kit_limited() {
-    local seconds="$1"
+    local seconds="$1" times="${BATS_TEST_TMPDIR:-/tmp}/kit.times" status=0
     shift
     if [ -n "${KIT_LIMIT:-}" ]; then
         if [ -n "${KIT_USER:-}" ] && [ -n "${BATS_TEST_TMPDIR:-}" ]; then
             chmod 1777 "$BATS_TEST_TMPDIR"
         fi
-        local notes="${BATS_TEST_TMPDIR:-/tmp}/limit-notes.$BASHPID" status=0
+        local notes="${BATS_TEST_TMPDIR:-/tmp}/limit-notes.$BASHPID"
         # shellcheck disable=SC2086  # the options are words or nothing
         "$KIT/scripts/limit" --time "$seconds" \
             --procs "${KIT_MAX_PROCS:-256}" \
             --output "${KIT_MAX_OUTPUT:-1048576}" --notes "$notes" \
-            ${KIT_USER:+--user "$KIT_USER"} \
+            --times "$times" ${KIT_USER:+--user "$KIT_USER"} \
             ${KIT_PIDFILE:+--pidfile "$KIT_PIDFILE"} \
             -- "$@" 3>&- || status=$?
         # what stopped it, as TAP comments the grader puts on its line
@@ -61,10 +61,41 @@ kit_limited() {
             sed 's/^/# /' "$notes" >&3 2>/dev/null || true
             rm -f "$notes"
         fi
-        return "$status"
     else
-        timeout -k 5 "$seconds" "$@" 3>&-
+        local started="$EPOCHREALTIME" before="$times.before"
+        times >"$before"                # the children's CPU time so far
+        timeout -k 5 "$seconds" "$@" 3>&- || status=$?
+        times >"$times.after"
+        cpu_seconds "$before" "$times.after" "$started" >"$times"
+        rm -f "$before" "$times.after"
     fi
+    return "$status"
+}
+
+# cpu_seconds BEFORE AFTER STARTED: "WALL CPU" from two outputs of the
+# `times` builtin (the children's line) and the $EPOCHREALTIME at start.
+cpu_seconds() {
+    awk -v a="$3" -v b="$EPOCHREALTIME" '
+        function seconds(t,   m, s) {
+            m = t; sub(/m.*/, "", m); s = t; sub(/^[0-9]+m/, "", s)
+            sub(/s$/, "", s)
+            return m * 60 + s
+        }
+        FNR == 2 { cpu[FILENAME == ARGV[1]] = seconds($1) + seconds($2) }
+        END { printf "%.3f %.3f\n", b - a, cpu[0] - cpu[1] }' "$1" "$2"
+}
+
+# kit_wall: the wall seconds of the last kit run in this check, as the
+# check measured them (never the program's own "Execution time" line,
+# which it could print at will).
+kit_wall() {
+    cut -d' ' -f1 "${BATS_TEST_TMPDIR:-/tmp}/kit.times"
+}
+
+# kit_cpu: the CPU seconds (user + system, every thread and child) the
+# kernel counted for the last kit run in this check.
+kit_cpu() {
+    cut -d' ' -f2 "${BATS_TEST_TMPDIR:-/tmp}/kit.times"
 }
 
 # kit_background PROGRAM ARGS...: start a kit program in the background
@@ -84,12 +115,14 @@ kit_background() {
     fi
     KIT_WAIT=$!
     KIT_PID=""
-    for _ in $(seq 250); do
+    for _ in {1..250}; do
         if [ -n "${KIT_LIMIT:-}" ]; then
             [ ! -s "$pidfile" ] || KIT_PID="$(cat "$pidfile")"
         else
-            # timeout(1) runs the program as its child
-            KIT_PID="$(pgrep -P "$KIT_WAIT" | head -n 1 || true)"
+            # timeout(1) runs the program as its child (read without a
+            # fork: the check may signal it a moment later)
+            read -r KIT_PID _ <"/proc/$KIT_WAIT/task/$KIT_WAIT/children" ||
+                KIT_PID="$(pgrep -P "$KIT_WAIT" | head -n 1 || true)"
         fi
         [ -z "$KIT_PID" ] || return 0
         sleep 0.02

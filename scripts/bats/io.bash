@@ -30,8 +30,15 @@ read_prefix() {
 assert_default_downloads() {
     local program="$1" prefix jython dice
     prefix="$(read_prefix "$program")"
+    sim_reset
     run --separate-stderr kit "$@"
     assert_success
+    # evidence: the simulator served what was printed
+    local printed served
+    printed="$(grep -c 'Read ' <<<"$output" || true)"
+    served="$(sim_stat requests_total)"
+    [ "${served:-0}" -ge "$printed" ] ||
+        fail "printed $printed downloads, the simulator served ${served:-0}"
     jython="$(grep -cE "^${prefix}Read $JYTHON_BYTES bytes from https://127\.0\.0\.1:$CONKIT_HTTPS_PORT/jython\$" <<<"$output" || true)"
     dice="$(grep -cE "^${prefix}Read $DICE_BYTES bytes from http://127\.0\.0\.1:$CONKIT_HTTP_PORT/dice\$" <<<"$output" || true)"
     [ "$jython" -eq 50 ] || fail "expected 50 jython downloads, saw $jython"
