@@ -766,3 +766,51 @@ lab3: io_threads: bad usage prints one line and exits 2"
         fi
     done
 }
+
+@test "grade: printed-not-produced output scores nothing (io_sync without a network, race_condition's learnt line)" {
+    local copy
+    copy="$(copy_kit printed)"
+    # io_sync prints the 100 lines the check wants and downloads nothing
+    cat >"$copy/labs/lab2/io_sync.c" <<'C'
+/* io_sync.c -- a cheat for scripts/grade.bats: the expected lines, no
+ * downloads. */
+#include <stdio.h>
+#include <stdlib.h>
+
+int main(void)
+{
+    const char *http = getenv("CONKIT_HTTP_PORT");
+    const char *https = getenv("CONKIT_HTTPS_PORT");
+    for (int i = 0; i < 50; i++) {
+        printf("Read 10966 bytes from https://127.0.0.1:%s/jython\n", https);
+        printf("Read 272 bytes from http://127.0.0.1:%s/dice\n", http);
+    }
+    printf("Downloaded 100 of 100 sites, %d bytes\n", 50 * 10966 + 50 * 272);
+    printf("Execution time: 0.01s\n");
+    return 0;
+}
+C
+    # race_condition prints the line the old check always asked for
+    cat >"$copy/labs/lab7/race_condition.c" <<'C'
+/* race_condition.c -- a cheat for scripts/grade.bats: a learnt line. */
+#include <stdio.h>
+
+int main(void)
+{
+    printf("counter=200000 expected=200000 lost=0\nExecution time: 0.01s\n");
+    return 0;
+}
+C
+    TABLE="$(points_file points \
+        "$(table_line lab2 "io_sync: every download of the default list succeeds with the right byte counts")" \
+        "$(table_line lab7 "race_condition: --lock mutex is exact in 20 runs out of 20 (graded)")")"
+    [ "$(grep -c '^lab' "$TABLE")" -eq 2 ]
+    run --separate-stderr grade --kit "$copy" --points "$TABLE"
+    assert_failure 1
+    assert_line --regexp '^Score: 0/[0-9]+$'
+    # each failure names its evidence
+    grep -rq "printed 100 downloads, the simulator served 0" \
+        "$BATS_TEST_TMPDIR/out/grade-output/"
+    grep -rqE "expected : counter=[0-9]+ expected=[0-9]+ lost=0" \
+        "$BATS_TEST_TMPDIR/out/grade-output/"
+}
