@@ -74,20 +74,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# free_port: a TCP port on 127.0.0.1 that nothing listens on now
-free_port() {
-    local port
-    while :; do
-        port=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            echo "$port"
-            return
-        fi
-    done
-}
-
-CONKIT_HTTP_PORT="$(free_port)"
-CONKIT_HTTPS_PORT="$(free_port)"
+CONKIT_HTTP_PORT="$("$kit/scripts/free-port")"
+CONKIT_HTTPS_PORT="$("$kit/scripts/free-port")"
 CONKIT_SIMDIR="$work/sim"
 export CONKIT_HTTP_PORT CONKIT_HTTPS_PORT CONKIT_SIMDIR
 mkdir -p "$CONKIT_SIMDIR"

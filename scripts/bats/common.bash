@@ -132,14 +132,7 @@ kit_background() {
 
 # free_port: print a TCP port on 127.0.0.1 that nothing listens on now.
 free_port() {
-    local port
-    while :; do
-        port=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            echo "$port"
-            return
-        fi
-    done
+    "$KIT/scripts/free-port"
 }
 
 # sim_start [sitesim options]: start a private simulator for this file.
