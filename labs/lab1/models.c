@@ -361,36 +361,6 @@ static void run_processes(const struct settings *settings,
     }
 }
 
-/* Interrupted: a `cancelled` row for every step of this model that was
- * not taken (labelled as observation_trace() labels the others). */
-static void trace_cancelled_steps(enum model model,
-                                  const struct settings *settings,
-                                  const struct observation *seen,
-                                  long *trace_id)
-{
-    size_t total = (size_t)(settings->trains * settings->steps);
-    bool *taken = calloc(total, sizeof *taken);
-
-    if (taken == NULL)
-        error_fatal("out of memory");
-    for (size_t i = 0; i < seen->count; i++)
-        taken[seen->events[i].train * settings->steps
-              + seen->events[i].step - 1] = true;
-    for (int train = 0; train < settings->trains; train++) {
-        for (int step = 1; step <= settings->steps; step++) {
-            if (taken[train * settings->steps + step - 1])
-                continue;
-            char label[64];
-            int64_t now = program_us();
-            snprintf(label, sizeof label, "%s:%c step %d",
-                     model_names[model], 'A' + train, step);
-            trace_record((*trace_id)++, train, label, now, now,
-                         "cancelled");
-        }
-    }
-    free(taken);
-}
-
 /* Run the trains one way, and write a trace row per step. */
 static void run_model(enum model model, const struct settings *settings,
                       struct observation *seen, long *trace_id)
@@ -412,7 +382,8 @@ static void run_model(enum model model, const struct settings *settings,
     seen->done = true;
     observation_trace(seen, trace_id);
     if (interrupt_requested())
-        trace_cancelled_steps(model, settings, seen, trace_id);
+        observation_trace_cancelled(seen, settings->trains, settings->steps,
+                                    trace_id);
 }
 
 int main(int argc, char *argv[])
@@ -437,8 +408,8 @@ int main(int argc, char *argv[])
         steps_total += (size_t)(settings.trains * settings.steps);
         if (interrupt_requested()) {    /* Ctrl-C: skip the models left */
             struct observation skipped = { .model = (enum model)m };
-            trace_cancelled_steps((enum model)m, &settings, &skipped,
-                                  &trace_id);
+            observation_trace_cancelled(&skipped, settings.trains,
+                                        settings.steps, &trace_id);
             continue;
         }
         run_model((enum model)m, &settings, &seen[m], &trace_id);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "color.h"
+#include "error.h"
 #include "timer.h"
 #include "trace.h"
 
@@ -115,17 +116,49 @@ void observation_add(struct observation *seen,
         seen->events[seen->count++] = *event;
 }
 
+/* "threads:A step 3": a step's label in the trace */
+static void step_label(char *label, size_t size, enum model model,
+                       int train, int step)
+{
+    snprintf(label, size, "%s:%c step %d", model_names[model], 'A' + train,
+             step);
+}
+
 void observation_trace(const struct observation *seen, long *trace_id)
 {
     for (size_t i = 0; i < seen->count; i++) {
         const struct step_event *e = &seen->events[i];
         char label[64];
 
-        snprintf(label, sizeof label, "%s:%c step %d",
-                 model_names[seen->model], 'A' + e->train, e->step);
+        step_label(label, sizeof label, seen->model, e->train, e->step);
         trace_record((*trace_id)++, e->train, label, e->start_us,
                      e->end_us, "ok");
     }
+}
+
+void observation_trace_cancelled(const struct observation *seen,
+                                 long trains, long steps, long *trace_id)
+{
+    size_t total = (size_t)(trains * steps);
+    bool *taken = calloc(total, sizeof *taken);
+
+    if (taken == NULL)
+        error_fatal("out of memory");
+    for (size_t i = 0; i < seen->count; i++)
+        taken[seen->events[i].train * steps + seen->events[i].step - 1] =
+            true;
+    for (int train = 0; train < trains; train++) {
+        for (int step = 1; step <= steps; step++) {
+            if (taken[train * steps + step - 1])
+                continue;
+            char label[64];
+            int64_t now = program_us();
+            step_label(label, sizeof label, seen->model, train, step);
+            trace_record((*trace_id)++, train, label, now, now,
+                         "cancelled");
+        }
+    }
+    free(taken);
 }
 
 /* ====== Reporting ====== */

@@ -77,6 +77,11 @@ void observation_add(struct observation *seen,
 /* One --trace row per step, numbered from *trace_id on. */
 void observation_trace(const struct observation *seen, long *trace_id);
 
+/* Interrupted: a `cancelled` row for every step of trains x steps that
+ * seen did not take (seen->count may be 0: a model never started). */
+void observation_trace_cancelled(const struct observation *seen,
+                                 long trains, long steps, long *trace_id);
+
 /* What one model's run showed: a line per train (unless quiet), then
  *     threads: order=A1 B1 A2 ...   cpus=0,1   busy=1.93 CPUs ...
  *     threads: at-once=2 ...        preempted=...  global before/after */
