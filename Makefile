@@ -133,6 +133,12 @@ deps:
 list-programs:
 	@printf '%s\n' $(PROGRAMS)
 
+# the programs of the I/O labs (IO_LABS), one a line: the fault checks'
+# list (make -s list-io-programs)
+list-io-programs:
+	@printf '%s\n' $(basename $(notdir $(sort $(wildcard \
+	    $(addsuffix /*.c,$(addprefix labs/,$(IO_LABS)))))))
+
 test:
 	@scripts/deps
 	@$(MAKE) --no-print-directory all

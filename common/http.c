@@ -178,9 +178,8 @@ bool http_cancelled(CURLcode result)
     return result == CURLE_ABORTED_BY_CALLBACK && interrupt_requested();
 }
 
-/* Say what went wrong in words a student can act on, where libcurl's own
- * text would mislead. */
-static void report_failure(CURL *handle, CURLcode result, const char *url)
+void http_failure_text(CURL *handle, CURLcode result, const char *url,
+                       char *text, size_t size)
 {
     char *where = NULL;
 
@@ -188,19 +187,19 @@ static void report_failure(CURL *handle, CURLcode result, const char *url)
     bool redirected = where != NULL && strcmp(where, url) != 0;
 
     if (result == CURLE_COULDNT_CONNECT && loopback_only && redirected)
-        error_report("%s: redirect refused: '%s' is not on 127.0.0.1 "
-                     "(a local list stays offline)", url, where);
+        snprintf(text, size, "redirect refused: '%s' is not on 127.0.0.1 "
+                 "(a local list stays offline)", where);
     else if (result == CURLE_OUT_OF_MEMORY
              || result == CURLE_FILESIZE_EXCEEDED)
         /* libcurl 7.88 says "Out of memory" when a header line outgrows
          * its 100 KB limit */
-        error_report("%s: response header too large (libcurl: %s)", url,
-                     curl_easy_strerror(result));
+        snprintf(text, size, "response header too large (libcurl: %s)",
+                 curl_easy_strerror(result));
     else if (result == CURLE_UNSUPPORTED_PROTOCOL && redirected)
-        error_report("%s: redirect refused: '%s' is not http or https",
-                     url, where);
+        snprintf(text, size, "redirect refused: '%s' is not http or https",
+                 where);
     else
-        error_report("%s: %s", url, curl_easy_strerror(result));
+        snprintf(text, size, "%s", curl_easy_strerror(result));
 }
 
 int http_check(CURL *handle, CURLcode result, const char *url)
@@ -210,7 +209,9 @@ int http_check(CURL *handle, CURLcode result, const char *url)
     if (http_cancelled(result))
         return -1;              /* not a failure of the site: no line */
     if (result != CURLE_OK) {
-        report_failure(handle, result, url);
+        char text[512];
+        http_failure_text(handle, result, url, text, sizeof text);
+        error_report("%s: %s", url, text);
         return -1;
     }
     curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);

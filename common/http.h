@@ -24,6 +24,7 @@
 
 #include <curl/curl.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 /* curl_global_init() and the lab CA; call once, before any thread. */
 void http_global_init(void);
@@ -45,6 +46,13 @@ size_t http_count_body(char *data, size_t size, size_t count, void *bytes);
 /* True when a transfer ended because the program was interrupted (the
  * progress callback aborted it): trace it `cancelled`, not `failed`. */
 bool http_cancelled(CURLcode result);
+
+/* What went wrong with a failed transfer (result != CURLE_OK), in words
+ * a student can act on where libcurl's own would mislead: a refused
+ * redirect, a header over libcurl's limit ("Out of memory" in 7.88).
+ *     "redirect refused: 'file:///etc/hostname' is not http or https" */
+void http_failure_text(CURL *handle, CURLcode result, const char *url,
+                       char *text, size_t size);
 
 /* Check a finished transfer.  Returns 0 when it succeeded with an HTTP
  * status below 400; otherwise writes one line to stderr,

@@ -200,8 +200,8 @@ static void download_site(const struct io_settings *settings, const char *url,
         result->cancelled = 1;  /* told to stop: not the site's fault */
         snprintf(result->error, sizeof result->error, "cancelled");
     } else if (code != CURLE_OK) {
-        snprintf(result->error, sizeof result->error, "%s",
-                 curl_easy_strerror(code));
+        http_failure_text(handle, code, url, result->error,
+                          sizeof result->error);
     } else {
         curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &http_status);
         if (http_status >= 400)

@@ -294,3 +294,43 @@ count() {
     assert_equal "$((done_count + lost + never))" 20
     [ "$never" -ge 1 ] || fail "expected downloads that were never taken"
 }
+
+@test "io_fork: a worker that cannot start is said once; every download done is exit 0" {
+    local file
+    file="$(starved_sites 20)"
+    # ulimit -u 4: the parent, its timeout and two or so workers
+    run_starved 4 io_fork --workers 8 -q --sites "$file"
+    assert_success
+    [ "${#stderr_lines[@]}" -eq 1 ] || fail "not one line: $stderr"
+    [[ "$stderr" =~ ^io_fork:\ cannot\ start\ ForkProcess-[0-9]+:\ .*:\ carrying\ on\ with\ [0-9]+\ of\ 8\ workers$ ]] ||
+        fail "$stderr"
+    assert_line "Downloaded 20 of 20 sites, $((20 * DICE_BYTES)) bytes"
+    rm -rf "$(dirname "$file")"
+}
+
+@test "io_fork: Ctrl-C to the whole process group ends it cleanly, 20 times in a row" {
+    local file run_number pid status err="$BATS_TEST_TMPDIR/err"
+    file="$(slow_sites 80 50)"
+    for run_number in $(seq 20); do
+        # its own process group, as a terminal's foreground job has
+        setsid "$KIT_BIN/io_fork" --workers 4 --sites "$file" \
+            >"$BATS_TEST_TMPDIR/out" 2>"$err" 3>&- &
+        pid=$!
+        sleep "0.$((RANDOM % 5 + 4))"
+        kill -INT -- "-$pid"            # what Ctrl-C does
+        timeout 10 tail --pid="$pid" -f /dev/null || kill -9 -- "-$pid"
+        status=0
+        wait "$pid" || status=$?
+        [ "$status" -eq 130 ] ||
+            fail "run $run_number: exit $status: $(cat "$err")"
+        # the workers got the group's SIGINT too: none may be reported
+        # as dead, nor its download as lost
+        ! grep -qE 'died|lost|no worker left' "$err" ||
+            fail "run $run_number: $(cat "$err")"
+        [ "$(wc -l <"$err")" -eq 1 ] &&
+            grep -q '^io_fork: interrupted by SIGINT: ' "$err" ||
+            fail "run $run_number: $(cat "$err")"
+        [ -z "$(pgrep -g "$pid")" ] ||
+            fail "run $run_number: processes left in its group"
+    done
+}

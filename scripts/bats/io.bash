@@ -114,3 +114,33 @@ assert_lab_ca_required() {
     run --separate-stderr kit "$program" --sites "$file"
     assert_success
 }
+
+# starved_sites N: a sites file of N plain-HTTP /dice downloads that the
+# unprivileged user can read (BATS_TEST_TMPDIR is private to root).
+starved_sites() {
+    local dir i
+    dir="$(mktemp -d /tmp/conkit-starved.XXXXXX)"
+    chmod 755 "$dir"
+    for i in $(seq "$1"); do
+        sim_url /dice
+    done >"$dir/sites.txt"
+    chmod 644 "$dir/sites.txt"
+    echo "$dir/sites.txt"
+}
+
+# run_starved NPROC PROGRAM ARGS...: like `run --separate-stderr kit`, but
+# as the unprivileged uid 65534 (nobody) with at most NPROC processes and
+# threads (ulimit -u; root is exempt from the limit).  Skips the check
+# when it cannot be set up here.
+run_starved() {
+    local nproc="$1" program="$2"
+    shift 2
+    [ "$(id -u)" -eq 0 ] || skip "needs root to run as nobody under ulimit -u"
+    command -v setpriv >/dev/null || skip "needs setpriv (util-linux)"
+    setpriv --reuid=65534 --regid=65534 --clear-groups \
+        test -x "$KIT_BIN/$program" ||
+        skip "uid 65534 cannot run $KIT_BIN/$program"
+    run --separate-stderr setpriv --reuid=65534 --regid=65534 --clear-groups \
+        bash -c 'ulimit -u "$1" && shift && exec timeout -k 5 60 "$@"' \
+        run_starved "$nproc" "$KIT_BIN/$program" "$@"
+}

@@ -1,0 +1,322 @@
+#!/usr/bin/env bats
+# faults.bats -- every program keeps its word when it is interrupted,
+# starved or fed junk (DESIGN section 4, "Interrupted", "Starved", and the
+# site-file rules of the I/O programs): the kit-wide checks of issue 10.
+# The per-lab ones (io_threads at a low thread limit, io_fork and a
+# process-group Ctrl-C) are in labs/lab3 and labs/lab5.
+
+load bats/common
+load bats/io
+
+setup_file() {
+    sim_start --latency 20 --jitter 0 --conn-delay 5
+}
+
+teardown_file() {
+    sim_stop
+}
+
+# The I/O programs, as the Makefile lists them (IO_LABS), that take a
+# list of sites: the fault matrix runs each against every fault.
+site_programs() {
+    local program
+    while read -r program; do
+        if "$KIT_BIN/$program" --help | grep -q -- '--sites'; then
+            echo "$program"
+        fi
+    done < <(make -s -C "$KIT" --no-print-directory list-io-programs)
+}
+
+# The simulator's broken answers (scripts/sitesim/http.c), and the two
+# redirects a local list must refuse.
+FAULTS="fault/reset fault/close fault/short fault/stall fault/drip
+fault/bigheader fault/badchunk redirect/offhost redirect/file"
+
+@test "the fault matrix covers the four io_* programs at least" {
+    run site_programs
+    assert_success
+    local program
+    for program in io_sync io_threads io_async io_fork; do
+        assert_line "$program"
+    done
+}
+
+@test "every I/O program, each fault in a good list: one stderr line, the good ones done, exit 1, no hang past --timeout" {
+    local program fault file seconds
+    for program in $(site_programs); do
+        for fault in $FAULTS; do
+            file="$(sites_file "faults.txt" "$(sim_url /dice)" \
+                "$(sim_url "/$fault")" "$(sim_url /jython https)" \
+                "$(sim_url /dice)")"
+            KIT_TIMEOUT=30 run --separate-stderr kit "$program" -q \
+                --sites "$file" --timeout 1
+            [ "$status" -eq 1 ] ||
+                fail "$program /$fault: exit $status, not 1: $stderr"
+            [ "${#stderr_lines[@]}" -eq 1 ] ||
+                fail "$program /$fault: not one stderr line: $stderr"
+            [[ "$stderr" == "$program: $(sim_url "/$fault"): "* ]] ||
+                fail "$program /$fault: the line does not name it: $stderr"
+            assert_line "Downloaded 3 of 4 sites, $((JYTHON_BYTES + 2 * DICE_BYTES)) bytes"
+            # a 1 s timeout and three quick sites: a few seconds at most
+            seconds="$(seconds_of "$output")"
+            ratio_at_least 6 "$seconds" 1 ||
+                fail "$program /$fault: $seconds s with --timeout 1"
+        done
+    done
+}
+
+@test "every I/O program: a refused redirect and a giant header are said as what they are" {
+    local program file
+    for program in $(site_programs); do
+        file="$(sites_file off.txt "$(sim_url /redirect/offhost)")"
+        run --separate-stderr kit "$program" --sites "$file"
+        assert_equal "$status" 1
+        stderr_has "redirect refused: 'http://127.0.0.2:"
+        stderr_has "is not on 127.0.0.1"
+        file="$(sites_file file.txt "$(sim_url /redirect/file)")"
+        run --separate-stderr kit "$program" --sites "$file"
+        assert_equal "$status" 1
+        stderr_has "redirect refused: 'file:///etc/hostname' is not http or https"
+        file="$(sites_file big.txt "$(sim_url /fault/bigheader)")"
+        run --separate-stderr kit "$program" --sites "$file"
+        assert_equal "$status" 1
+        stderr_has "response header too large"
+    done
+}
+
+@test "every I/O program: a local list never leaves 127.0.0.1, even by a redirect" {
+    local program file listener seen="$BATS_TEST_TMPDIR/seen"
+    file="$(sites_file off.txt "$(sim_url /redirect/offhost)")"
+    for program in $(site_programs); do
+        # a listener where the redirect points (127.0.0.2, the simulator's
+        # port) notes any connection: none may come
+        : >"$seen"
+        timeout 30 perl -MIO::Socket::INET -e '
+            my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.2",
+                LocalPort => $ARGV[0], Listen => 5, ReuseAddr => 1)
+                or die "cannot listen: $!\n";
+            $| = 1; print "listening\n";
+            while (my $c = $s->accept) { print "connected\n"; close $c }
+        ' "$CONKIT_HTTP_PORT" >"$seen" 2>&1 3>&- &
+        listener=$!
+        for waited in $(seq 50); do
+            [ -s "$seen" ] && break
+            sleep 0.1
+        done
+        grep -q '^listening$' "$seen" ||
+            skip "cannot listen on 127.0.0.2: $(cat "$seen")"
+        run --separate-stderr kit "$program" --sites "$file" --timeout 5
+        kill "$listener" 2>/dev/null || true
+        wait "$listener" 2>/dev/null || true
+        assert_equal "$status" 1
+        ! grep -q '^connected$' "$seen" ||
+            fail "$program connected to 127.0.0.2"
+    done
+}
+
+@test "every I/O program: --timeout below 1 ms is a usage error, never 'no limit'" {
+    local program file
+    file="$(sites_file stall.txt "$(sim_url /fault/stall)")"
+    for program in $(site_programs); do
+        KIT_TIMEOUT=10 assert_usage_error "$program" --sites "$file" \
+            --timeout 0.0009
+        stderr_has "--timeout must be 0 (none) or at least 0.001 seconds: '0.0009'"
+        # the smallest accepted one is a real limit: 1 ms, not 0
+        KIT_TIMEOUT=10 run --separate-stderr kit "$program" --sites "$file" \
+            --timeout 0.001
+        assert_equal "$status" 1
+        stderr_has "Timeout was reached"
+    done
+}
+
+@test "every I/O program: /dev/zero and NUL bytes are usage errors naming file and line" {
+    local program file
+    for program in $(site_programs); do
+        # an endless file of NULs: once read as blank lines, forever
+        KIT_TIMEOUT=10 assert_usage_error "$program" --sites /dev/zero
+        stderr_has "/dev/zero:1: a NUL byte"
+        # a NUL inside a comment used to hide the rest of the line
+        file="$BATS_TEST_TMPDIR/nul.txt"
+        { printf '# a comment\0'; head -c 4000 /dev/zero | tr '\0' x
+          printf '\n%s\n' "$(sim_url /dice)"; } >"$file"
+        KIT_TIMEOUT=10 assert_usage_error "$program" --sites "$file"
+        stderr_has "nul.txt:1: a NUL byte"
+        # ... and cut a URL short: .../di\0ce fetched /di
+        printf '%s\n%s\0ce\n' "$(sim_url /dice)" "$(sim_url /di)" >"$file"
+        KIT_TIMEOUT=10 assert_usage_error "$program" --sites "$file"
+        stderr_has "nul.txt:2: a NUL byte"
+        # any other control byte: not a text file either
+        printf '%s\n\001\n' "$(sim_url /dice)" >"$file"
+        KIT_TIMEOUT=10 assert_usage_error "$program" --sites "$file"
+        stderr_has "nul.txt:2: control character 0x01"
+    done
+}
+
+@test "every I/O program: a file that never ends stops at a line limit" {
+    local program
+    for program in $(site_programs); do
+        KIT_TIMEOUT=30 assert_usage_error "$program" \
+            --sites <(yes "$(sim_url /dice)")
+        stderr_has ":100001: too many lines (at most 100000)"
+    done
+}
+
+@test "every I/O program: a UTF-8 byte order mark and CRLF line ends are accepted" {
+    local program file="$BATS_TEST_TMPDIR/editor.txt"
+    printf '\357\273\277# saved by an editor\r\n%s\r\n%s\r\n' \
+        "$(sim_url /dice)" "$(sim_url /jython https)" >"$file"
+    for program in $(site_programs); do
+        run --separate-stderr kit "$program" --sites "$file"
+        assert_success
+        assert_line "Downloaded 2 of 2 sites, $((DICE_BYTES + JYTHON_BYTES)) bytes"
+        assert_equal "$stderr" ""
+    done
+}
+
+@test "every I/O program: --repeat x lines is capped with a clear error" {
+    local program
+    for program in $(site_programs); do
+        # the local list has 2 sites: 2,000,000 downloads
+        KIT_TIMEOUT=10 assert_usage_error "$program" --repeat 1000000
+        stderr_has "--repeat 1000000 times 2 sites is more than 1000000 downloads"
+    done
+}
+
+# ====== Interrupted ======
+
+# A run of each program long enough to interrupt, and how many trace rows
+# it has in all ("PROGRAM ROWS ARGS...").  Every program of the kit has
+# one (checked below), so a new program joins these checks.
+long_runs() {
+    cat <<'RUNS'
+models 1800 --steps 200 --work-ms 10
+io_sync 400 --repeat 200
+io_threads 400 --repeat 200 --workers 2
+io_async 400 --repeat 200 --max-conns 2
+io_fork 400 --repeat 200 --workers 2
+cpu_sync 100 --n 32 --jobs 100
+cpu_threads 200 --n 32 --jobs 200 --workers 2
+cpu_async 100 --n 32 --jobs 100
+cpu_fork 200 --n 32 --jobs 200 --workers 2
+race_condition 2 --increments 100000000
+bank 200 --mode sync --transfers 200
+scrape_sync 118 --pages 118
+scrape_threads 118 --pages 118 --workers 2
+scrape_async 118 --pages 118 --max-conns 2
+RUNS
+}
+
+# Programs known to fall short of a complete trace when interrupted, with
+# why: their other promises are still checked, and the check then says
+# "skip" with this reason until the line is removed.
+KNOWN_GAPS="io_async: traces no row for the downloads it never started
+(labs/lab4, the lab9 helper's; issue 10)"
+
+@test "every program has a long run for the interrupt checks" {
+    local program
+    while read -r program; do
+        long_runs | grep -q "^$program " ||
+            fail "$program has no line in long_runs (scripts/faults.bats)"
+    done < <(make -s -C "$KIT" --no-print-directory list-programs)
+}
+
+# interrupt_long_run SIGNAL PROGRAM ROWS ARGS...: start a long run in its own
+# process group, wait until it has printed its first result, send SIGNAL
+# to the program alone, and check the contract: exit 128 + signal number
+# within seconds, the summary and the timer line, a complete trace (one
+# row per unit of work: finished ones plus `cancelled` ones), every
+# finished download's row kept, no process of its group left.
+interrupt_long_run() {
+    local signal="$1" program="$2" rows="$3"
+    shift 3
+    local out="$BATS_TEST_TMPDIR/$program.out" err="$BATS_TEST_TMPDIR/$program.err"
+    local trace="$BATS_TEST_TMPDIR/$program.trace.csv" pid status=0 waited
+    rm -f "$out" "$err" "$trace"
+    setsid "$KIT_BIN/$program" "$@" --trace "$trace" >"$out" 2>"$err" 3>&- &
+    pid=$!
+    # a second, or until its first per-item line: its handler is in place
+    # (a background job starts with SIGINT ignored until then), work done
+    sleep 1
+    for waited in $(seq 20); do
+        [ -s "$out" ] && break
+        sleep 0.1
+    done
+    kill -"$signal" "$pid"
+    timeout 15 tail --pid="$pid" -f /dev/null || kill -9 -- "-$pid"
+    wait "$pid" || status=$?
+    local want=130
+    [ "$signal" = TERM ] && want=143
+    [ "$status" -eq "$want" ] ||
+        fail "$program: exit $status, not $want: $(cat "$err")"
+    [ -z "$(pgrep -g "$pid")" ] ||
+        fail "$program: processes left: $(pgrep -g "$pid" | paste -sd' ')"
+    # the summary says the run was cut short
+    cat "$out" "$err" | grep -qE 'interrupted|cancelled' ||
+        fail "$program: no summary of what was done: $(cat "$err")"
+    [[ "$(tail -n 1 "$out")" =~ ^Execution\ time:\ [0-9]+\.[0-9]{2}s$ ]] ||
+        fail "$program: last line is not the timer: $(tail -n 1 "$out")"
+    [ "$(head -n 1 "$trace")" = "id,worker,label,start_us,end_us,status" ] ||
+        fail "$program: no trace header"
+    # one row per unit of work, each id once, each with a status
+    local got unique
+    got="$(tail -n +2 "$trace" | wc -l)"
+    unique="$(tail -n +2 "$trace" | cut -d, -f1 | sort -u | wc -l)"
+    [ "$unique" -eq "$got" ] || fail "$program: trace ids repeat"
+    if [[ "$KNOWN_GAPS" == "$program: "* ]]; then
+        gaps_seen=1
+    else
+        [ "$got" -eq "$rows" ] ||
+            fail "$program: $got trace rows, not $rows"
+    fi
+    local cancelled
+    cancelled="$(grep -c ',cancelled$' "$trace" || true)"
+    [ "$cancelled" -ge 1 ] || fail "$program: no cancelled row"
+    # every download printed as done has its `ok` row
+    local read ok
+    read="$(grep -c 'Read [0-9]* bytes from ' "$out" || true)"
+    ok="$(grep -c ',ok$' "$trace" || true)"
+    if [ "$read" -gt 0 ]; then
+        [ "$read" -eq "$ok" ] ||
+            fail "$program: $read downloads printed, $ok ok rows"
+    fi
+}
+
+@test "every program: SIGINT mid-run: exit 130, the summary, a complete trace, no process left" {
+    local program rows args gaps_seen=0
+    while read -r program rows args; do
+        # shellcheck disable=SC2086
+        interrupt_long_run INT "$program" "$rows" $args
+    done < <(long_runs)
+    [ "$gaps_seen" -eq 0 ] || skip "all else kept; $(echo $KNOWN_GAPS)"
+}
+
+@test "every program: SIGTERM mid-run: exit 143, the summary, a complete trace, no process left" {
+    local program rows args gaps_seen=0
+    while read -r program rows args; do
+        # shellcheck disable=SC2086
+        interrupt_long_run TERM "$program" "$rows" $args
+    done < <(long_runs)
+    [ "$gaps_seen" -eq 0 ] || skip "all else kept; $(echo $KNOWN_GAPS)"
+}
+
+@test "every I/O program: a stalled download is abandoned within a second of SIGINT" {
+    local program file pid status started ended
+    file="$(sites_file stall.txt "$(sim_url /dice)" "$(sim_url /fault/stall)")"
+    for program in $(site_programs); do
+        "$KIT_BIN/$program" --sites "$file" --repeat 4 \
+            >"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
+        pid=$!
+        sleep 1.5               # every worker is stuck on a stall now
+        started="$(date +%s%N)"
+        kill -INT "$pid"
+        timeout 15 tail --pid="$pid" -f /dev/null || kill -9 "$pid"
+        ended="$(date +%s%N)"
+        status=0
+        wait "$pid" || status=$?
+        assert_equal "$status" 130
+        # "within a second": libcurl calls back about once a second while
+        # it waits; 3 s leaves room for a loaded machine
+        [ $(((ended - started) / 1000000)) -lt 3000 ] ||
+            fail "$program took $(((ended - started) / 1000000)) ms to stop"
+    done
+}
