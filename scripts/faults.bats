@@ -9,7 +9,7 @@ load bats/common
 load bats/io
 
 setup_file() {
-    sim_start --latency 20 --jitter 0 --conn-delay 5
+    sim_start --latency 50 --jitter 0 --conn-delay 5
 }
 
 teardown_file() {
@@ -194,10 +194,10 @@ io_sync 400 --repeat 200
 io_threads 400 --repeat 200 --workers 2
 io_async 400 --repeat 200 --max-conns 2
 io_fork 400 --repeat 200 --workers 2
-cpu_sync 100 --n 32 --jobs 100
-cpu_threads 200 --n 32 --jobs 200 --workers 2
-cpu_async 100 --n 32 --jobs 100
-cpu_fork 200 --n 32 --jobs 200 --workers 2
+cpu_sync 100 --n 34 --jobs 100
+cpu_threads 200 --n 34 --jobs 200 --workers 2
+cpu_async 100 --n 34 --jobs 100
+cpu_fork 200 --n 34 --jobs 200 --workers 2
 race_condition 2 --increments 100000000
 bank 200 --mode sync --transfers 200
 scrape_sync 118 --pages 118
@@ -241,7 +241,7 @@ interrupt_long_run() {
         [ -s "$out" ] && break
         sleep 0.1
     done
-    kill -"$signal" "$pid"
+    kill -"$signal" "$pid" || fail "$program ended before the signal"
     timeout 15 tail --pid="$pid" -f /dev/null || kill -9 -- "-$pid"
     wait "$pid" || status=$?
     local want=130

@@ -108,7 +108,7 @@ faster_than_sync() {
 @test "io_threads: a thread that cannot be created is said once, the others do every download" {
     local file run_number
     file="$(starved_sites 40)"
-    # ulimit -u 12 leaves room for about 10 of the 64 threads.  exit()
+    # room for 12 more tasks: about 10 of the 64 threads.  exit()
     # while the started threads were inside OpenSSL crashed here (exit
     # 139 in most runs): five runs in a row must all be clean.
     for run_number in 1 2 3 4 5; do

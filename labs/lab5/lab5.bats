@@ -298,7 +298,7 @@ count() {
 @test "io_fork: a worker that cannot start is said once; every download done is exit 0" {
     local file
     file="$(starved_sites 20)"
-    # ulimit -u 4: the parent, its timeout and two or so workers
+    # room for 4 more tasks: the parent, its timeout and two workers
     run_starved 4 io_fork --workers 8 -q --sites "$file"
     assert_success
     [ "${#stderr_lines[@]}" -eq 1 ] || fail "not one line: $stderr"
