@@ -206,12 +206,6 @@ scrape_async 118 --pages 118 --max-conns 2
 RUNS
 }
 
-# Programs known to fall short of a complete trace when interrupted, with
-# why: their other promises are still checked, and the check then says
-# "skip" with this reason until the line is removed.
-KNOWN_GAPS="io_async: traces no row for the downloads it never started
-(labs/lab4, the lab9 helper's; issue 10)"
-
 @test "every program has a long run for the interrupt checks" {
     local program
     while read -r program; do
@@ -262,12 +256,8 @@ interrupt_long_run() {
     got="$(tail -n +2 "$trace" | wc -l)"
     unique="$(tail -n +2 "$trace" | cut -d, -f1 | sort -u | wc -l)"
     [ "$unique" -eq "$got" ] || fail "$program: trace ids repeat"
-    if [[ "$KNOWN_GAPS" == "$program: "* ]]; then
-        gaps_seen=1
-    else
-        [ "$got" -eq "$rows" ] ||
-            fail "$program: $got trace rows, not $rows"
-    fi
+    [ "$got" -eq "$rows" ] ||
+        fail "$program: $got trace rows, not $rows"
     local cancelled
     cancelled="$(grep -c ',cancelled$' "$trace" || true)"
     [ "$cancelled" -ge 1 ] || fail "$program: no cancelled row"
@@ -282,21 +272,19 @@ interrupt_long_run() {
 }
 
 @test "every program: SIGINT mid-run: exit 130, the summary, a complete trace, no process left" {
-    local program rows args gaps_seen=0
+    local program rows args
     while read -r program rows args; do
         # shellcheck disable=SC2086
         interrupt_long_run INT "$program" "$rows" $args
     done < <(long_runs)
-    [ "$gaps_seen" -eq 0 ] || skip "all else kept; $(echo $KNOWN_GAPS)"
 }
 
 @test "every program: SIGTERM mid-run: exit 143, the summary, a complete trace, no process left" {
-    local program rows args gaps_seen=0
+    local program rows args
     while read -r program rows args; do
         # shellcheck disable=SC2086
         interrupt_long_run TERM "$program" "$rows" $args
     done < <(long_runs)
-    [ "$gaps_seen" -eq 0 ] || skip "all else kept; $(echo $KNOWN_GAPS)"
 }
 
 @test "every I/O program: a stalled download is abandoned within a second of SIGINT" {

@@ -265,6 +265,15 @@ static void on_interrupt(struct loop *loop, int fd, int mask, void *data)
                      download->start_us, program_us(), "cancelled");
         downloads->cancelled++;
     }
+    /* the ones never handed to libcurl get their row too: the trace
+     * accounts for every site of the list */
+    int64_t now_us = program_us();
+    for (size_t i = 0; i < downloads->sites->count; i++) {
+        struct download *download = &downloads->list[i];
+        if (!download->started)
+            trace_record(download->id, download->id, download->url,
+                         now_us, now_us, "cancelled");
+    }
     loop_stop(loop);
 }
 
