@@ -138,10 +138,10 @@ children_cpu() {
         END { exit !found }'
 }
 
-# cpu_seconds PROGRAM ARGS...: the CPU seconds a quiet run of PROGRAM
+# cpu_cost PROGRAM ARGS...: the CPU seconds a quiet run of PROGRAM
 # costs, less what starting it costs (under the grader, scripts/limit's
 # own work around it), measured on PROGRAM --help.
-cpu_seconds() {
+cpu_cost() {
     local program="$1" run start
     shift
     run="$(children_cpu kit "$program" -q "$@")" || return 1
@@ -152,8 +152,8 @@ cpu_seconds() {
 # work_scales: one sample; 4 jobs must cost at least 2.5x the CPU of 1.
 work_scales() {
     local one four
-    one="$(cpu_seconds cpu_sync --n 36 --jobs 1)" || return 1
-    four="$(cpu_seconds cpu_sync --n 36 --jobs 4)" || return 1
+    one="$(cpu_cost cpu_sync --n 36 --jobs 1)" || return 1
+    four="$(cpu_cost cpu_sync --n 36 --jobs 4)" || return 1
     ratio_at_least "$four" "$one" 2.5
 }
 
@@ -287,8 +287,8 @@ one_at_a_time() {
 # least 0.9 x the CPU time of the plain loop.
 async_not_faster() {
     local sync async
-    sync="$(cpu_seconds cpu_sync --n 34)" || return 1
-    async="$(cpu_seconds cpu_async --n 34)" || return 1
+    sync="$(cpu_cost cpu_sync --n 34)" || return 1
+    async="$(cpu_cost cpu_async --n 34)" || return 1
     ratio_at_least "$async" "$sync" 0.9
 }
 
