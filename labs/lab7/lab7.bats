@@ -357,3 +357,14 @@ explore_counts() {
     assert_line "counter=1 expected=2 lost=1"
     assert_equal "$count" "$(multinomial 9 9)"
 }
+
+@test "race_condition: a thread that cannot be created is said once, the main thread adds for it, the count stays exact" {
+    # room for 3 more tasks as nobody: some of the 8 threads cannot start
+    # (each adds long enough to still be running when the next is made)
+    run_starved 3 race_condition --threads 8 --increments 3000000 --lock mutex
+    assert_equal "$status" 0
+    [ "${#stderr_lines[@]}" -eq 1 ] || fail "not one line: $stderr"
+    [[ "$stderr" == "race_condition: cannot start thread "*" of 8: "* ]] ||
+        fail "$stderr"
+    assert_line "counter=24000000 expected=24000000 lost=0"
+}

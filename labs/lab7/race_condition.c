@@ -312,7 +312,10 @@ static void *add_many(void *arg)
 
 /* ====== Threads ====== */
 
-static void start_threads(const struct settings *settings,
+/* Start the threads; returns how many started.  A thread the system
+ * cannot give (pthread_create returns EAGAIN under a process limit) is
+ * said once, and the run carries on with the threads it got. */
+static long start_threads(const struct settings *settings,
                           struct worker *workers)
 {
     int s;
@@ -320,17 +323,21 @@ static void start_threads(const struct settings *settings,
     for (long t = 0; t < settings->threads; t++) {
         workers[t] = (struct worker){ .index = t, .settings = settings };
         s = pthread_create(&workers[t].thread, NULL, add_many, &workers[t]);
-        if (s != 0)
-            error_fatal_errno(s, "pthread_create");
+        if (s != 0) {
+            error_report("cannot start thread %ld of %ld: %s; the main "
+                         "thread does the additions of the rest", t + 1,
+                         settings->threads, strerror(s));
+            return t;
+        }
     }
+    return settings->threads;
 }
 
-static void join_threads(const struct settings *settings,
-                         struct worker *workers)
+static void join_threads(long started, struct worker *workers)
 {
     int s;
 
-    for (long t = 0; t < settings->threads; t++) {
+    for (long t = 0; t < started; t++) {
         s = pthread_join(workers[t].thread, NULL);
         if (s != 0)
             error_fatal_errno(s, "pthread_join");
@@ -401,9 +408,11 @@ static long run_controlled(const struct settings *settings,
 {
     counters_reset();
     turnstile_begin((int)settings->threads);
-    start_threads(settings, workers);
+    if (start_threads(settings, workers) != settings->threads)
+        error_fatal("a controlled run needs all %ld threads",
+                    settings->threads);
     turnstile_run(run, schedule, explorer, print);
-    join_threads(settings, workers);
+    join_threads(settings->threads, workers);
     return counter_total(settings);
 }
 
@@ -607,8 +616,12 @@ int main(int argc, char *argv[])
         status = explore(&settings, workers);
         timer_print(&timer);
     } else {
-        start_threads(&settings, workers);
-        join_threads(&settings, workers);
+        long started = start_threads(&settings, workers);
+        for (long t = started; t < settings.threads; t++) {
+            workers[t] = (struct worker){ .index = t, .settings = &settings };
+            add_many(&workers[t]);      /* starved: the main thread adds */
+        }
+        join_threads(started, workers);
         long total = counter_total(&settings);
         long expected = 0;      /* the additions really made */
         for (long t = 0; t < settings.threads; t++)

@@ -453,17 +453,24 @@ static void *transfer_thread(void *arg)
     return NULL;
 }
 
-/* One thread per transfer, all started at once ... */
-static void start_threads(struct transfer *transfers, long count)
+/* One thread per transfer, all started at once; returns how many
+ * started.  A thread the system cannot give (pthread_create returns
+ * EAGAIN under a process limit) is said once, and the run carries on. */
+static long start_threads(struct transfer *transfers, long count)
 {
     int s;
 
     for (long i = 0; i < count; i++) {
         s = pthread_create(&transfers[i].thread, NULL, transfer_thread,
                            &transfers[i]);
-        if (s != 0)
-            error_fatal_errno(s, "pthread_create");
+        if (s != 0) {
+            error_report("cannot start a thread for transfer %ld of %ld: "
+                         "%s; the main thread makes the rest", i + 1, count,
+                         strerror(s));
+            return i;
+        }
     }
+    return count;
 }
 
 /* ... then all joined. */
@@ -480,8 +487,11 @@ static void join_threads(struct transfer *transfers, long count)
 
 static void run_threads(struct transfer *transfers, long count)
 {
-    start_threads(transfers, count);
-    join_threads(transfers, count);
+    long started = start_threads(transfers, count);
+
+    for (long i = started; i < count; i++)
+        transfer_thread(&transfers[i]);    /* starved: the main thread */
+    join_threads(transfers, started);
 }
 
 /* ====== async: tasks on the event loop, loop timers ====== */
@@ -653,7 +663,9 @@ static void run_controlled(const struct settings *settings,
 {
     balances_reset();
     turnstile_begin((int)settings->transfers);
-    start_threads(transfers, settings->transfers);
+    if (start_threads(transfers, settings->transfers) != settings->transfers)
+        error_fatal("a controlled run needs all %ld threads",
+                    settings->transfers);
     turnstile_run(run, schedule, explorer, print);
     join_threads(transfers, settings->transfers);
 }

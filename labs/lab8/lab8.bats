@@ -364,3 +364,15 @@ field_of() {
         fail "--order global: TSan reported: $stderr"
     fi
 }
+
+@test "bank: a thread that cannot be created is said once, the main thread makes that transfer, the sum holds" {
+    # room for 3 more tasks as nobody: most of the 20 transfers' threads
+    # cannot start
+    run_starved 3 bank --mode threads --lock mutex --seed 1
+    assert_equal "$status" 0
+    [ "${#stderr_lines[@]}" -eq 1 ] || fail "not one line: $stderr"
+    [[ "$stderr" == "bank: cannot start a thread for transfer "* ]] ||
+        fail "$stderr"
+    assert_equal "$(grep -E '^(final|sum)=' <<<"$output")" \
+        "$(cat "$KIT/expected/lab8/seed-1.txt")"
+}

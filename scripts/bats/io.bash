@@ -128,21 +128,3 @@ starved_sites() {
     echo "$dir/sites.txt"
 }
 
-# run_starved NPROC PROGRAM ARGS...: like `run --separate-stderr kit`, but
-# as the unprivileged uid 65534 (nobody) with room for NPROC more
-# processes and threads than that uid runs already (ulimit -u counts them
-# all; root is exempt from it).  Skips the check when it cannot be set up
-# here.
-run_starved() {
-    local nproc="$1" program="$2"
-    shift 2
-    [ "$(id -u)" -eq 0 ] || skip "needs root to run as nobody under ulimit -u"
-    command -v setpriv >/dev/null || skip "needs setpriv (util-linux)"
-    setpriv --reuid=65534 --regid=65534 --clear-groups \
-        test -x "$KIT_BIN/$program" ||
-        skip "uid 65534 cannot run $KIT_BIN/$program"
-    run --separate-stderr setpriv --reuid=65534 --regid=65534 --clear-groups \
-        bash -c 'ulimit -u $(($(ps -u 65534 -L --no-headers | wc -l) + $1)) &&
-                 shift && exec timeout -k 5 60 "$@"' \
-        run_starved "$nproc" "$KIT_BIN/$program" "$@"
-}
