@@ -470,3 +470,50 @@ void turnstile_check_schedule(const char *schedule, int thread_total,
                     "(%d threads x %d steps): '%s'", length, total,
                     thread_total, steps[0], schedule);
 }
+
+/* ====== Reporting an exploration ====== */
+
+void turnstile_failures_start(struct turnstile_failures *failures)
+{
+    *failures = (struct turnstile_failures){ .count = 0, .switches = -1 };
+}
+
+/* How often the thread changes along a schedule: "AABBBA" -> 2. */
+static int switches_of(const char *schedule)
+{
+    int switches = 0;
+
+    for (const char *c = schedule; c[0] != '\0' && c[1] != '\0'; c++)
+        if (c[0] != c[1])
+            switches++;
+    return switches;
+}
+
+void turnstile_failures_add(struct turnstile_failures *failures,
+                            const char *schedule)
+{
+    int switches = switches_of(schedule);
+
+    failures->count++;
+    if (failures->switches < 0 || switches < failures->switches) {
+        failures->switches = switches;
+        snprintf(failures->shortest, sizeof failures->shortest, "%s",
+                 schedule);
+    }
+}
+
+void turnstile_print_explored(long runs, long bound, const char *formula,
+                              const struct turnstile_failures *failures,
+                              const struct turnstile_words *words)
+{
+    if (runs == bound)
+        printf("schedules: %ld = %s\n", runs, formula);
+    else
+        printf("schedules: %ld (of %s = %ld orders of the steps: a thread "
+               "waiting for %s takes no step)\n", runs, formula, bound,
+               words->lock);
+    printf("%s: %ld of %ld\n", words->failed, failures->count, runs);
+    if (failures->count > 0)
+        printf("%s: %s (%d switches)\n", words->shortest,
+               failures->shortest, failures->switches);
+}

@@ -168,6 +168,46 @@ long turnstile_count(int threads, const int *steps, char *formula,
 void turnstile_check_schedule(const char *schedule, int threads,
                               const int *steps, bool may_stop_early);
 
+/* ====== Reporting an exploration ====== */
+
+/* The schedules of an exploration that went wrong, and among them the
+ * one with the fewest switches between threads ("AABBBA" has 2): every
+ * schedule of a case has the same length, so that is the shortest one
+ * to read and to replay. */
+struct turnstile_failures {
+    long count;                 /* schedules that went wrong */
+    int switches;               /* the shortest one's switches; -1: none */
+    char shortest[TURNSTILE_MAX_STEPS + 1];  /* its letters; "" : none */
+};
+
+/* The words a lab's --explore summary uses (labs 7 and 8 differ only in
+ * these). */
+struct turnstile_words {
+    const char *lock;           /* what a waiting thread waits for:
+                                   "the lock", "a lock" */
+    const char *failed;         /* "lost an update" */
+    const char *shortest;       /* "shortest losing schedule" */
+};
+
+void turnstile_failures_start(struct turnstile_failures *failures);
+
+/* This schedule went wrong: count it, keep it if it is the shortest. */
+void turnstile_failures_add(struct turnstile_failures *failures,
+                            const char *schedule);
+
+/* The summary of an exploration that ran runs of the bound schedules
+ * (formula gives the bound), e.g. for race_condition:
+ *
+ *     schedules: 20 = 6!/(3!*3!)
+ *     lost an update: 6 of 20
+ *     shortest losing schedule: AABBBA (2 switches)
+ *
+ * (the last line only when some went wrong; when waiting threads cut the
+ * bound, the first line says so). */
+void turnstile_print_explored(long runs, long bound, const char *formula,
+                              const struct turnstile_failures *failures,
+                              const struct turnstile_words *words);
+
 /* Thread index -> its letter. */
 static inline char turnstile_letter(int index)
 {

@@ -445,17 +445,6 @@ static int replay(const struct settings *settings, struct worker *workers)
     return 0;
 }
 
-/* How often the thread changes along a schedule: "AABBBA" -> 2. */
-static int switches_of(const char *schedule)
-{
-    int switches = 0;
-
-    for (const char *c = schedule; c[0] != '\0' && c[1] != '\0'; c++)
-        if (c[0] != c[1])
-            switches++;
-    return switches;
-}
-
 /* The same additions as cooperative tasks (the lab 8 way): a task runs
  * from one await to the next without interruption, so the only points
  * where another task can come in are the awaits -- here one between two
@@ -516,12 +505,14 @@ static int explore(const struct settings *settings, struct worker *workers)
 {
     int steps[TURNSTILE_MAX_THREADS];
     char formula[256];
-    char best[TURNSTILE_MAX_STEPS + 1] = "";
+    static const struct turnstile_words words = {
+        .lock = "the lock", .failed = "lost an update",
+        .shortest = "shortest losing schedule",
+    };
+    struct turnstile_failures losing;
     struct turnstile_explorer explorer;
     struct turnstile_run run;
     long expected = settings->threads * settings->increments;
-    long losing = 0;
-    int best_switches = -1;
 
     fill_steps(settings, steps);
     long bound = turnstile_count((int)settings->threads, steps, formula,
@@ -538,6 +529,7 @@ static int explore(const struct settings *settings, struct worker *workers)
            steps[0]);
     fflush(stdout);
 
+    turnstile_failures_start(&losing);
     turnstile_explore_start(&explorer);
     do {
         int64_t start_us = program_us();
@@ -546,33 +538,19 @@ static int explore(const struct settings *settings, struct worker *workers)
         bool lost = total != expected;
         char label[TURNSTILE_MAX_STEPS + 32];
 
-        if (lost) {
-            losing++;
-            int switches = switches_of(run.schedule);
-            if (best_switches < 0 || switches < best_switches) {
-                best_switches = switches;
-                snprintf(best, sizeof best, "%s", run.schedule);
-            }
-        }
+        if (lost)
+            turnstile_failures_add(&losing, run.schedule);
         snprintf(label, sizeof label, "%s counter=%ld", run.schedule, total);
         trace_record(explorer.runs, 0, label, start_us, program_us(),
                      lost ? "lost" : "ok");
     } while (turnstile_explore_next(&explorer));
 
-    if (explorer.runs == bound)
-        printf("schedules: %ld = %s\n", explorer.runs, formula);
-    else
-        printf("schedules: %ld (of %s = %ld orders of the steps: a thread "
-               "waiting for the lock takes no step)\n", explorer.runs,
-               formula, bound);
-    printf("lost an update: %ld of %ld\n", losing, explorer.runs);
-    if (losing > 0) {
-        printf("shortest losing schedule: %s (%d switches)\n", best,
-               best_switches);
+    turnstile_print_explored(explorer.runs, bound, formula, &losing, &words);
+    if (losing.count > 0)
         printf("replay it: ./race_condition --threads %ld --increments %ld "
                "--lock %s --schedule %s\n", settings->threads,
-               settings->increments, lock_names[settings->lock], best);
-    }
+               settings->increments, lock_names[settings->lock],
+               losing.shortest);
 
     if (settings->lock != LOCK_ATOMIC) {
         long tasks_losing;

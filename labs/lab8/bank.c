@@ -737,17 +737,6 @@ static int replay(const struct settings *settings, struct transfer *transfers)
                 settings->schedule);
 }
 
-/* How often the thread changes along a schedule: "AABBBA" -> 2. */
-static int switches_of(const char *schedule)
-{
-    int switches = 0;
-
-    for (const char *c = schedule; c[0] != '\0' && c[1] != '\0'; c++)
-        if (c[0] != c[1])
-            switches++;
-    return switches;
-}
-
 /* What the tasks' exploration found. */
 struct task_counts {
     long runs;                  /* orders in which the loop could resume
@@ -816,13 +805,16 @@ static int explore(const struct settings *settings, struct transfer *transfers)
 {
     int steps[TURNSTILE_MAX_THREADS];
     char formula[256];
-    char worst[TURNSTILE_MAX_STEPS + 1] = "";
+    static const struct turnstile_words words = {
+        .lock = "a lock", .failed = "broke the sum",
+        .shortest = "shortest schedule that breaks it",
+    };
+    struct turnstile_failures broken;
     char stuck[TURNSTILE_MAX_STEPS + 1] = "";
     char stuck_how[256] = "";
     struct turnstile_explorer explorer;
     struct turnstile_run run;
-    long broken = 0, deadlocked = 0;
-    int worst_switches = -1;
+    long deadlocked = 0;
 
     fill_steps(settings, steps);
     long bound = turnstile_count((int)settings->transfers, steps, formula,
@@ -837,6 +829,7 @@ static int explore(const struct settings *settings, struct transfer *transfers)
     print_transfers(settings, transfers);
     fflush(stdout);
 
+    turnstile_failures_start(&broken);
     turnstile_explore_start(&explorer);
     do {
         int64_t start_us = program_us();
@@ -855,13 +848,8 @@ static int explore(const struct settings *settings, struct transfer *transfers)
             snprintf(label, sizeof label, "%s deadlock", run.schedule);
         } else {
             if (sum != bank_count * START_BALANCE) {
-                broken++;
+                turnstile_failures_add(&broken, run.schedule);
                 status = "lost";
-                int switches = switches_of(run.schedule);
-                if (worst_switches < 0 || switches < worst_switches) {
-                    worst_switches = switches;
-                    snprintf(worst, sizeof worst, "%s", run.schedule);
-                }
             }
             snprintf(label, sizeof label, "%s sum=%ld", run.schedule, sum);
         }
@@ -869,22 +857,13 @@ static int explore(const struct settings *settings, struct transfer *transfers)
                      status);
     } while (turnstile_explore_next(&explorer));
 
-    if (explorer.runs == bound)
-        printf("schedules: %ld = %s\n", explorer.runs, formula);
-    else
-        printf("schedules: %ld (of %s = %ld orders of the steps: a thread "
-               "waiting for a lock takes no step)\n", explorer.runs,
-               formula, bound);
-    printf("broke the sum: %ld of %ld\n", broken, explorer.runs);
-    if (broken > 0)
-        printf("shortest schedule that breaks it: %s (%d switches)\n", worst,
-               worst_switches);
+    turnstile_print_explored(explorer.runs, bound, formula, &broken, &words);
     if (settings->lock == LOCK_PER_ACCOUNT) {
         printf("deadlocked: %ld of %ld\n", deadlocked, explorer.runs);
         if (deadlocked > 0)
             printf("shortest deadlock: %s (%s)\n", stuck, stuck_how);
     }
-    if (broken > 0 || deadlocked > 0)
+    if (broken.count > 0 || deadlocked > 0)
         printf("replay it: ./bank --mode threads --seed %llu --transfers %ld"
                " --banks %ld --lock %s%s%s --schedule %s\n",
                (unsigned long long)settings->seed, settings->transfers,
@@ -892,7 +871,7 @@ static int explore(const struct settings *settings, struct transfer *transfers)
                settings->lock == LOCK_PER_ACCOUNT ? " --order " : "",
                settings->lock == LOCK_PER_ACCOUNT
                    ? order_names[settings->order] : "",
-               deadlocked > 0 ? stuck : worst);
+               deadlocked > 0 ? stuck : broken.shortest);
 
     /* the tasks: 6 stretches between awaits each, and one more for each
      * lock that is held when asked for */
