@@ -27,6 +27,7 @@
 #include "error.h"
 #include "http.h"
 #include "interrupt.h"
+#include "io_finish.h"
 #include "io_options.h"
 #include "sites.h"
 #include "timer.h"
@@ -121,16 +122,6 @@ int main(int argc, char *argv[])
 
     timer_start(&timer);
     download_all_sites(&settings, &sites, &totals);
-    interrupt_report(totals.done + totals.failed, sites.count, "downloads");
-    printf("Downloaded %zu of %zu sites, %zu bytes\n", totals.done,
-           sites.count, totals.bytes);
-    timer_print(&timer);
-
-    http_global_cleanup();
-    sites_free(&sites);
-    if (trace_close() != 0)
-        return EXIT_WORK_FAILED;
-    if (interrupt_requested())
-        return interrupt_exit_status();
-    return totals.failed == 0 ? 0 : EXIT_WORK_FAILED;
+    return io_finish(&timer, &sites, totals.done, totals.failed,
+                     totals.bytes);
 }

@@ -41,6 +41,7 @@
 #include "error.h"
 #include "http.h"
 #include "interrupt.h"
+#include "io_finish.h"
 #include "io_options.h"
 #include "sites.h"
 #include "timer.h"
@@ -269,16 +270,5 @@ int main(int argc, char *argv[])
 
     timer_start(&timer);
     download_all_sites(&settings, &sites, &pool);
-    interrupt_report(pool.done + pool.failed, sites.count, "downloads");
-    printf("Downloaded %zu of %zu sites, %zu bytes\n", pool.done,
-           sites.count, pool.bytes);
-    timer_print(&timer);
-
-    http_global_cleanup();
-    sites_free(&sites);
-    if (trace_close() != 0)
-        return EXIT_WORK_FAILED;
-    if (interrupt_requested())
-        return interrupt_exit_status();
-    return pool.failed == 0 ? 0 : EXIT_WORK_FAILED;
+    return io_finish(&timer, &sites, pool.done, pool.failed, pool.bytes);
 }

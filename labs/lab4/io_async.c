@@ -55,6 +55,7 @@
 #include "error.h"
 #include "http.h"
 #include "interrupt.h"
+#include "io_finish.h"
 #include "io_options.h"
 #include "loop.h"
 #include "sites.h"
@@ -96,7 +97,6 @@ struct downloads {
     size_t next_in_order;       /* no download before this index waits */
     size_t done;                /* downloads that succeeded */
     size_t failed;              /* downloads that failed */
-    size_t cancelled;           /* in flight when interrupted, dropped */
     size_t bytes;               /* body bytes of the successful ones */
 };
 
@@ -263,7 +263,6 @@ static void on_interrupt(struct loop *loop, int fd, int mask, void *data)
         download->handle = NULL;
         trace_record(download->id, download->id, download->url,
                      download->start_us, program_us(), "cancelled");
-        downloads->cancelled++;
     }
     /* the ones never handed to libcurl get their row too: the trace
      * accounts for every site of the list */
@@ -311,12 +310,9 @@ static void download_all_sites(struct downloads *downloads)
     if (curl_loop_running(downloads->session) > 0)
         loop_run(downloads->loop);      /* the turns: see the top */
     loop_del_fd(downloads->loop, interrupt_fd());
-    if (interrupt_requested())
-        error_report("interrupted: %zu in flight cancelled, %zu never "
-                     "started", downloads->cancelled, sites->count -
-                     downloads->done - downloads->failed -
-                     downloads->cancelled);
-    else if (downloads->done + downloads->failed != sites->count)
+    /* interrupted, main() says what was done (io_finish) */
+    if (!interrupt_requested() &&
+        downloads->done + downloads->failed != sites->count)
         error_fatal("the loop ended with %zu downloads unfinished",
                     sites->count - downloads->done - downloads->failed);
 
@@ -346,15 +342,6 @@ int main(int argc, char *argv[])
     downloads.sites = &sites;
     timer_start(&timer);
     download_all_sites(&downloads);
-    printf("Downloaded %zu of %zu sites, %zu bytes\n", downloads.done,
-           sites.count, downloads.bytes);
-    timer_print(&timer);
-
-    http_global_cleanup();
-    sites_free(&sites);
-    if (trace_close() != 0)
-        return EXIT_WORK_FAILED;
-    if (interrupt_requested())
-        return interrupt_exit_status();         /* 130 or 143 */
-    return downloads.failed == 0 ? 0 : EXIT_WORK_FAILED;
+    return io_finish(&timer, &sites, downloads.done, downloads.failed,
+                     downloads.bytes);
 }

@@ -60,6 +60,7 @@
 #include "error.h"
 #include "http.h"
 #include "interrupt.h"
+#include "io_finish.h"
 #include "io_options.h"
 #include "pipe.h"
 #include "sites.h"
@@ -596,16 +597,9 @@ int main(int argc, char *argv[])
     struct pool pool = { .settings = &settings, .sites = &sites };
     timer_start(&timer);                /* starting processes is work too */
     download_all_sites(&pool);
-    interrupt_report(pool.done + pool.failed, sites.count, "downloads");
-    printf("Downloaded %zu of %zu sites, %zu bytes\n", pool.done,
-           sites.count, pool.bytes);
-    timer_print(&timer);
-
-    http_global_cleanup();
-    sites_free(&sites);
-    if (trace_close() != 0)
-        return EXIT_WORK_FAILED;
-    if (interrupt_requested())
-        return interrupt_exit_status();
-    return pool.failed == 0 && !pool.worker_failed ? 0 : EXIT_WORK_FAILED;
+    int status = io_finish(&timer, &sites, pool.done, pool.failed,
+                           pool.bytes);
+    /* a worker that died is a failure even when every download it had
+     * was counted */
+    return status == 0 && pool.worker_failed ? EXIT_WORK_FAILED : status;
 }
