@@ -225,7 +225,6 @@ static int run_job_task(struct task *task)
 {
     struct job_task *job = task->state;
     const struct settings *settings = job->settings;
-    char label[64];
 
     TASK_BEGIN(task);
     job->start_us = program_us();
@@ -234,9 +233,8 @@ static int run_job_task(struct task *task)
         job->yields++;
         TASK_YIELD(task);       /* `await`: every other task runs a turn */
     }
-    format_job(label, sizeof label, &settings->jobs, job->k);
-    trace_record(job->k, task->id, label, job->start_us, program_us(),
-                 "ok");
+    trace_job(&settings->jobs, job->k, task->id, job->start_us,
+              program_us(), "ok");
     job->done = true;
     if (--*job->unfinished == 0)
         loop_stop(task->loop);  /* the interrupt fd is still watched */
@@ -359,16 +357,11 @@ int main(int argc, char *argv[])
             done++;
             continue;
         }
-        char label[64];         /* interrupted: a cancelled row */
-        format_job(label, sizeof label, &settings.jobs, k);
-        trace_record(k, k, label, jobs[k].start_us, program_us(),
-                     "cancelled");
+        /* interrupted: a cancelled row */
+        trace_job(&settings.jobs, k, k, jobs[k].start_us, program_us(),
+                  "cancelled");
     }
-    if (done == settings.jobs.count)
-        print_results(&settings.jobs, results);
-    else
-        error_report("interrupted: %ld of %ld jobs done, the rest "
-                     "cancelled", done, settings.jobs.count);
+    print_summary(&settings.jobs, results, done);
     printf("yields=%ld\n", yields);
     timer_print(&timer);
 

@@ -178,7 +178,6 @@ static long collect_results(const struct settings *settings, int result_fd,
 {
     const struct jobs *jobs = &settings->jobs;
     struct answer_record record;
-    char label[64];
     long count = 0;
     bool stopped = false;
     int status;
@@ -212,9 +211,8 @@ static long collect_results(const struct settings *settings, int result_fd,
         results[k] = record.result;
         received[k] = true;
         count++;
-        format_job(label, sizeof label, jobs, k);
-        trace_record(k, record.worker, label, record.start_us,
-                     record.end_us, "ok");
+        trace_job(jobs, k, record.worker, record.start_us, record.end_us,
+                  "ok");
         if (!settings->quiet)
             print_job_line(jobs, k, &results[k], "worker", record.worker);
     }
@@ -273,14 +271,12 @@ static int run_all_jobs(const struct settings *settings,
     close(result_pipe[0]);
     long failed = reap_workers(started);
 
-    char label[64];
     for (long k = 0; k < settings->jobs.count; k++) {
         if (received[k])
             continue;
         if (interrupt_requested()) {    /* stopped: cancelled, not lost */
             int64_t now = program_us();
-            format_job(label, sizeof label, &settings->jobs, k);
-            trace_record(k, 0, label, now, now, "cancelled");
+            trace_job(&settings->jobs, k, 0, now, now, "cancelled");
         } else {
             error_report("job %ld: no result came back", k);
         }

@@ -76,22 +76,19 @@ static long run_all_jobs(const struct settings *settings,
                          struct job_result *results)
 {
     const struct jobs *jobs = &settings->jobs;
-    char label[64];
     long k;
 
     for (k = 0; k < jobs->count && !interrupt_requested(); k++) {
         int64_t start = program_us();
         run_job(jobs, k, &results[k]);          /* the CPU is busy here */
-        format_job(label, sizeof label, jobs, k);
-        trace_record(k, 0, label, start, program_us(), "ok");
+        trace_job(jobs, k, 0, start, program_us(), "ok");
         if (!settings->quiet)
             print_job_line(jobs, k, &results[k], "worker", 0);
     }
     long done = k;
     for (; k < jobs->count; k++) {      /* interrupted: never started */
         int64_t now = program_us();
-        format_job(label, sizeof label, jobs, k);
-        trace_record(k, 0, label, now, now, "cancelled");
+        trace_job(jobs, k, 0, now, now, "cancelled");
     }
     return done;
 }
@@ -113,9 +110,7 @@ int main(int argc, char *argv[])
 
     timer_start(&timer);
     long done = run_all_jobs(&settings, results);
-    if (done == settings.jobs.count)
-        print_results(&settings.jobs, results);
-    interrupt_report(done, settings.jobs.count, "jobs");
+    print_summary(&settings.jobs, results, done);
     timer_print(&timer);
 
     free(results);

@@ -323,7 +323,6 @@ static void *worker_main(void *arg)
     struct pool *pool = worker->pool;
     const struct settings *settings = pool->settings;
     const struct jobs *jobs = &settings->jobs;
-    char label[64];
     long k;
 
     while ((k = take_next_job(pool)) >= 0) {
@@ -337,8 +336,7 @@ static void *worker_main(void *arg)
         } else {
             run_job(jobs, k, result);   /* every thread on its own core */
         }
-        format_job(label, sizeof label, jobs, k);
-        trace_record(k, worker->index, label, start, program_us(), "ok");
+        trace_job(jobs, k, worker->index, start, program_us(), "ok");
         if (!settings->quiet)
             print_job_line(jobs, k, result, "worker", worker->index);
     }
@@ -464,14 +462,10 @@ int main(int argc, char *argv[])
     run_all_jobs(&pool);
     long done = pool.next_job;  /* every job taken was run to its end */
     for (long k = done; k < settings.jobs.count; k++) {
-        char label[64];         /* interrupted: never started */
-        int64_t now = program_us();
-        format_job(label, sizeof label, &settings.jobs, k);
-        trace_record(k, 0, label, now, now, "cancelled");
+        int64_t now = program_us();     /* interrupted: never started */
+        trace_job(&settings.jobs, k, 0, now, now, "cancelled");
     }
-    if (done == settings.jobs.count)
-        print_results(&settings.jobs, pool.results);
-    interrupt_report(done, settings.jobs.count, "jobs");
+    print_summary(&settings.jobs, pool.results, done);
     if (settings.gil)
         printf("gil_switches=%lu\n", gil.switches);
     timer_print(&timer);

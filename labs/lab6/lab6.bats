@@ -397,5 +397,5 @@ async_not_faster() {
     assert_line --regexp '^yields=[0-9]+$'
     assert_line --regexp '^Execution time: [0-9.]+s$'
     assert_equal "$stderr" \
-        "cpu_async: interrupted: 0 of 20 jobs done, the rest cancelled"
+        "cpu_async: interrupted by SIGINT: 0 of 20 jobs finished, the rest cancelled"
 }

@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include "error.h"
+#include "interrupt.h"
 #include "options.h"
+#include "trace.h"
 
 /* ====== What a job computes ====== */
 
@@ -20,8 +22,8 @@ static const long work_default_n[] = { 35, 5000000, 2000000 };
 static const long work_max_n[] = { 92, 1000000000000, 1000000000000 };
 
 /* fib(n) the slow way, as in the Real Python tutorial: about 1.6^n calls
- * -- 30 million for fib(35).  Never inlined, not even into itself: gcc would otherwise
- * unroll a few levels of the recursion into one big function, whose speed
+ * -- 30 million for fib(35).  Never inlined, not even into itself: gcc
+ * would otherwise unroll a few levels of the recursion into one big function, whose speed
  * then depends on where it is called from.  Every call here is a real
  * call, in every program, as every call is in Python. */
 __attribute__((noinline)) uint64_t fib(long n)
@@ -226,4 +228,21 @@ void print_results(const struct jobs *jobs,
         printf("%s%s", k > 0 ? ", " : "", value);
     }
     fputs("]\n", stdout);
+}
+
+void print_summary(const struct jobs *jobs, const struct job_result *results,
+                   long done)
+{
+    if (done == jobs->count)
+        print_results(jobs, results);
+    interrupt_report((size_t)done, (size_t)jobs->count, "jobs");
+}
+
+void trace_job(const struct jobs *jobs, long k, long worker,
+               int64_t start_us, int64_t end_us, const char *status)
+{
+    char label[64];
+
+    format_job(label, sizeof label, jobs, k);
+    trace_record(k, worker, label, start_us, end_us, status);
 }

@@ -117,4 +117,16 @@ void print_job_line(const struct jobs *jobs, long k,
 void print_results(const struct jobs *jobs,
                    const struct job_result *results);
 
+/* The end of a run that finished done of the jobs: the results when all
+ * are done; after an interrupt, interrupt_report()'s line on stderr:
+ *     cpu_sync: interrupted by SIGINT: 3 of 20 jobs finished, the rest
+ *     cancelled */
+void print_summary(const struct jobs *jobs, const struct job_result *results,
+                   long done);
+
+/* Job k's row in the --trace CSV, labelled as format_job() says:
+ *     3,2,fib(35),1520,54210,ok */
+void trace_job(const struct jobs *jobs, long k, long worker,
+               int64_t start_us, int64_t end_us, const char *status);
+
 #endif
