@@ -41,7 +41,6 @@
 #include "lib/scrape.h"
 #include "task.h"
 #include "timer.h"
-#include "trace.h"
 
 struct gather;
 
@@ -213,23 +212,12 @@ int main(int argc, char *argv[])
                                                    "--max-conns");
     gather.settings = &settings;
     gather.pages = calloc(settings.pages, sizeof *gather.pages);
-    gather.results = calloc(settings.pages, sizeof *gather.results);
-    if (gather.pages == NULL || gather.results == NULL)
+    if (gather.pages == NULL)
         error_fatal("out of memory");
-    if (settings.trace != NULL)
-        trace_open(settings.trace);
-    scrape_check_simulator(&settings);
-    http_global_init();
+    gather.results = scrape_start(&settings);
 
     timer_start(&timer);
     gather_pages(&gather);
-    int status = scrape_report(&settings, gather.results);
-    timer_print(&timer);
-
-    http_global_cleanup();
     free(gather.pages);
-    free(gather.results);
-    if (trace_close() != 0 && status == 0)
-        status = EXIT_WORK_FAILED;
-    return status;
+    return scrape_finish(&settings, gather.results, &timer);
 }

@@ -24,7 +24,6 @@
 #include "interrupt.h"
 #include "lib/scrape.h"
 #include "timer.h"
-#include "trace.h"
 
 static const struct scrape_program program = {
     .name = "scrape_sync",
@@ -64,13 +63,7 @@ int main(int argc, char *argv[])
     error_init(argv[0]);
     interrupt_install();
     scrape_parse_options(argc, argv, &program, &settings);
-    struct page_result *results = calloc(settings.pages, sizeof *results);
-    if (results == NULL)
-        error_fatal("out of memory");
-    if (settings.trace != NULL)
-        trace_open(settings.trace);
-    scrape_check_simulator(&settings);
-    http_global_init();
+    struct page_result *results = scrape_start(&settings);
 
     timer_start(&timer);
     for (long n = 1; n <= settings.pages; n++) {
@@ -84,15 +77,8 @@ int main(int argc, char *argv[])
             scrape_trace(n, 0, &settings, now, now, &results[n - 1]);
         }
     }
-    int status = scrape_report(&settings, results);
-    timer_print(&timer);
-
     if (session != NULL)
-        curl_easy_cleanup(session);
+        curl_easy_cleanup(session);     /* always cleanup */
     page_body_free(&body);
-    free(results);
-    http_global_cleanup();
-    if (trace_close() != 0 && status == 0)
-        status = EXIT_WORK_FAILED;
-    return status;
+    return scrape_finish(&settings, results, &timer);
 }

@@ -43,7 +43,6 @@
 #include "interrupt.h"
 #include "lib/scrape.h"
 #include "timer.h"
-#include "trace.h"
 
 /* ====== A thread pool with futures ====== */
 
@@ -512,15 +511,11 @@ int main(int argc, char *argv[])
         return self_test();
     interrupt_install();
     scrape_parse_options(argc, argv, &program, &settings);
-    struct page_result *results = calloc(settings.pages, sizeof *results);
     struct page_job *jobs = calloc(settings.pages, sizeof *jobs);
     struct future **futures = calloc(settings.pages, sizeof *futures);
-    if (results == NULL || jobs == NULL || futures == NULL)
+    if (jobs == NULL || futures == NULL)
         error_fatal("out of memory");
-    if (settings.trace != NULL)
-        trace_open(settings.trace);
-    scrape_check_simulator(&settings);
-    http_global_init();
+    struct page_result *results = scrape_start(&settings);
     s = pthread_key_create(&session_key, session_free);
     if (s != 0)
         error_fatal_errno(s, "pthread_key_create");
@@ -544,19 +539,12 @@ int main(int argc, char *argv[])
                      jobs[i].end_us, &results[i]);
     }
     pool_shutdown(pool, true);  /* every future is settled: just joins */
-    int status = scrape_report(&settings, results);
-    timer_print(&timer);
-
     for (long i = 0; i < settings.pages; i++)
         future_free(futures[i]);
     s = pthread_key_delete(session_key);
     if (s != 0)
         error_fatal_errno(s, "pthread_key_delete");
-    http_global_cleanup();
     free(futures);
     free(jobs);
-    free(results);
-    if (trace_close() != 0 && status == 0)
-        status = EXIT_WORK_FAILED;
-    return status;
+    return scrape_finish(&settings, results, &timer);
 }

@@ -370,3 +370,31 @@ int scrape_report(const struct scrape_settings *settings,
         return interrupt_exit_status();
     return ok == settings->pages ? 0 : EXIT_WORK_FAILED;
 }
+
+/* ====== The start and end of every scraper's main() ====== */
+
+struct page_result *scrape_start(const struct scrape_settings *settings)
+{
+    struct page_result *results = calloc(settings->pages, sizeof *results);
+
+    if (results == NULL)
+        error_fatal("out of memory");
+    if (settings->trace != NULL)
+        trace_open(settings->trace);
+    scrape_check_simulator(settings);
+    http_global_init();
+    return results;
+}
+
+int scrape_finish(const struct scrape_settings *settings,
+                  struct page_result *results, const struct timer *timer)
+{
+    int status = scrape_report(settings, results);
+
+    timer_print(timer);
+    http_global_cleanup();
+    free(results);
+    if (trace_close() != 0 && status == 0)
+        status = EXIT_WORK_FAILED;
+    return status;
+}

@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "timer.h"
+
 #define SCRAPE_DEFAULT_PAGES 20     /* the tutorial's first 20 */
 #define SCRAPE_MAX_PAGES 118        /* the simulator knows 118 elements */
 #define SCRAPE_FAIL_STATUS 503      /* --fail N fetches /page/N?fail=503 */
@@ -119,5 +121,19 @@ int scrape_report(const struct scrape_settings *settings,
                   const struct page_result *results);
 
 void page_body_free(struct page_body *body);
+
+/* ====== The start and end of every scraper's main() ====== */
+
+/* Once the command line is parsed: the results list (every slot
+ * PAGE_NOT_DONE), the --trace file, the simulator check, libcurl's
+ * global state.  Exits 1 when out of memory or the simulator is down. */
+struct page_result *scrape_start(const struct scrape_settings *settings);
+
+/* Once the pages are done: scrape_report()'s lines, then the timer's;
+ * frees the results list, cleans up libcurl (every handle must be gone
+ * by now) and closes the trace.  Returns main()'s exit status:
+ * scrape_report()'s, or 1 when the trace could not be written. */
+int scrape_finish(const struct scrape_settings *settings,
+                  struct page_result *results, const struct timer *timer);
 
 #endif
