@@ -365,25 +365,17 @@ static void run_processes(const struct settings *settings,
 static void run_model(enum model model, const struct settings *settings,
                       struct observation *seen, long *trace_id)
 {
-    if (observation_init(seen, model,
-                         (size_t)(settings->trains * settings->steps)) != 0)
-        error_fatal("out of memory");
+    observation_start(seen, model, settings->trains, settings->steps);
     global_value = 0;
     seen->global_before = global_value;
-    seen->start_us = program_us();
     switch (model) {
     case MODEL_THREADS: run_threads(settings, seen); break;
     case MODEL_TASKS: run_tasks(settings, seen); break;
     case MODEL_PROCESSES: run_processes(settings, seen); break;
     case MODEL_COUNT: break;
     }
-    seen->end_us = program_us();
     seen->global_after = global_value;      /* every train is done now */
-    seen->done = true;
-    observation_trace(seen, trace_id);
-    if (interrupt_requested())
-        observation_trace_cancelled(seen, settings->trains, settings->steps,
-                                    trace_id);
+    observation_finish(seen, settings->trains, settings->steps, trace_id);
 }
 
 int main(int argc, char *argv[])
@@ -392,7 +384,6 @@ int main(int argc, char *argv[])
     struct observation seen[MODEL_COUNT] = { 0 };
     struct timer timer;
     long trace_id = 0;
-    int failed = 0;
 
     error_init(argv[0]);
     interrupt_install();        /* threads and children inherit it */
@@ -401,31 +392,16 @@ int main(int argc, char *argv[])
         trace_open(settings.trace);
 
     timer_start(&timer);
-    size_t steps_done = 0, steps_total = 0;
     for (int m = 0; m < MODEL_COUNT; m++) {
         if (settings.only >= 0 && settings.only != m)
             continue;
-        steps_total += (size_t)(settings.trains * settings.steps);
         if (interrupt_requested()) {    /* Ctrl-C: skip the models left */
-            struct observation skipped = { .model = (enum model)m };
-            observation_trace_cancelled(&skipped, settings.trains,
-                                        settings.steps, &trace_id);
+            observation_skip(&seen[m], (enum model)m, settings.trains,
+                             settings.steps, &trace_id);
             continue;
         }
         run_model((enum model)m, &settings, &seen[m], &trace_id);
         print_observation(&seen[m], settings.trains, settings.quiet);
-        failed += seen[m].failed;
-        steps_done += seen[m].count;
     }
-    print_table(seen);
-    interrupt_report(steps_done, steps_total, "steps");
-    timer_print(&timer);
-
-    for (int m = 0; m < MODEL_COUNT; m++)
-        free(seen[m].events);
-    if (trace_close() != 0)
-        return EXIT_WORK_FAILED;
-    if (interrupt_requested())
-        return interrupt_exit_status();
-    return failed == 0 ? 0 : EXIT_WORK_FAILED;
+    return observations_finish(seen, &timer);
 }

@@ -11,6 +11,7 @@
 
 #include "color.h"
 #include "error.h"
+#include "interrupt.h"
 #include "timer.h"
 #include "trace.h"
 
@@ -100,13 +101,17 @@ long involuntary_switches(int who)
     return usage.ru_nivcsw;
 }
 
-int observation_init(struct observation *seen, enum model model,
-                     size_t capacity)
+/* ====== Around one model's run ====== */
+
+void observation_start(struct observation *seen, enum model model,
+                       long trains, long steps)
 {
     *seen = (struct observation){ .model = model, .preempted = -1 };
-    seen->capacity = capacity;
+    seen->capacity = (size_t)(trains * steps);
     seen->events = calloc(seen->capacity, sizeof *seen->events);
-    return seen->events == NULL ? -1 : 0;
+    if (seen->events == NULL)
+        error_fatal("out of memory");
+    seen->start_us = program_us();
 }
 
 void observation_add(struct observation *seen,
@@ -124,7 +129,8 @@ static void step_label(char *label, size_t size, enum model model,
              step);
 }
 
-void observation_trace(const struct observation *seen, long *trace_id)
+/* One --trace row per step taken, numbered from *trace_id on. */
+static void trace_steps(const struct observation *seen, long *trace_id)
 {
     for (size_t i = 0; i < seen->count; i++) {
         const struct step_event *e = &seen->events[i];
@@ -136,8 +142,10 @@ void observation_trace(const struct observation *seen, long *trace_id)
     }
 }
 
-void observation_trace_cancelled(const struct observation *seen,
-                                 long trains, long steps, long *trace_id)
+/* Interrupted: a `cancelled` row for every step of trains x steps that
+ * seen did not take (seen->count may be 0: a model never started). */
+static void trace_cancelled(const struct observation *seen, long trains,
+                            long steps, long *trace_id)
 {
     size_t total = (size_t)(trains * steps);
     bool *taken = calloc(total, sizeof *taken);
@@ -159,6 +167,24 @@ void observation_trace_cancelled(const struct observation *seen,
         }
     }
     free(taken);
+}
+
+void observation_finish(struct observation *seen, long trains, long steps,
+                        long *trace_id)
+{
+    seen->end_us = program_us();
+    seen->done = true;
+    trace_steps(seen, trace_id);
+    if (interrupt_requested())
+        trace_cancelled(seen, trains, steps, trace_id);
+}
+
+void observation_skip(struct observation *seen, enum model model,
+                      long trains, long steps, long *trace_id)
+{
+    *seen = (struct observation){ .model = model, .preempted = -1 };
+    seen->capacity = (size_t)(trains * steps);
+    trace_cancelled(seen, trains, steps, trace_id);
 }
 
 /* ====== Reporting ====== */
@@ -329,4 +355,28 @@ void print_table(const struct observation seen[MODEL_COUNT])
         printf("%-10s %-12s %-12s %-24s %s\n", model_names[m], column,
                switching[m], decider[m], in_python[m]);
     }
+}
+
+int observations_finish(struct observation seen[MODEL_COUNT],
+                        const struct timer *timer)
+{
+    size_t steps_done = 0, steps_asked = 0;
+    int failed = 0;
+
+    for (int m = 0; m < MODEL_COUNT; m++) {
+        steps_asked += seen[m].capacity;    /* 0: a model not asked for */
+        steps_done += seen[m].count;
+        failed += seen[m].failed;
+    }
+    print_table(seen);
+    interrupt_report(steps_done, steps_asked, "steps");
+    timer_print(timer);
+
+    for (int m = 0; m < MODEL_COUNT; m++)
+        free(seen[m].events);
+    if (trace_close() != 0)
+        return EXIT_WORK_FAILED;
+    if (interrupt_requested())
+        return interrupt_exit_status();
+    return failed == 0 ? 0 : EXIT_WORK_FAILED;
 }

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "timer.h"
+
 #define MAX_CPUS 64             /* CPU numbers a step's cpu_mask holds */
 #define MAX_RUNS 16             /* stretches on a CPU kept per step */
 
@@ -46,7 +48,7 @@ struct observation {
     bool done;                  /* this model was run */
     struct step_event *events;  /* in the order the steps finished */
     size_t count;               /* events recorded */
-    size_t capacity;            /* trains x steps */
+    size_t capacity;            /* trains x steps: the steps asked for */
     int64_t start_us;           /* program_us() before the first train */
     int64_t end_us;             /* program_us() after the last one */
     long preempted;             /* involuntary context switches; -1: not
@@ -66,21 +68,30 @@ struct step_event take_step(int train, int step, int64_t work_us);
  * CPU away without being asked. */
 long involuntary_switches(int who);
 
-/* An empty observation with room for capacity steps; 0, or -1 when out
- * of memory.  observation_add() keeps one step; the caller frees
- * seen->events. */
-int observation_init(struct observation *seen, enum model model,
-                     size_t capacity);
+/* ====== Around one model's run ====== */
+
+/* Before a model runs: an empty observation with room for trains x steps
+ * steps, and its start time.  Exits 1 when out of memory. */
+void observation_start(struct observation *seen, enum model model,
+                       long trains, long steps);
+
+/* Keep one step (from any thread: the caller holds the lock threads
+ * share). */
 void observation_add(struct observation *seen,
                      const struct step_event *event);
 
-/* One --trace row per step, numbered from *trace_id on. */
-void observation_trace(const struct observation *seen, long *trace_id);
+/* After it ran: its end time, a --trace row per step taken (numbered
+ * from *trace_id on) and, after an interrupt, a `cancelled` row for
+ * every step not taken. */
+void observation_finish(struct observation *seen, long trains, long steps,
+                        long *trace_id);
 
-/* Interrupted: a `cancelled` row for every step of trains x steps that
- * seen did not take (seen->count may be 0: a model never started). */
-void observation_trace_cancelled(const struct observation *seen,
-                                 long trains, long steps, long *trace_id);
+/* A model Ctrl-C kept from starting: a `cancelled` row for each of its
+ * trains x steps steps (and they count as asked for in the summary). */
+void observation_skip(struct observation *seen, enum model model,
+                      long trains, long steps, long *trace_id);
+
+/* ====== Reporting ====== */
 
 /* What one model's run showed: a line per train (unless quiet), then
  *     threads: order=A1 B1 A2 ...   cpus=0,1   busy=1.93 CPUs ...
@@ -90,5 +101,13 @@ void print_observation(const struct observation *seen, long trains,
 
 /* The tutorial's table of the three models, filled in from this run. */
 void print_table(const struct observation seen[MODEL_COUNT]);
+
+/* The end of main(): the table, after an interrupt interrupt_report()'s
+ * line (steps taken of the steps asked for), the timer's line; frees the
+ * events and closes the trace.  Returns main()'s exit status: 1 when the
+ * trace could not be written, else 130/143 after an interrupt, else 1
+ * when a train failed, else 0. */
+int observations_finish(struct observation seen[MODEL_COUNT],
+                        const struct timer *timer);
 
 #endif
