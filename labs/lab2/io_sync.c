@@ -27,7 +27,7 @@
 #include "error.h"
 #include "http.h"
 #include "interrupt.h"
-#include "io_finish.h"
+#include "io_run.h"
 #include "io_options.h"
 #include "sites.h"
 #include "timer.h"
@@ -114,14 +114,10 @@ int main(int argc, char *argv[])
     error_init(argv[0]);
     interrupt_install();
     io_parse_options(argc, argv, &program, &settings);
-    sites_load(&sites, settings.sites, settings.repeat);
-    if (settings.trace != NULL)
-        trace_open(settings.trace);
-    sites_check_simulator(&sites);
-    http_global_init();
+    io_run_start(&settings, &sites);
 
     timer_start(&timer);
     download_all_sites(&settings, &sites, &totals);
-    return io_finish(&timer, &sites, totals.done, totals.failed,
-                     totals.bytes);
+    return io_run_finish(&timer, &sites, totals.done, totals.failed,
+                         totals.bytes);
 }

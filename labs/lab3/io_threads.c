@@ -41,7 +41,7 @@
 #include "error.h"
 #include "http.h"
 #include "interrupt.h"
-#include "io_finish.h"
+#include "io_run.h"
 #include "io_options.h"
 #include "sites.h"
 #include "timer.h"
@@ -262,13 +262,10 @@ int main(int argc, char *argv[])
     error_init(argv[0]);
     interrupt_install();        /* before any thread: they inherit it */
     io_parse_options(argc, argv, &program, &settings);
-    sites_load(&sites, settings.sites, settings.repeat);
-    if (settings.trace != NULL)
-        trace_open(settings.trace);
-    sites_check_simulator(&sites);
-    http_global_init();         /* before any thread starts */
+    io_run_start(&settings, &sites);    /* libcurl: before any thread */
 
     timer_start(&timer);
     download_all_sites(&settings, &sites, &pool);
-    return io_finish(&timer, &sites, pool.done, pool.failed, pool.bytes);
+    return io_run_finish(&timer, &sites, pool.done, pool.failed,
+                         pool.bytes);
 }

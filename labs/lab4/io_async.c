@@ -55,7 +55,7 @@
 #include "error.h"
 #include "http.h"
 #include "interrupt.h"
-#include "io_finish.h"
+#include "io_run.h"
 #include "io_options.h"
 #include "loop.h"
 #include "sites.h"
@@ -310,7 +310,7 @@ static void download_all_sites(struct downloads *downloads)
     if (curl_loop_running(downloads->session) > 0)
         loop_run(downloads->loop);      /* the turns: see the top */
     loop_del_fd(downloads->loop, interrupt_fd());
-    /* interrupted, main() says what was done (io_finish) */
+    /* interrupted, main() says what was done (io_run_finish) */
     if (!interrupt_requested() &&
         downloads->done + downloads->failed != sites->count)
         error_fatal("the loop ended with %zu downloads unfinished",
@@ -332,16 +332,12 @@ int main(int argc, char *argv[])
     error_init(argv[0]);
     interrupt_install();        /* before libcurl makes any thread */
     parse_options(argc, argv, &settings);
-    sites_load(&sites, settings.sites, settings.repeat);
-    if (settings.trace != NULL)
-        trace_open(settings.trace);
-    sites_check_simulator(&sites);
-    http_global_init();
+    io_run_start(&settings, &sites);
 
     downloads.settings = &settings;
     downloads.sites = &sites;
     timer_start(&timer);
     download_all_sites(&downloads);
-    return io_finish(&timer, &sites, downloads.done, downloads.failed,
-                     downloads.bytes);
+    return io_run_finish(&timer, &sites, downloads.done,
+                         downloads.failed, downloads.bytes);
 }

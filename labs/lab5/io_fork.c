@@ -60,7 +60,7 @@
 #include "error.h"
 #include "http.h"
 #include "interrupt.h"
-#include "io_finish.h"
+#include "io_run.h"
 #include "io_options.h"
 #include "pipe.h"
 #include "sites.h"
@@ -585,20 +585,17 @@ int main(int argc, char *argv[])
     error_init(argv[0]);
     interrupt_install();        /* the workers replace it with their own */
     parse_options(argc, argv, &settings);
-    sites_load(&sites, settings.sites, settings.repeat);
-    if (settings.trace != NULL)
-        trace_open(settings.trace);
-    sites_check_simulator(&sites);
-    /* curl_global_init() once, in the parent, before any fork: every
-     * worker inherits libcurl's initialised global state (and the lab
-     * CA) and then makes its own handles -- none ever crosses a fork. */
-    http_global_init();
+    /* curl_global_init() (in io_run_start) once, in the parent, before
+     * any fork: every worker inherits libcurl's initialised global state
+     * (and the lab CA) and then makes its own handles -- none ever
+     * crosses a fork. */
+    io_run_start(&settings, &sites);
 
     struct pool pool = { .settings = &settings, .sites = &sites };
     timer_start(&timer);                /* starting processes is work too */
     download_all_sites(&pool);
-    int status = io_finish(&timer, &sites, pool.done, pool.failed,
-                           pool.bytes);
+    int status = io_run_finish(&timer, &sites, pool.done, pool.failed,
+                               pool.bytes);
     /* a worker that died is a failure even when every download it had
      * was counted */
     return status == 0 && pool.worker_failed ? EXIT_WORK_FAILED : status;

@@ -1,14 +1,24 @@
-/* io_finish.c -- how every I/O lab's main() ends (see io_finish.h). */
+/* io_run.c -- how every I/O lab's main() starts and ends (see io_run.h). */
 #include <stdio.h>
 
 #include "error.h"
 #include "http.h"
 #include "interrupt.h"
-#include "io_finish.h"
+#include "io_run.h"
 #include "trace.h"
 
-int io_finish(const struct timer *timer, struct site_list *sites,
-              size_t done, size_t failed, size_t bytes)
+void io_run_start(const struct io_settings *settings,
+                  struct site_list *sites)
+{
+    sites_load(sites, settings->sites, settings->repeat);
+    if (settings->trace != NULL)
+        trace_open(settings->trace);
+    sites_check_simulator(sites);
+    http_global_init();
+}
+
+int io_run_finish(const struct timer *timer, struct site_list *sites,
+                  size_t done, size_t failed, size_t bytes)
 {
     size_t total = sites->count;
 
