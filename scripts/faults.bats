@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
-# faults.bats -- every program keeps its word when it is interrupted,
-# starved or fed junk (DESIGN section 4, "Interrupted", "Starved", and the
-# site-file rules of the I/O programs): the kit-wide checks of issue 10.
+# faults.bats -- every program keeps its word when it is interrupted or
+# fed junk (the promise in common/interrupt.h, and the site-file rules of
+# the I/O programs in common/sites.h): the kit-wide checks.
 # The per-lab ones (io_threads at a low thread limit, io_fork and a
 # process-group Ctrl-C) are in labs/lab3 and labs/lab5.
 

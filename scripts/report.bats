@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# report.bats -- the pictures (issue 13): draw-trace's SVG timing diagrams,
+# report.bats -- the pictures: draw-trace's SVG timing diagrams,
 # scripts/sweep's plots, and report.html checked by xmllint and by a real
 # browser (headless Chromium renders it to PNG and to the DOM).
 
