@@ -294,10 +294,7 @@ static void usage(void)
            JOBS_USAGE
            "  --yield-every N          steps of a job between yields "
            "(%d)\n"
-           "  --trace FILE             write one CSV row per job\n"
-           "  --color WHEN             colour: auto, always, never (auto)\n"
-           "  -q, --quiet              print only the summary lines\n"
-           "  -h, --help               show this help\n",
+           JOBS_USAGE_COMMON,
            DEFAULT_YIELD_EVERY);
 }
 

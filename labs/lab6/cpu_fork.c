@@ -295,10 +295,7 @@ static void usage(void)
            JOBS_USAGE
            "  --workers N              worker processes "
            "(number of CPUs: %ld)\n"
-           "  --trace FILE             write one CSV row per job\n"
-           "  --color WHEN             colour: auto, always, never (auto)\n"
-           "  -q, --quiet              print only the summary lines\n"
-           "  -h, --help               show this help\n",
+           JOBS_USAGE_COMMON,
            sysconf(_SC_NPROCESSORS_ONLN));
 }
 

@@ -39,10 +39,7 @@ static void usage(void)
     printf("usage: cpu_sync [options]\n"
            "Run CPU-bound jobs one after another on one thread.\n\n"
            JOBS_USAGE
-           "  --trace FILE             write one CSV row per job\n"
-           "  --color WHEN             colour: auto, always, never (auto)\n"
-           "  -q, --quiet              print only the summary lines\n"
-           "  -h, --help               show this help\n");
+           JOBS_USAGE_COMMON);
 }
 
 static void parse_options(int argc, char *argv[], struct settings *settings)

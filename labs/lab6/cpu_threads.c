@@ -389,10 +389,7 @@ static void usage(void)
            "                           as CPython's threads do\n"
            "  --switch-interval MS     with --gil: hand the lock over "
            "after MS (5)\n"
-           "  --trace FILE             write one CSV row per job\n"
-           "  --color WHEN             colour: auto, always, never (auto)\n"
-           "  -q, --quiet              print only the summary lines\n"
-           "  -h, --help               show this help\n");
+           JOBS_USAGE_COMMON);
 }
 
 static void parse_options(int argc, char *argv[], struct settings *settings)

@@ -83,6 +83,14 @@ void run_job(const struct jobs *jobs, long k, struct job_result *result);
     "  --n N                    job size: fib(N) (35), squares below\n" \
     "                           N+k (5000000), math steps (2000000)\n"
 
+/* The usage lines of the options every kit program takes, last in each
+ * lab 6 program's usage(). */
+#define JOBS_USAGE_COMMON                                               \
+    "  --trace FILE             write one CSV row per job\n"            \
+    "  --color WHEN             colour: auto, always, never (auto)\n"   \
+    "  -q, --quiet              print only the summary lines\n"         \
+    "  -h, --help               show this help\n"
+
 /* The rows of getopt_long's table that every CPU program shares; each
  * program adds its own rows after them and handles these with
  * jobs_option(). */
