@@ -16,7 +16,8 @@
  *
  * It ends with the tutorial's table of the three models, filled in from
  * what this run measured.  This file holds the three models; how a step
- * is measured and the tables are drawn is in labs/lab1/lib/observe.c.
+ * is measured, traced and reported, and the table drawn, is in
+ * labs/lab1/lib/observe.c.
  *
  * Run:    make lab1 && ./models
  *         ./models --only tasks       (twice: the order never changes)
