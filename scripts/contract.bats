@@ -104,6 +104,23 @@ teardown_file() {
     done
 }
 
+@test "every labs/*/bench.sh: a missing value or an unknown option is one line on stderr, exit 2" {
+    # the options that take a value, read from each script's own parser
+    local bench option
+    for bench in "$KIT"/labs/*/bench.sh; do
+        grep -q ') needs_value ' "$bench" ||
+            fail "${bench#"$KIT"/}: no option read with needs_value"
+        for option in $(sed -n 's/^ *\(--[a-z-]*\)) needs_value.*/\1/p' \
+                            "$bench") --no-such-option; do
+            run --separate-stderr timeout -k 5 20 "$bench" "$option"
+            [ "$status" -eq 2 ] && [ -z "$output" ] &&
+                [ "$(wc -l <<<"$stderr")" -eq 1 ] ||
+                fail "${bench#"$KIT"/} $option: exit $status, stdout" \
+                     "'$output', stderr '$stderr'"
+        done
+    done
+}
+
 @test "every program: a small run ends with the timer line and exits 0" {
     local line
     while read -r line; do

@@ -41,7 +41,7 @@ while [ $# -gt 0 ]; do
     --work) needs_value "$1" $#; work="$2"; shift 2 ;;
     --workers) needs_value "$1" $#; workers_list="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
-    *) echo "bench.sh: unknown option: '$1'" >&2; usage >&2; exit 2 ;;
+    *) echo "bench.sh: unknown option: '$1'" >&2; exit 2 ;;
     esac
 done
 for value in "$repeat" "$n" $workers_list; do
