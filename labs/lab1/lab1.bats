@@ -232,3 +232,20 @@ parallel() {
         assert_line --partial -- "$option"
     done
 }
+
+@test "models: a thread or process that cannot be had is said once, the other trains run, exit 1" {
+    # room for 3 more threads or processes as nobody: of 8 trains, some
+    # cannot start (each takes long enough to still run when the next is
+    # made); the rest report their steps and the run ends as usual
+    local model
+    for model in threads processes; do
+        run_starved 3 models --only "$model" --trains 8 --steps 3 \
+            --work-ms 50 -q
+        assert_equal "$status" 1
+        [ "${#stderr_lines[@]}" -eq 1 ] || fail "$model: not one line: $stderr"
+        [[ "$stderr" == "models: cannot "*" train "[A-H]": "* ]] ||
+            fail "$model: $stderr"
+        assert_line --regexp "^$model: order=.*A1"
+        assert_regex "${lines[-1]}" '^Execution time: [0-9]+\.[0-9]{2}s$'
+    done
+}

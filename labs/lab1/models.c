@@ -32,6 +32,9 @@
  *         checks interrupt_requested() before each step; the parent tells
  *         its child processes with SIGUSR1); the models not yet run are
  *         skipped; the steps not taken are traced `cancelled`; exit 130.
+ *         The children ignore Ctrl-C themselves, as io_fork's workers do:
+ *         it reaches the whole process group, and a child killed by it
+ *         would look to the parent like a train that failed.
  *
  * Compare with labs/lab6 (cpu_threads.c, cpu_async.c, cpu_fork.c), which
  * run real CPU-bound jobs these three ways and time them.
@@ -49,7 +52,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -185,6 +187,7 @@ static void run_threads(const struct settings *settings,
                         struct observation *seen)
 {
     struct thread_train trains[MAX_TRAINS];
+    int started = 0;
     int s;
 
     for (int i = 0; i < settings->trains; i++) {
@@ -193,11 +196,16 @@ static void run_threads(const struct settings *settings,
         };
         s = pthread_create(&trains[i].thread, NULL, run_thread_train,
                            &trains[i]);
-        if (s != 0)
-            error_fatal_errno(s, "pthread_create");
+        if (s != 0) {           /* said once; the started trains go on */
+            error_report("cannot start train %c: pthread_create: %s",
+                         'A' + i, strerror(s));
+            seen->failed += (int)settings->trains - i;
+            break;
+        }
+        started++;
     }
     seen->preempted = 0;
-    for (int i = 0; i < settings->trains; i++) {
+    for (int i = 0; i < started; i++) {
         s = pthread_join(trains[i].thread, NULL);
         if (s != 0)
             error_fatal_errno(s, "pthread_join");
@@ -284,12 +292,18 @@ static void run_processes(const struct settings *settings,
                           struct observation *seen)
 {
     pid_t children[MAX_TRAINS];
+    sigset_t stop_signal, old_mask;
     int fds[2];
     int started = 0;
 
     if (pipe(fds) != 0)
         error_fatal("cannot make a pipe: %s", strerror(errno));
     fflush(NULL);               /* nothing buffered to be copied */
+    /* SIGUSR1 stays blocked until each child's handler is in place
+     * (interrupt_install_worker()): a child told early must not die */
+    sigemptyset(&stop_signal);
+    sigaddset(&stop_signal, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &stop_signal, &old_mask);
     for (int i = 0; i < settings->trains; i++) {
         pid_t pid = fork();
 
@@ -307,6 +321,7 @@ static void run_processes(const struct settings *settings,
         }
         children[started++] = pid;
     }
+    sigprocmask(SIG_SETMASK, &old_mask, NULL);
     close(fds[1]);      /* now end of file comes when the children exit */
 
     struct step_event event;
@@ -337,29 +352,11 @@ static void run_processes(const struct settings *settings,
                      strerror(errno));
     close(fds[0]);
 
-    /* Reap every child (no zombies), and ask the kernel how often each
-     * one was preempted. */
+    /* Reap every child (no zombies); observation_reap() also asks the
+     * kernel how often each one was preempted. */
     seen->preempted = 0;
-    for (int i = 0; i < started; i++) {
-        struct rusage usage;
-        int status;
-        pid_t pid;
-
-        while ((pid = wait4(children[i], &status, 0, &usage)) < 0
-               && errno == EINTR)
-            ;
-        if (pid < 0) {
-            error_report("cannot wait for train %c: %s", 'A' + i,
-                         strerror(errno));
-            seen->failed++;
-            continue;
-        }
-        seen->preempted += usage.ru_nivcsw;
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-            error_report("train %c: the process failed", 'A' + i);
-            seen->failed++;
-        }
-    }
+    for (int i = 0; i < started; i++)
+        observation_reap(seen, i, children[i]);
 }
 
 /* Run the trains one way, and write a trace row per step. */

@@ -2,10 +2,13 @@
 #define _GNU_SOURCE             /* sched_getcpu, RUSAGE_THREAD */
 #include "observe.h"
 
+#include <errno.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -99,6 +102,26 @@ long involuntary_switches(int who)
     if (getrusage(who, &usage) != 0)
         return 0;
     return usage.ru_nivcsw;
+}
+
+void observation_reap(struct observation *seen, int train, pid_t pid)
+{
+    struct rusage usage;
+    int status;
+
+    while (wait4(pid, &status, 0, &usage) < 0) {
+        if (errno != EINTR) {
+            error_report("cannot wait for train %c: %s", 'A' + train,
+                         strerror(errno));
+            seen->failed++;
+            return;
+        }
+    }
+    seen->preempted += usage.ru_nivcsw;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        error_report("train %c: the process failed", 'A' + train);
+        seen->failed++;
+    }
 }
 
 /* ====== Around one model's run ====== */

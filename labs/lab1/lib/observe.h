@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "timer.h"
 
@@ -67,6 +68,11 @@ struct step_event take_step(int train, int step, int64_t work_us);
  * (getrusage's RUSAGE_THREAD or RUSAGE_SELF): the times the OS took the
  * CPU away without being asked. */
 long involuntary_switches(int who);
+
+/* Wait for train's child process pid (no zombie is left), add how often
+ * the kernel preempted it (wait4's rusage) to seen->preempted, and count
+ * the train failed, said on stderr, unless it exited 0. */
+void observation_reap(struct observation *seen, int train, pid_t pid);
 
 /* ====== Around one model's run ====== */
 
