@@ -191,23 +191,41 @@ tutorial_figures_problems() {
     assert_line "labs/lab2/README.md: does not show io_sync (11.42 s)"
 }
 
-@test "readme headings: every lab README has the kit's headings" {
-    # the same names for the same things in every lab: Goal first, then
-    # Run it, ..., Exercises; a lab may add its own sections (The picture,
-    # What to notice, The tutorial's -- or article's -- figures and this
-    # kit's, How it works, ...), but not a second name for one of these
+@test "readme headings: every lab README has the kit's headings, in one order" {
+    # the same names for the same things in every lab, in the same order:
+    # Goal, Run it, What to notice, The picture, The tutorial's (or
+    # article's) figures and this kit's, How it works, Exercises last.  A
+    # lab may leave one out (but Goal, Run it and Exercises) and add its
+    # own sections between them, but not a second name for one of them
     # (How to run, Reading the output, ... next to this kit's)
-    local readme headings bad=""
+    local readme
+    local -a problems=()
     for readme in "$KIT"/labs/*/README.md; do
-        headings="$(grep '^## ' "$readme" | tr '\n' '|')"
-        [[ "$headings" == "## Goal|## Run it|"*"## Exercises|"* ]] &&
-            [[ "$headings" != *"## How to run|"* ]] &&
-            [[ "$headings" != *"## Reading the output|"* ]] &&
-            [[ "$headings" != *"figure and this kit"* ]] &&
-            [[ "$headings" != *"next to this kit"* ]] ||
-            bad+=" ${readme#"$KIT"/}"
+        mapfile -t -O "${#problems[@]}" problems < <(
+            grep '^## ' "$readme" | awk -v file="${readme#"$KIT"/}" '
+                { heading = substr($0, 4); last = heading; count++ }
+                heading == "Goal" { rank = 1 }
+                heading == "Run it" { rank = 2 }
+                heading == "What to notice" { rank = 3 }
+                heading == "The picture" { rank = 4 }
+                heading ~ /^The (tutorial|article)\047s figures and this kit\047s$/ { rank = 5 }
+                heading == "How it works" { rank = 6 }
+                heading == "Exercises" { rank = 7 }
+                heading ~ /^How to run$|^Reading the output$|figure and this kit|next to this kit/ {
+                    print file ": \"" heading "\" is another name for one of the kit\047s headings"
+                }
+                rank > 0 {
+                    if (rank <= seen)
+                        print file ": \"" heading "\" comes after a heading it precedes in every lab"
+                    seen = rank; rank = 0
+                }
+                count == 1 && heading != "Goal" ||
+                count == 2 && heading != "Run it" {
+                    print file ": heading " count " is \"" heading "\", not " (count == 1 ? "Goal" : "Run it")
+                }
+                END { if (last != "Exercises") print file ": the last heading is \"" last "\", not Exercises" }')
     done
-    [ -z "$bad" ] || fail "headings differ from the kit's in:$bad"
+    [ "${#problems[@]}" -eq 0 ] || fail "$(printf '%s\n' "${problems[@]}")"
 }
 
 @test "readme lab map: README.md's table of labs names every program" {
