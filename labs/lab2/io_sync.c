@@ -21,7 +21,6 @@
  * Compare with labs/lab3/io_threads.c, which runs the same downloads on
  * several threads.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "error.h"

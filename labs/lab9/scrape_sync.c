@@ -16,8 +16,6 @@
  * Compare with scrape_threads.c (a pool of threads with futures) and
  * scrape_async.c (tasks on the event loop, gathered in order).
  */
-#include <stdio.h>
-#include <stdlib.h>
 
 #include "error.h"
 #include "http.h"

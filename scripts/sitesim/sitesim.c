@@ -31,7 +31,6 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
-#include <openssl/err.h>
 
 #include "error.h"      /* common/: error_init() for option_long() */
 #include "sitesim.h"
