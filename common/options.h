@@ -8,8 +8,9 @@
  *     options are alike but for one knob: common/io_options.c parses
  *     theirs.  Lab 6's four programs also share --work, --jobs and --n
  *     (labs/lab6/lib/jobs.h), and lab 9's three scrapers their whole
- *     command line (labs/lab9/lib/scrape.c).  The site simulator, which
- *     does not link common/, parses its own.
+ *     command line (labs/lab9/lib/scrape.c).  The site simulator is no
+ *     lab program: scripts/sitesim/config.c reads its options with
+ *     getopt_long itself, and checks their numbers with option_long().
  *   - Every program, io_options.c included, puts COMMON_LONG_OPTIONS
  *     (--trace, --color, --quiet, --help) in its getopt_long table, reads
  *     it with option_next() (getopt_long, its own messages off), handles

@@ -1,6 +1,6 @@
 /* sitesim.h -- what the files of the site simulator share.
  *
- * The files call downward only, never back up (STYLE 14):
+ * The files call downward only, never back up:
  *
  *   sitesim.c   main(): startup, the epoll loop, signals, pidfile
  *     |-- config.c   defaults, environment, options, --help
