@@ -18,6 +18,8 @@
 set -euo pipefail
 
 kit="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# needs_value, unknown_option, positive_whole_numbers
+source "$kit/scripts/bench-options.bash"
 repeat=5000
 latency=100
 runs=3
@@ -26,30 +28,16 @@ usage() {
     sed -n '2,17s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
-# needs_value OPTION WORDS_LEFT: stop (exit 2) when OPTION is the last word,
-# instead of crashing on an unset $2.
-needs_value() {
-    if [ "$2" -lt 2 ]; then
-        echo "bench.sh: $1 needs a value" >&2
-        exit 2
-    fi
-}
-
 while [ $# -gt 0 ]; do
     case "$1" in
     --repeat) needs_value "$1" $#; repeat="$2"; shift 2 ;;
     --latency) needs_value "$1" $#; latency="$2"; shift 2 ;;
     --runs) needs_value "$1" $#; runs="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
-    *) echo "bench.sh: unknown option: '$1'" >&2; exit 2 ;;
+    *) unknown_option "$1" ;;
     esac
 done
-for value in "$repeat" "$latency" "$runs"; do
-    [[ "$value" =~ ^[1-9][0-9]*$ ]] || {
-        echo "bench.sh: not a positive whole number: '$value'" >&2
-        exit 2
-    }
-done
+positive_whole_numbers "$repeat" "$latency" "$runs"
 for tool in hyperfine curl /usr/bin/time; do
     command -v "$tool" >/dev/null || {
         echo "bench.sh: $tool is missing (apt-get install ${tool##*/})" >&2

@@ -15,6 +15,10 @@
 # measurement shows as noisy.
 set -euo pipefail
 
+kit="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# needs_value, unknown_option, positive_whole_numbers
+source "$kit/scripts/bench-options.bash"
+
 repeat=3
 n=36
 work=fib
@@ -25,15 +29,6 @@ usage() {
          "[--workers 'LIST']"
 }
 
-# needs_value OPTION WORDS_LEFT: stop (exit 2) when OPTION is the last word,
-# instead of crashing on an unset $2.
-needs_value() {
-    if [ "$2" -lt 2 ]; then
-        echo "bench.sh: $1 needs a value" >&2
-        exit 2
-    fi
-}
-
 while [ $# -gt 0 ]; do
     case "$1" in
     --repeat) needs_value "$1" $#; repeat="$2"; shift 2 ;;
@@ -41,21 +36,17 @@ while [ $# -gt 0 ]; do
     --work) needs_value "$1" $#; work="$2"; shift 2 ;;
     --workers) needs_value "$1" $#; workers_list="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
-    *) echo "bench.sh: unknown option: '$1'" >&2; exit 2 ;;
+    *) unknown_option "$1" ;;
     esac
 done
-for value in "$repeat" "$n" $workers_list; do
-    [[ "$value" =~ ^[1-9][0-9]*$ ]] || {
-        echo "bench.sh: not a positive whole number: '$value'" >&2
-        exit 2
-    }
-done
+# shellcheck disable=SC2086  # the list splits into its numbers
+positive_whole_numbers "$repeat" "$n" $workers_list
 case "$work" in
 fib|squares|math) ;;
 *) echo "bench.sh: --work must be fib, squares or math: '$work'" >&2; exit 2 ;;
 esac
 
-cd "$(dirname "$0")/../.."
+cd "$kit"
 make -s cpu_sync cpu_threads cpu_fork
 cores="$(nproc)"
 
