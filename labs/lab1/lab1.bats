@@ -73,30 +73,33 @@ parallel() {
     [ -n "$at_once" ] && [ "$at_once" -ge 2 ]
 }
 
-@test "models: threads take turns and run at once on more than one CPU" {
-    need_cores 2
-    local try cpus= order= ok=
-    # The machine is shared: while other programs keep one CPU busy, the
-    # OS may keep every thread on the other one for a whole run.  Up to
-    # five tries, each a real run; the first good one ends the loop.
+# takes_turns_on_several_cpus MODEL TRAINS STEPS: runs MODEL alone; every
+# train must take its steps in order, and the trains must take turns on
+# more than one CPU, with 2+ running at once.  The machine is shared:
+# while other programs keep one CPU busy, the OS may keep every thread or
+# process on the other one for a whole run.  Up to five tries, each a
+# real run; the first good one ends the loop.
+takes_turns_on_several_cpus() {
+    local model="$1" trains="$2" steps="$3" try order
     for try in 1 2 3 4 5; do
-        run kit models --only threads -q --steps 10
+        run kit models --only "$model" -q --trains "$trains" --steps "$steps"
         assert_success
-        cpus="$(field threads cpus)"
-        order="$(order_of threads)"
-        each_train_in_order "$order" 3 10
-        if more_than_one_cpu "$cpus" && interleaved "$order" &&
-            parallel threads; then
-            ok=yes
-            break
+        order="$(order_of "$model")"
+        each_train_in_order "$order" "$trains" "$steps"
+        if more_than_one_cpu "$(field "$model" cpus)" &&
+            interleaved "$order" && parallel "$model"; then
+            return 0
         fi
     done
-    [ -n "$ok" ] || {
-        echo "in 5 runs the threads never took turns on several CPUs" \
-             "at once; the last run:" >&2
-        echo "$output" >&2
-        return 1
-    }
+    echo "in 5 runs the $model never took turns on several CPUs" \
+         "at once; the last run:" >&2
+    echo "$output" >&2
+    return 1
+}
+
+@test "models: threads take turns and run at once on more than one CPU" {
+    need_cores 2
+    takes_turns_on_several_cpus threads 3 10
 }
 
 @test "models: the tasks take turns in the same order in every run" {
@@ -149,25 +152,7 @@ parallel() {
 
 @test "models: processes take turns on several CPUs and report every step" {
     need_cores 2
-    local try cpus= order= ok=
-    for try in 1 2 3 4 5; do      # shared machine: see the threads check
-        run kit models --only processes -q --trains 4 --steps 6
-        assert_success
-        order="$(order_of processes)"
-        each_train_in_order "$order" 4 6
-        cpus="$(field processes cpus)"
-        if more_than_one_cpu "$cpus" && interleaved "$order" &&
-            parallel processes; then
-            ok=yes
-            break
-        fi
-    done
-    [ -n "$ok" ] || {
-        echo "in 5 runs the processes never took turns on several CPUs" \
-             "at once; the last run:" >&2
-        echo "$output" >&2
-        return 1
-    }
+    takes_turns_on_several_cpus processes 4 6
 }
 
 @test "models: the table shows each model, its switching and who decides" {
