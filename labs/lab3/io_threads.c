@@ -58,7 +58,6 @@ struct pool {
     size_t next;                /* lock: index of the next download */
     size_t done;                /* lock: downloads that succeeded */
     size_t failed;              /* lock: downloads that failed */
-    size_t cancelled;           /* lock: interrupted before they ended */
     size_t bytes;               /* lock: body bytes of successful ones */
 };
 
@@ -177,9 +176,7 @@ static void *worker_main(void *arg)
             pool->bytes += bytes;
         } else if (strcmp(status, "failed") == 0) {
             pool->failed++;
-        } else {
-            pool->cancelled++;
-        }
+        }       /* else "cancelled": neither done nor failed */
         s = pthread_mutex_unlock(&pool->lock);
         if (s != 0)
             error_fatal_errno(s, "pthread_mutex_unlock");
@@ -239,7 +236,6 @@ static void download_all_sites(const struct io_settings *settings,
         int64_t now = program_us();
         trace_record((long)pool->next, 0, sites->urls[pool->next], now, now,
                      "cancelled");
-        pool->cancelled++;
     }
 
     s = pthread_mutex_destroy(&pool->lock);

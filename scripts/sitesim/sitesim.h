@@ -207,7 +207,6 @@ struct server {
     struct conn **timers;       /* min-heap of waiting connections,
                                    ordered by wake_at_us */
     size_t timer_count;         /* entries used in timers */
-    size_t timer_capacity;      /* entries allocated in timers */
 
     bool accept_paused;         /* out of fds: listeners switched off */
     int64_t accept_resume_us;   /* when to switch them on again */
