@@ -11,8 +11,6 @@
 #ifndef CONKIT_ERROR_H
 #define CONKIT_ERROR_H
 
-#include <stdarg.h>
-
 #define EXIT_WORK_FAILED 1      /* some unit of work failed, the rest done */
 #define EXIT_USAGE 2            /* bad command line: nothing was done */
 
