@@ -132,26 +132,6 @@ bool task_sleep(struct task *task, int64_t delay_us)
     return true;
 }
 
-/* One-shot: the fd is unwatched before the task runs again. */
-static void task_wake_from_fd(struct loop *loop, int fd, int mask, void *data)
-{
-    struct task *task = data;
-
-    loop_del_fd(loop, fd);
-    task->events = mask;
-    make_ready(task);
-}
-
-bool task_wait_fd(struct task *task, int fd, int mask)
-{
-    task->events = LOOP_NONE;
-    if (loop_add_fd(task->loop, fd, mask, task_wake_from_fd, task) == -1) {
-        task->events = LOOP_ERROR;      /* cannot watch it: report, go on */
-        return false;
-    }
-    return true;
-}
-
 bool task_suspend(struct task *task)
 {
     (void)task;                 /* task_wake() will queue it */

@@ -1,8 +1,8 @@
 /* task.h -- cooperative tasks on the kit's event loop, and an async lock.
  *
  * A task is the C counterpart of an asyncio coroutine: it runs until it
- * chooses to wait (sleep, an fd, a lock, a wake from someone else, or
- * just yield), and only then can another task run.  Nothing preempts a
+ * chooses to wait (sleep, a lock, a wake from someone else, or just
+ * yield), and only then can another task run.  Nothing preempts a
  * task.  Tasks run on a struct loop (common/loop.h): task.c installs the
  * loop's before-poll hook and resumes the ready tasks there, once a turn.
  *
@@ -51,7 +51,6 @@ struct task {
     void *state;                /* the task's own state: its "locals" */
     long id;                    /* a number for output and traces */
     int resume_line;            /* where the body continues (TASK_ macros) */
-    int events;                 /* after TASK_WAIT_FD: the LOOP_* mask */
     struct loop *loop;          /* the loop it runs on */
     struct task *next;          /* the run queue or a lock's queue */
     struct task *prev_alive;    /* the list of unfinished tasks */
@@ -66,14 +65,11 @@ struct task *task_spawn(struct loop *loop, task_proc *body, void *state,
 /* The waits.  Each returns true when the task must suspend (and has
  * arranged to be resumed); the macros below call them.  task_yield puts
  * the task at the back of the run queue: every other ready task runs
- * first, and the fds are polled in between.  task_wait_fd watches fd for
- * one wake only (the fd must not be watched otherwise); if epoll cannot
- * watch it, the task goes on at once with events = LOOP_ERROR.
- * task_suspend waits until some callback calls task_wake(task): the way a
- * task awaits a future that someone else completes. */
+ * first, and the fds are polled in between.  task_suspend waits until
+ * some callback calls task_wake(task): the way a task awaits a future
+ * that someone else completes. */
 bool task_yield(struct task *task);
 bool task_sleep(struct task *task, int64_t delay_us);
-bool task_wait_fd(struct task *task, int fd, int mask);
 bool task_suspend(struct task *task);
 
 /* Queue a suspended task to run on the next turn.  Only for a task in
@@ -118,8 +114,6 @@ void async_lock_release(struct async_lock *lock);
 
 #define TASK_YIELD(task) TASK_AWAIT(task, task_yield(task))
 #define TASK_SLEEP(task, us) TASK_AWAIT(task, task_sleep(task, us))
-#define TASK_WAIT_FD(task, fd, mask)                                    \
-    TASK_AWAIT(task, task_wait_fd(task, fd, mask))
 #define TASK_SUSPEND(task) TASK_AWAIT(task, task_suspend(task))
 #define TASK_LOCK(task, lock)                                           \
     TASK_AWAIT(task, async_lock_acquire(lock, task))
