@@ -65,11 +65,26 @@ faster_than_sync() {
     faster_than_sync || faster_than_sync
 }
 
+# assert_threads WANT WHAT: the last kit_threads run had WANT threads at
+# most (main + workers), as /proc counted them while it ran.
+assert_threads() {
+    [ "$THREADS_SEEN" -gt 0 ] ||
+        fail "io_threads $2 ended before its threads could be counted"
+    [ "$THREADS_MOST" -eq "$1" ] ||
+        fail "io_threads $2: /proc showed $THREADS_MOST threads at most while it ran, not $1 (main + workers)"
+}
+
 @test "io_threads: uses exactly --workers threads" {
     local trace="$BATS_TEST_TMPDIR/t.csv" peak
-    sim_reset
-    run kit io_threads -q --repeat 25 --workers 7 --trace "$trace"
+    # evidence: the threads the kernel ran, counted during a default run
+    # (5 workers) and one with --workers 7
+    kit_threads io_threads -q
     assert_success
+    assert_threads 6 "(default run)"
+    sim_reset
+    kit_threads io_threads -q --repeat 25 --workers 7 --trace "$trace"
+    assert_success
+    assert_threads 8 "--workers 7"
     # evidence: the threads' requests overlapped at the simulator
     peak="$(sim_stat requests_inflight_peak)"
     [ "${peak:-0}" -ge 3 ] ||

@@ -235,8 +235,12 @@ cores_of() {
     echo "$program $*: $AT_ONCE threads computing at once on average," \
         "$CPUS CPUs used, over ${WINDOW}s"
     ratio_at_least "$WINDOW" 0.3 1 || {
+        # the evidence no program can print: the run's wall time as the
+        # check measured it and the CPU time the kernel counted
         echo "too short to measure: under 0.3 s between samples" \
-             "(a busy machine delayed the sampler)" >&2
+             "(a busy machine delayed the sampler, or no work was done):" \
+             "$program $*: the kernel counted $(kit_cpu) s of CPU" \
+             "in $(kit_wall) s" >&2
         return 1
     }
 }

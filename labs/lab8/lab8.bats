@@ -75,6 +75,15 @@ broken_sums() {
 
 @test "bank: threads --lock mutex ends with the stored final= for every seed (graded)" {
     assert_golden --mode threads --lock mutex
+    # evidence that the lock kept the transfers apart (the right final=
+    # can be printed without it: recomputed at the end): a locked run
+    # under ThreadSanitizer sees no race
+    tsan_build bank
+    run --separate-stderr tsan_run bank -q --seed 1 --transfers 10 \
+        --mode threads --lock mutex
+    [ "$status" -ne 66 ] ||
+        fail "the final= lines are right, but ThreadSanitizer saw the threads race on them: $(grep -m1 'WARNING: ThreadSanitizer' <<<"$stderr")"
+    assert_success
 }
 
 @test "bank: async --lock mutex ends with the stored final= for every seed (graded)" {

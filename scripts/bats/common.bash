@@ -130,6 +130,43 @@ kit_background() {
     fail "kit_background: $(basename "$program") did not start"
 }
 
+# kit_threads PROGRAM ARGS...: run a kit program (as kit_background does)
+# and count its threads in /proc/PID/task about every 10 ms while it runs
+# -- evidence of how many threads it really had, which it cannot print.
+# Sets status, output, stderr and lines as `run --separate-stderr` would,
+# THREADS_MOST (the most threads seen at once) and THREADS_SEEN (how many
+# samples were taken; 0 when it ended before the first).
+kit_threads() {
+    local program="$1" pid threads comm tick
+    kit_background "$@"
+    pid="$KIT_PID"
+    THREADS_MOST=0
+    THREADS_SEEN=0
+    # builtins only in the loop (no fork per sample): read -t on a pipe
+    # nobody writes is the pause
+    exec {tick}<> <(:)
+    while [ -d "/proc/$pid/task" ]; do
+        comm=""
+        { read -r comm <"/proc/$pid/comm"; } 2>/dev/null || true
+        # the program itself, not the limit or timeout that starts it
+        if [ "$comm" = "${program:0:15}" ]; then
+            threads=(/proc/"$pid"/task/*)
+            [ -e "${threads[0]}" ] || break
+            THREADS_SEEN=$((THREADS_SEEN + 1))
+            [ "${#threads[@]}" -le "$THREADS_MOST" ] ||
+                THREADS_MOST="${#threads[@]}"
+        fi
+        read -rt 0.01 -u "$tick" _ || true
+    done
+    exec {tick}>&-
+    status=0
+    wait "$KIT_WAIT" || status=$?
+    output="$(cat "$BATS_TEST_TMPDIR/out")"
+    stderr="$(cat "$BATS_TEST_TMPDIR/err")"
+    mapfile -t lines <"$BATS_TEST_TMPDIR/out"
+    mapfile -t stderr_lines <"$BATS_TEST_TMPDIR/err"
+}
+
 # free_port: print a TCP port on 127.0.0.1 that nothing listens on now.
 free_port() {
     "$KIT/scripts/free-port"

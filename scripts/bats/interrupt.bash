@@ -21,9 +21,19 @@ interrupt_run() {
     started="$(date +%s%N)"
     kill "-$signal" "$pid"
     status=0
-    timeout 10 tail --pid="$pid" -f /dev/null || kill -9 "$pid"
+    local note=""
+    if ! timeout -k 2 10 tail --pid="$pid" -f /dev/null; then
+        kill -9 "$pid" 2>/dev/null || true
+        note="still running 10 s after SIG$signal: killed (SIGKILL)"
+    fi
     wait "$KIT_WAIT" || status=$?
     waited=$(( ($(date +%s%N) - started) / 1000000 ))
+    if [ -z "$note" ] && [ "$waited" -gt 1500 ]; then
+        note="ran on $waited ms after SIG$signal (exit $status)"
+    fi
+    # why, on the check's grade line (scripts/grade reads these notes)
+    [ -z "$note" ] ||
+        echo "# reason: $program: $note" >&3 2>/dev/null || true
     output="$(cat "$BATS_TEST_TMPDIR/out")"
     stderr="$(cat "$BATS_TEST_TMPDIR/err")"
     mapfile -t lines <"$BATS_TEST_TMPDIR/out"
