@@ -98,9 +98,23 @@ table_line() {
     awk -F'\t' -v lab="$1" -v name="$2" '$1 == lab && $3 == name' "$POINTS"
 }
 
-# grade ARGS...: run the grader with its results in this test's folder.
+# grade ARGS...: run the grader with its results in this test's folder,
+# and its temporary folders in $BATS_TEST_TMPDIR/tmp (GRADE_TMP), so that
+# a check looking for what it left behind (`pgrep -f "$GRADE_TMP/"`)
+# never finds another grader's, run beside this one.  The student's user
+# must pass through every folder above it.
 grade() {
-    "$KIT/scripts/grade" --out "$BATS_TEST_TMPDIR/out" "$@"
+    local dir="$GRADE_TMP"
+    mkdir -p "$GRADE_TMP"
+    while [ "$dir" != / ] && [ "$dir" != . ]; do
+        chmod o+x "$dir"
+        dir="$(dirname "$dir")"
+    done
+    TMPDIR="$GRADE_TMP" "$KIT/scripts/grade" --out "$BATS_TEST_TMPDIR/out" "$@"
+}
+
+setup() {
+    GRADE_TMP="$BATS_TEST_TMPDIR/tmp"
 }
 
 # assert_check LAB NAME STATUS: the grader's line for that check says
@@ -481,7 +495,7 @@ H
     # each failed check says what stopped it, on its own line
     assert_equal "$(grep -c ': FAIL (0/.*output cut at' <<<"$output")" 2
     sleep 1
-    run pgrep -f "conkit-grade[.][^/]*/kit/"
+    run pgrep -f "$GRADE_TMP/conkit-grade[.][^/]*/kit/"
     assert_failure
     # nothing of the flood is left in the temporary folders
     run bash -c "du -sm '${TMPDIR:-/tmp}' 2>/dev/null | cut -f1"
@@ -526,9 +540,9 @@ H
         fail "no line about the cgroup: $stderr"
     assert_line --regexp '^Score: 0/[0-9]+$'
     sleep 1
-    run pgrep -f "conkit-grade[.][^/]*/kit/io_sync"
+    run pgrep -f "$GRADE_TMP/conkit-grade[.][^/]*/kit/io_sync"
     assert_failure
-    run pgrep -u conkit-student
+    run pgrep -f "$GRADE_TMP/"
     assert_failure
 }
 
@@ -645,7 +659,7 @@ H
     run bash -c 'for i in $(seq 100); do sleep 0.1 & done; wait'
     assert_success
     cp "$csv" "${CONKIT_CLASS_CSV:-/dev/null}" 2>/dev/null || true
-    run pgrep -f "conkit-grade[.][^/]*/kit/"
+    run pgrep -f "$GRADE_TMP/conkit-grade[.][^/]*/kit/"
     assert_failure
 }
 
@@ -747,7 +761,7 @@ C
     local copy lab
     copy="$(copy_kit fakes)"
     # io_threads: io_sync's loop on the main thread, N idle threads beside
-    # it, and a timer divided by N
+    # it, and a timer that shows a Nth of the time taken
     cat >"$copy/labs/lab3/idle.h" <<'H'
 /* idle.h -- for scripts/grade.bats: threads that only exist. */
 #include <pthread.h>
@@ -774,9 +788,9 @@ H
         -e 's/\.name = "io_sync",/.name = "io_threads", .knob = "workers", .knob_help = "number of threads", .knob_default = 5, .knob_max = 1000,/' \
         -e 's/trace_record((long)i, 0, url/trace_record((long)i, (long)i % settings->concurrency, url/' \
         -e 's/^    timer_start(&timer);$/    idle_threads(settings.concurrency);\n&/' \
-        -e 's/^    timer_print(&timer);$/    printf("Execution time: %.2fs\\n", timer_seconds(\&timer) \/ (double)settings.concurrency);/' \
+        -e 's/^    return io_run_finish(&timer,/    timer.start_us += (monotonic_us() - timer.start_us) * (settings.concurrency - 1) \/ settings.concurrency;\n&/' \
         "$copy/labs/lab2/io_sync.c" >"$copy/labs/lab3/io_threads.c"
-    [ "$(grep -c 'idle_threads(settings.concurrency)\|settings->concurrency, url\|/ (double)settings.concurrency\|"io_threads", .knob' \
+    [ "$(grep -c 'idle_threads(settings.concurrency)\|settings->concurrency, url\|(settings.concurrency - 1) / settings\|"io_threads", .knob' \
         "$copy/labs/lab3/io_threads.c")" -eq 4 ]
     # io_async: the pool of blocking threads, 100 of them, as io_async
     sed -e 's/"io_threads"/"io_async"/' -e 's/\.knob = "workers"/.knob = "max-conns"/' \
@@ -916,14 +930,14 @@ H
     assert_check lab4 "$int" OK
     refute_output --partial "did not run"
     sleep 1
-    run pgrep -f "conkit-grade[.][^/]*/kit/(build/thread/bin/)?(race_condition|io_async)"
+    run pgrep -f "$GRADE_TMP/conkit-grade[.][^/]*/kit/(build/thread/bin/)?(race_condition|io_async)"
     assert_failure
 }
 
 @test "grade: a build step that sleeps forever is stopped at --build-time, and its programs fail" {
     local copy
     copy="$(copy_kit sleepy)"
-    printf '\nio_sync: sleeper\n.PHONY: sleeper\nsleeper:\n\tsleep 100000\n' \
+    printf '\nio_sync: sleeper\n.PHONY: sleeper\nsleeper:\n\tsh -c "sleep 100000" "$(CURDIR)"\n' \
         >>"$copy/Makefile"
     TABLE="$(points_file points \
         "$(table_line lab2 "io_sync: --help lists every option and exits 0")")"
@@ -936,6 +950,6 @@ H
         "$BATS_TEST_TMPDIR/out/grade-output/build.log"
     # far below the default build limit (600 s) it would otherwise wait
     [ "$SECONDS" -lt 300 ] || fail "grading took $SECONDS s"
-    run pgrep -f "sleep 100000"
+    run pgrep -f "$GRADE_TMP/"
     assert_failure
 }
