@@ -18,7 +18,7 @@
 #include "turnstile.h"
 
 enum thread_state {
-    THREAD_ABSENT,              /* not part of this run */
+    THREAD_UNUSED,              /* a slot no run has used yet */
     THREAD_STARTING,            /* created, not yet at its first step */
     THREAD_PARKED,              /* waiting for its turn */
     THREAD_RUNNING,             /* taking its step */
@@ -189,14 +189,6 @@ void turnstile_begin(int threads_in_run)
     turnstile_on = true;
 }
 
-void turnstile_absent(int index)
-{
-    gate_lock();
-    threads[index].state = THREAD_ABSENT;
-    wake(&controller_wake);
-    gate_unlock();
-}
-
 /* The thread to move next: the schedule's letter, the explorer's choice,
  * or -1 when the schedule is used up. */
 static int choose(const char *schedule, struct turnstile_explorer *explorer,
@@ -354,8 +346,7 @@ void turnstile_run(struct turnstile_run *run, const char *schedule,
     for (;;) {
         bool waiting = false;
         for (int t = 0; t < thread_count; t++)
-            if (threads[t].state != THREAD_FINISHED &&
-                threads[t].state != THREAD_ABSENT)
+            if (threads[t].state != THREAD_FINISHED)
                 waiting = true;
         if (!waiting)
             break;

@@ -141,9 +141,6 @@ int turnstile_explore_choose(struct turnstile_explorer *explorer, int step,
  * turnstile_enter().  Sets turnstile_on. */
 void turnstile_begin(int threads);
 
-/* A thread that could not be created: it takes no steps. */
-void turnstile_absent(int index);
-
 /* Drive the threads: by the letters of schedule, or, when schedule is
  * NULL, by the explorer.  print: let TURNSTILE_SAY print its lines (and
  * say why a run stopped early).  When it returns, every thread has left
