@@ -77,6 +77,10 @@ RUNS
 @test "on a terminal: colour by default, none with NO_COLOR or --color never" {
     command -v script >/dev/null || skip "no script(1) to make a terminal"
     local cmd="$KIT_BIN/io_threads --repeat 2 --workers 2"
+    # a terminal that shows colour, whatever this shell's own TERM is (a
+    # container's or CI's is often dumb or unset) and without NO_COLOR
+    unset NO_COLOR
+    export TERM=xterm-256color
     run timeout -k 5 60 script -qec "$cmd" /dev/null
     assert_success
     [[ "$output" == *"$ESC"* ]] || fail "no colour on a terminal: $output"
