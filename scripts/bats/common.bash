@@ -286,20 +286,32 @@ need_cores() {
 }
 
 # run_starved NPROC PROGRAM ARGS...: like `run --separate-stderr kit`, but
-# as the unprivileged uid 65534 (nobody) with room for NPROC more
-# processes and threads than that uid runs already (ulimit -u counts them
-# all; root is exempt from it).  Skips the check when it cannot be set up
-# here.
+# under `ulimit -u` with room for NPROC more processes and threads than
+# the user runs already (RLIMIT_NPROC counts all of a user's tasks).  Root
+# is exempt from that limit, so as root it runs as the unprivileged uid
+# 65534 (nobody), from a copy of the program when nobody cannot reach the
+# kit (a container's /root is mode 0700); anyone else runs as themselves.
 run_starved() {
-    local nproc="$1" program="$2"
+    local nproc="$1" program="$2" binary copy="" as=()
     shift 2
-    [ "$(id -u)" -eq 0 ] || skip "needs root to run as nobody under ulimit -u"
-    command -v setpriv >/dev/null || skip "needs setpriv (util-linux)"
-    setpriv --reuid=65534 --regid=65534 --clear-groups \
-        test -x "$KIT_BIN/$program" ||
-        skip "uid 65534 cannot run $KIT_BIN/$program"
-    run --separate-stderr setpriv --reuid=65534 --regid=65534 --clear-groups \
-        bash -c 'ulimit -u $(($(ps -u 65534 -L --no-headers | wc -l) + $1)) &&
+    binary="$KIT_BIN/$program"
+    if [ "$(id -u)" -eq 0 ]; then
+        command -v setpriv >/dev/null || skip "needs setpriv (util-linux)"
+        as=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+        if ! "${as[@]}" test -x "$binary"; then
+            copy="$(mktemp -d /tmp/conkit-starved.XXXXXX)"
+            chmod 755 "$copy"
+            cp "$binary" "$copy/"
+            binary="$copy/$program"
+            "${as[@]}" test -x "$binary" || {
+                rm -rf "$copy"
+                skip "uid 65534 cannot run $KIT_BIN/$program, nor a copy"
+            }
+        fi
+    fi
+    run --separate-stderr "${as[@]}" \
+        bash -c 'ulimit -u $(($(ps -u "$(id -u)" -L --no-headers | wc -l) + $1)) &&
                  shift && exec timeout -k 5 60 "$@"' \
-        run_starved "$nproc" "$KIT_BIN/$program" "$@"
+        run_starved "$nproc" "$binary" "$@"
+    [ -z "$copy" ] || rm -rf "$copy"
 }
