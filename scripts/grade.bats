@@ -688,7 +688,7 @@ H
     assert_failure
 }
 
-@test "gradescope: run_autograder in a simulated /autograder writes valid results.json; a broken submission loses exactly its checks" {
+@test "gradescope: run_autograder in a simulated /autograder writes valid results.json with the bundled bats; a broken submission loses exactly its checks" {
     local root="$BATS_TEST_TMPDIR/autograder" kind results
     TABLE="$(points_file points \
         "$(table_line lab2 "io_sync: --help lists every option and exits 0")" \
@@ -698,14 +698,26 @@ H
     "$KIT/scripts/gradescope/bundle" "$BATS_TEST_TMPDIR/autograder.zip"
     unzip -q "$BATS_TEST_TMPDIR/autograder.zip" -d "$root/source"
     [ -x "$root/source/setup.sh" ] && [ -x "$root/source/run_autograder" ]
+    # the bats the kit is checked with travels in the zip, with its
+    # libraries and copyright files
+    run "$root/source/bats/bin/bats" --version
+    assert_output "$(bats --version)"
+    [ -f "$root/source/bats/lib/bats/bats-assert/load.bash" ]
+    [ -f "$root/source/bats/lib/bats/bats-support/load.bash" ]
+    [ -f "$root/source/bats/copyright/bats" ]
+    # an image whose own bats is too old for the checks (Ubuntu 22.04's
+    # 1.2): run_autograder must grade with the bundled one, not this
+    mkdir -p "$BATS_TEST_TMPDIR/old-bats"
+    printf '#!/bin/sh\necho "Bats 1.2.1"\nexit 1\n' >"$BATS_TEST_TMPDIR/old-bats/bats"
+    chmod +x "$BATS_TEST_TMPDIR/old-bats/bats"
     make -C "$root/source/kit" --no-print-directory sitesim >/dev/null 2>&1
     for kind in untouched broken; do
         rm -rf "$root/submission" "$root/results"
         # a student's repository: the whole kit, as handed out
         cp -a "$PRISTINE" "$root/submission"
         [ "$kind" = untouched ] || break_kit broken "$root/submission"
-        AUTOGRADER_ROOT="$root" GRADE_ARGS="--points $TABLE" \
-            run "$root/source/run_autograder"
+        PATH="$BATS_TEST_TMPDIR/old-bats:$PATH" AUTOGRADER_ROOT="$root" \
+            GRADE_ARGS="--points $TABLE" run "$root/source/run_autograder"
         assert_success
         results="$root/results/results.json"
         # Gradescope's schema: the top level and every test
