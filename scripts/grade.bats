@@ -250,8 +250,12 @@ build_c() {
     assert_success
     if [ "$(id -u)" -eq 0 ]; then
         # one line says why, and what bounds the tasks instead
-        assert_equal "$stderr" "limit: no usable pids cgroup here: tasks are bounded by RLIMIT_NPROC as uid 65534"
+        assert_equal "${stderr_lines[0]}" "limit: no usable pids cgroup here: tasks are bounded by RLIMIT_NPROC as uid 65534"
     fi
+    # nothing counts the refused forks: the children it left asleep are
+    # the evidence said
+    assert_equal "${#stderr_lines[@]}" "$(($(id -u) == 0 ? 2 : 1))"
+    assert_regex "${stderr_lines[-1]}" '^limit: forker: [0-9]+ processes it started still ran when it ended: killed \(limit of 20 tasks\)$'
     local forked
     forked="$(sed -n 's/^forked=\([0-9]*\) .*/\1/p' <<<"$output")"
     [ -n "$forked" ] && [ "$forked" -le 20 ] ||
