@@ -139,11 +139,6 @@ regex_quote() {
     sed 's/[][\.*^$+?(){}|]/\\&/g' <<<"$1"
 }
 
-# assert_no_lab_stopped LAB_TIME: the last grade run (its stderr in
-# $stderr) ended every program at the program's own limits: no lab ran
-# into its time limit (LAB_TIME, the run's --lab-time), however slow or
-# busy this machine.  (No absolute time: a lab that was stopped is the
-# sign of a limit that did not work.)
 # forks_refused_regex PROGRAM: what limit says of a program that ran into
 # its task limit.  With a pids cgroup, the forks it refused (counted by the
 # kernel); without one (a container), nothing counts refusals: then the
@@ -157,6 +152,11 @@ forks_refused_regex() {
     fi
 }
 
+# assert_no_lab_stopped LAB_TIME: the last grade run (its stderr in
+# $stderr) ended every program at the program's own limits: no lab ran
+# into its time limit (LAB_TIME, the run's --lab-time), however slow or
+# busy this machine.  (No absolute time: a lab that was stopped is the
+# sign of a limit that did not work.)
 assert_no_lab_stopped() {
     [[ "$stderr" != *"lab stopped"* ]] || fail "a lab hit its limit: $stderr"
     [ "$SECONDS" -lt "$1" ] ||

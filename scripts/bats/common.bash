@@ -285,6 +285,15 @@ need_cores() {
     fi
 }
 
+# nobody_dir: print a new folder under /tmp that uid 65534 can read (the
+# check's own BATS_TEST_TMPDIR is private); the caller removes it.
+nobody_dir() {
+    local dir
+    dir="$(mktemp -d /tmp/conkit-starved.XXXXXX)"
+    chmod 755 "$dir"
+    echo "$dir"
+}
+
 # run_starved NPROC PROGRAM ARGS...: like `run --separate-stderr kit`, but
 # under `ulimit -u` with room for NPROC more processes and threads than
 # the user runs already (RLIMIT_NPROC counts all of a user's tasks).  Root
@@ -299,8 +308,7 @@ run_starved() {
         command -v setpriv >/dev/null || skip "needs setpriv (util-linux)"
         as=(setpriv --reuid=65534 --regid=65534 --clear-groups)
         if ! "${as[@]}" test -x "$binary"; then
-            copy="$(mktemp -d /tmp/conkit-starved.XXXXXX)"
-            chmod 755 "$copy"
+            copy="$(nobody_dir)"
             cp "$binary" "$copy/"
             binary="$copy/$program"
             "${as[@]}" test -x "$binary" || {

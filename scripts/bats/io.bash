@@ -116,11 +116,10 @@ assert_lab_ca_required() {
 }
 
 # starved_sites N: a sites file of N plain-HTTP /dice downloads that the
-# unprivileged user can read (BATS_TEST_TMPDIR is private to root).
+# unprivileged user can read (in a nobody_dir).
 starved_sites() {
     local dir i
-    dir="$(mktemp -d /tmp/conkit-starved.XXXXXX)"
-    chmod 755 "$dir"
+    dir="$(nobody_dir)"
     for i in $(seq "$1"); do
         sim_url /dice
     done >"$dir/sites.txt"
