@@ -239,3 +239,32 @@ tutorial_figures_problems() {
     done
     [ -z "$missing" ] || fail "not in README.md's lab map:$missing"
 }
+
+@test "course path: every lab has its row in labs/COURSE.md, and every link of the course page and the glossary leads somewhere" {
+    local lab problems="" doc target file anchor
+    for lab in "$KIT"/labs/lab*/; do
+        lab="$(basename "$lab")"
+        grep -qE "^\| [0-9]+ \| \[[^]]*\]\($lab/README\.md\)" \
+            "$KIT/labs/COURSE.md" || problems+=" no row for $lab;"
+    done
+    # relative links: the file must exist; #anchors into the glossary
+    # must name an <a id> there
+    for doc in "$KIT/labs/COURSE.md" "$KIT/labs/GLOSSARY.md"; do
+        while IFS= read -r target; do
+            file="${target%%#*}" anchor=""
+            [ "$file" != "$target" ] && anchor="${target#*#}"
+            [ -n "$file" ] || file="$(basename "$doc")"
+            [ -e "$(dirname "$doc")/$file" ] ||
+                { problems+=" $(basename "$doc") links to missing $file;"; continue; }
+            if [ -n "$anchor" ]; then
+                grep -q "<a id=\"$anchor\">" "$(dirname "$doc")/$file" ||
+                    problems+=" $(basename "$doc") links to missing #$anchor;"
+            fi
+        done < <(grep -oE '\]\([^)]+\)' "$doc" | sed 's/^](//; s/)$//' |
+                 grep -v '^[a-z]*://')
+    done
+    # the top README leads to the course page and the glossary
+    grep -q '(labs/COURSE.md)' "$KIT/README.md" || problems+=" README.md does not link labs/COURSE.md;"
+    grep -q '(labs/GLOSSARY.md)' "$KIT/README.md" || problems+=" README.md does not link labs/GLOSSARY.md;"
+    [ -z "$problems" ] || fail "course path:$problems"
+}
