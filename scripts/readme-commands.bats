@@ -268,3 +268,26 @@ tutorial_figures_problems() {
     grep -q '(labs/GLOSSARY.md)' "$KIT/README.md" || problems+=" README.md does not link labs/GLOSSARY.md;"
     [ -z "$problems" ] || fail "course path:$problems"
 }
+
+@test "course path: each lab README opens with its objectives and ends with the course page's questions, word for word" {
+    local lab n problems="" course readme
+    for lab in "$KIT"/labs/lab*/; do
+        n="${lab%/}"; n="${n##*/lab}"
+        readme="$lab/README.md"
+        # the course page's questions for lab N, and the README's
+        course="$(awk -v n="$n" '
+            /^### / { f = ($2 == n ".") ; q = 0; next }
+            /^## / { f = 0 }
+            f && /^After it you can explain:/ { q = 1; next }
+            f && q' "$KIT/labs/COURSE.md")"
+        [ -n "$course" ] || { problems+=" lab$n: no questions in COURSE.md;"; continue; }
+        [ "$course" = "$(awk '/^## Check yourself/ { f = 1; next }
+                             /^## / { f = 0 } f && /^- |^  /' "$readme")" ] ||
+            problems+=" lab$n: Check yourself differs from COURSE.md;"
+        awk '/^## Goal/ { f = 1; next } /^## / { f = 0 }
+             f && /^\*\*In this lab you will\*\*/ { found = 1 }
+             END { exit !found }' "$readme" ||
+            problems+=" lab$n: no objectives in its Goal;"
+    done
+    [ -z "$problems" ] || fail "course path:$problems"
+}
