@@ -55,7 +55,7 @@ PROGRAM_SRCS := $(sort $(wildcard labs/lab*/*.c))
 PROGRAMS     := $(basename $(notdir $(PROGRAM_SRCS)))
 COMMON_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard common/*.c))
 SITESIM_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard scripts/sitesim/*.c))
-IO_LABS      := lab2 lab3 lab4 lab5 lab9
+IO_LABS      := lab2 lab3 lab4 lab5 lab9 lab10
 
 .PHONY: all $(LABS) demo report test check grade autograder serve stop clean \
         deps tsan check-races fresh-check

@@ -36,6 +36,10 @@ scrape_threads --pages 6 --workers 3
 scrape_threads --pages 6 --no-session
 scrape_async --pages 6
 scrape_async --pages 6 --max-conns 2 --no-session
+mixed --repeat 2 --rounds 10
+mixed --repeat 2 --rounds 10 --model threads --workers 2
+mixed --repeat 2 --rounds 10 --model async --max-conns 2
+mixed --repeat 2 --rounds 10 --model async+threads --workers 2
 RUNS
 }
 
