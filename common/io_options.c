@@ -4,9 +4,11 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "error.h"
 #include "options.h"
+#include "sites.h"
 
 #define OPTION_COLUMN 29        /* where --help's explanations start */
 
@@ -18,36 +20,63 @@ static void usage(const struct io_program *program)
         printf("%*s  %s (%ld)\n", OPTION_COLUMN - width, "",
                program->knob_help, program->knob_default);
     }
+    if (program->extra_usage != NULL)
+        printf("%s", program->extra_usage);
     printf("  --sites local|internet|FILE  what to download (local)\n"
            "  --repeat N                   repeat the list N times "
-           "(50; 1 for a FILE)\n"
+           "(%ld; 1 for a FILE)\n"
            "  --timeout SECONDS            limit per download, at least 0.001 "
            "(0: none)\n"
            "  --no-session                 a new session (connection) for "
            "every download\n"
-           "  --trace FILE                 write one CSV row per download\n"
+           "  --trace FILE                 write %s\n"
            "  --color WHEN                 colour: auto, always, never (auto)\n"
            "  -q, --quiet                  print only the summary lines\n"
-           "  -h, --help                   show this help\n");
+           "  -h, --help                   show this help\n",
+           program->default_repeat > 0 ? program->default_repeat
+                                       : (long)SITES_DEFAULT_REPEAT,
+           program->trace_rows ? program->trace_rows
+                               : "one CSV row per download");
     if (program->epilogue != NULL)
         printf("\n%s", program->epilogue);
+}
+
+/* True when c is the val of one of the program's extra options. */
+static bool is_extra(const struct io_program *program, int c)
+{
+    for (const struct option *extra = program->extra_options;
+         extra != NULL && extra->name != NULL; extra++)
+        if (extra->val == c)
+            return true;
+    return false;
 }
 
 void io_parse_options(int argc, char *argv[],
                       const struct io_program *program,
                       struct io_settings *settings)
 {
-    struct option options[] = {
+    struct option options[8 + IO_MAX_EXTRA + 1] = {
         { "sites", required_argument, NULL, 's' },
         { "repeat", required_argument, NULL, 'r' },
         { "timeout", required_argument, NULL, 't' },
         { "no-session", no_argument, NULL, 'n' },
         COMMON_LONG_OPTIONS,
-        { program->knob, required_argument, NULL, 'k' },
-        { NULL, 0, NULL, 0 },   /* ends the list (or the knob's place) */
     };
+    size_t rows = 8;            /* the rows above */
     char knob_option[64];
     int c;
+
+    if (program->knob != NULL)
+        options[rows++] = (struct option){ program->knob, required_argument,
+                                           NULL, 'k' };
+    for (const struct option *extra = program->extra_options;
+         extra != NULL && extra->name != NULL; extra++) {
+        if (rows == 8 + IO_MAX_EXTRA)
+            error_fatal("%s: more than %d extra options", program->name,
+                        IO_MAX_EXTRA);
+        options[rows++] = *extra;
+    }
+    options[rows] = (struct option){ NULL, 0, NULL, 0 };       /* the end */
 
     snprintf(knob_option, sizeof knob_option, "--%s",
              program->knob ? program->knob : "");
@@ -76,10 +105,17 @@ void io_parse_options(int argc, char *argv[],
                                                 program->knob_max);
             break;
         case 'h': usage(program); exit(0);
-        default:                /* --trace, --color, -q, or unknown */
-            option_common(c, optarg, &settings->quiet, &settings->trace,
-                          argv);
+        default:                /* extra, --trace, --color, -q, unknown */
+            if (is_extra(program, c))
+                program->extra_option(c, optarg, program->extra_data);
+            else
+                option_common(c, optarg, &settings->quiet,
+                              &settings->trace, argv);
         }
     }
     option_no_operands(argc, argv);
+    if (settings->repeat < 0 && program->default_repeat > 0 &&
+        (strcmp(settings->sites, "local") == 0 ||
+         strcmp(settings->sites, "internet") == 0))
+        settings->repeat = program->default_repeat;
 }

@@ -20,6 +20,7 @@
 #ifndef CONKIT_IO_OPTIONS_H
 #define CONKIT_IO_OPTIONS_H
 
+#include <getopt.h>
 #include <stdbool.h>
 
 struct io_program {
@@ -30,7 +31,20 @@ struct io_program {
     long knob_default;          /* the knob's value when not given */
     long knob_max;              /* the largest value it accepts (min 1) */
     const char *epilogue;       /* more --help text at the end, or NULL */
+    long default_repeat;        /* --repeat for local/internet (0: 50) */
+    const char *trace_rows;     /* --help: what a trace row is (NULL:
+                                   "one CSV row per download") */
+    /* A program with more options than the knob (lab 10's mixed) lists
+     * their getopt_long rows (at most IO_MAX_EXTRA, their val not one of
+     * the shared options' letters), their --help lines, and the function
+     * that reads one; extra_data is handed to it. */
+    const struct option *extra_options;
+    const char *extra_usage;
+    void (*extra_option)(int c, const char *value, void *extra_data);
+    void *extra_data;
 };
+
+#define IO_MAX_EXTRA 8          /* rows in io_program.extra_options */
 
 struct io_settings {
     const char *sites;          /* --sites: local, internet or a file */

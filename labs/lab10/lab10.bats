@@ -47,7 +47,7 @@ MODELS=(sync threads async async+threads)
         sim_reset
         run --separate-stderr kit mixed -q --model "$model" --rounds 200
         assert_success
-        assert_line --regexp "^Hashed 20 pages, 200 rounds each, model $model: digests [0-9a-f]{16}\$"
+        assert_line --regexp "^Hashed 20 pages, 200 rounds each, model ${model//+/\\+}: digests [0-9a-f]{16}\$"
         # evidence: the simulator served the pages
         served="$(sim_stat requests_total)"
         [ "${served:-0}" -ge 20 ] ||

@@ -49,6 +49,9 @@
 #define DEFAULT_MAX_CONNS 100   /* async: downloads in flight at once */
 #define MAX_BODY (16 << 20)     /* a page larger than this fails */
 #define HASH_BLOCK 4096         /* bytes hashed per round */
+#define MAX_ROUNDS 1000000      /* --rounds at most */
+#define MAX_WORKERS 256         /* --workers at most */
+#define MAX_MAX_CONNS 1000      /* --max-conns at most */
 
 enum model { MODEL_SYNC, MODEL_THREADS, MODEL_ASYNC, MODEL_ASYNC_THREADS };
 static const char *const model_names[] = {
@@ -99,9 +102,16 @@ static size_t keep_body(char *data, size_t size, size_t count, void *arg)
     return bytes;
 }
 
+/* --no-session: every download on a new connection */
+static bool no_session;
+
 /* Point a handle at the page; the body lands in page->body. */
 static void prepare_download(CURL *handle, struct page *page)
 {
+    if (no_session) {
+        curl_easy_setopt(handle, CURLOPT_FRESH_CONNECT, 1L);
+        curl_easy_setopt(handle, CURLOPT_FORBID_REUSE, 1L);
+    }
     free(page->body);
     page->body = NULL;
     page->size = 0;
@@ -141,13 +151,21 @@ static void hash_page(const struct page *page, long rounds,
     }
 }
 
-/* Hash one downloaded page, trace both halves, print its line.  After
- * Ctrl-C a page not yet hashed is left so (traced "cancelled"). */
-static void finish_page(const struct settings *settings, long index,
-                        long worker, struct page *page, int64_t get_start)
+/* A download has ended: its status, and its trace row on the lane of
+ * the worker that did it. */
+static void end_download(long index, long worker, struct page *page,
+                         int64_t start, const char *status)
 {
-    trace_record(2 * index, worker, page->url, get_start, page->got_us,
-                 page->status);
+    page->got_us = program_us();
+    page->status = status;
+    trace_record(2 * index, worker, page->url, start, page->got_us, status);
+}
+
+/* Hash one downloaded page, trace it, print its line.  After Ctrl-C a
+ * page not yet hashed is left so (traced "cancelled"). */
+static void finish_page(const struct settings *settings, long index,
+                        long worker, struct page *page)
+{
     if (strcmp(page->status, "ok") != 0)
         return;
     int64_t start = program_us();
@@ -176,9 +194,9 @@ static void run_sync(const struct settings *settings, struct page *pages,
 
         prepare_download(session, &pages[i]);
         CURLcode result = curl_easy_perform(session);   /* wait */
-        pages[i].got_us = program_us();
-        pages[i].status = download_status(session, result, pages[i].url);
-        finish_page(settings, (long)i, 0, &pages[i], start);  /* compute */
+        end_download((long)i, 0, &pages[i], start,
+                     download_status(session, result, pages[i].url));
+        finish_page(settings, (long)i, 0, &pages[i]);          /* compute */
     }
     curl_easy_cleanup(session);
 }
@@ -258,9 +276,9 @@ static void *download_and_hash(void *arg)
 
         prepare_download(session, page);
         CURLcode result = curl_easy_perform(session);   /* wait */
-        page->got_us = program_us();
-        page->status = download_status(session, result, page->url);
-        finish_page(shared->settings, i, me->id, page, start);  /* compute */
+        end_download(i, me->id, page, start,
+                     download_status(session, result, page->url));
+        finish_page(shared->settings, i, me->id, page);        /* compute */
     }
     curl_easy_cleanup(session);
     return NULL;
@@ -344,8 +362,7 @@ static void *hash_from_queue(void *arg)
     long i;
 
     while ((i = queue_take(shared->queue)) >= 0)
-        finish_page(shared->settings, i, me->id, &shared->pages[i],
-                    shared->queue->get_start[i]);
+        finish_page(shared->settings, i, me->id, &shared->pages[i]);
     return NULL;
 }
 
@@ -365,15 +382,17 @@ static bool start_next(CURLM *multi, struct shared *shared)
     return true;
 }
 
-/* A finished transfer: its page's status, and the handle gone. */
-static struct page *end_download(CURLM *multi, CURLMsg *msg)
+/* A finished transfer on the loop: its page ended, the handle gone. */
+static struct page *end_transfer(CURLM *multi, CURLMsg *msg,
+                                 struct shared *shared)
 {
     CURL *handle = msg->easy_handle;
     struct page *page;
 
     curl_easy_getinfo(handle, CURLINFO_PRIVATE, (char **)&page);
-    page->got_us = program_us();
-    page->status = download_status(handle, msg->data.result, page->url);
+    long i = page - shared->pages;
+    end_download(i, 0, page, shared->queue->get_start[i],
+                 download_status(handle, msg->data.result, page->url));
     curl_multi_remove_handle(multi, handle);
     curl_easy_cleanup(handle);
     return page;
@@ -425,13 +444,13 @@ static void run_loop(const struct settings *settings, struct page *pages,
         while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
             if (msg->msg != CURLMSG_DONE)
                 continue;
-            struct page *page = end_download(multi, msg);
+            struct page *page = end_transfer(multi, msg, &shared);
             long i = page - pages;
             in_flight--;
             if (with_pool)
                 queue_put(&queue, i, false);    /* the pool computes */
             else        /* the loop computes: no transfer moves now */
-                finish_page(settings, i, 0, page, queue.get_start[i]);
+                finish_page(settings, i, 0, page);
             if (start_next(multi, &shared))
                 in_flight++;
         }
@@ -478,96 +497,76 @@ static void report_cpu(const struct rusage *before, double wall)
 
 /* ====== Options and main ====== */
 
-static void usage(void)
+/* The options the I/O labs share come from common/io_options.c; these are
+ * mixed's own. */
+static const struct option mixed_options[] = {
+    { "model", required_argument, NULL, 'm' },
+    { "rounds", required_argument, NULL, 'R' },
+    { "workers", required_argument, NULL, 'w' },
+    { "max-conns", required_argument, NULL, 'c' },
+    { NULL, 0, NULL, 0 },
+};
+
+static void mixed_option(int c, const char *value, void *data)
 {
-    printf("usage: mixed [options]\n"
-           "Download pages and hash each one: waiting and computing.\n\n"
-           "  --model MODEL                sync, threads, async, "
-           "async+threads (sync)\n"
-           "  --rounds N                   SHA-256 rounds per page, 0 to "
-           "%d (%d)\n"
-           "  --workers N                  threads (threads), or the "
-           "pool's threads\n"
-           "                               (async+threads) (%d; the pool: "
-           "online CPUs)\n"
-           "  --max-conns N                downloads in flight at once "
-           "(async,\n"
-           "                               async+threads) (%d)\n"
-           "  --sites local|internet|FILE  what to download (local)\n"
-           "  --repeat N                   repeat the list N times (%d; 1 "
-           "for a FILE)\n"
-           "  --timeout SECONDS            limit per download, at least "
-           "0.001 (0: none)\n"
-           "  --trace FILE                 write one CSV row per download "
-           "and per hash\n"
-           "  --color WHEN                 colour: auto, always, never "
-           "(auto)\n"
-           "  -q, --quiet                  print only the summary lines\n"
-           "  -h, --help                   show this help\n",
-           1000000, DEFAULT_ROUNDS, DEFAULT_WORKERS, DEFAULT_MAX_CONNS,
-           DEFAULT_REPEAT);
+    struct settings *settings = data;
+
+    switch (c) {
+    case 'm':
+        settings->model = option_choice("--model", value, model_names);
+        break;
+    case 'R':
+        settings->rounds = option_long("--rounds", value, 0, MAX_ROUNDS);
+        break;
+    case 'w':
+        settings->workers = option_long("--workers", value, 1, MAX_WORKERS);
+        break;
+    case 'c':
+        settings->max_conns = option_long("--max-conns", value, 1,
+                                          MAX_MAX_CONNS);
+        break;
+    }
 }
+
+#define STRING(x) #x
+#define VALUE(x) STRING(x)
 
 static void parse_options(int argc, char *argv[], struct settings *settings)
 {
-    static const struct option options[] = {
-        { "model", required_argument, NULL, 'm' },
-        { "rounds", required_argument, NULL, 'r' },
-        { "workers", required_argument, NULL, 'w' },
-        { "max-conns", required_argument, NULL, 'c' },
-        { "sites", required_argument, NULL, 's' },
-        { "repeat", required_argument, NULL, 'R' },
-        { "timeout", required_argument, NULL, 't' },
-        COMMON_LONG_OPTIONS,
-        { NULL, 0, NULL, 0 },
+    const struct io_program program = {
+        .name = "mixed",
+        .summary = "Download pages and hash each one: waiting and "
+                   "computing.",
+        .default_repeat = DEFAULT_REPEAT,
+        .trace_rows = "one CSV row per download and per hash",
+        .extra_options = mixed_options,
+        .extra_usage =
+            "  --model MODEL                sync, threads, async, "
+            "async+threads (sync)\n"
+            "  --rounds N                   SHA-256 rounds per page, 0 "
+            "to " VALUE(MAX_ROUNDS) " (" VALUE(DEFAULT_ROUNDS) ")\n"
+            "  --workers N                  threads (threads: "
+            VALUE(DEFAULT_WORKERS) "), or the pool's\n"
+            "                               (async+threads: one per "
+            "CPU)\n"
+            "  --max-conns N                downloads at once on the loop "
+            "(" VALUE(DEFAULT_MAX_CONNS) ")\n",
+        .extra_option = mixed_option,
+        .extra_data = settings,
     };
-    long workers = 0;
-    int c;
 
     *settings = (struct settings){
-        .io = { .sites = "local", .repeat = -1 },
         .model = MODEL_SYNC,
         .rounds = DEFAULT_ROUNDS,
         .max_conns = DEFAULT_MAX_CONNS,
     };
-    while ((c = option_next(argc, argv, options)) != -1) {
-        switch (c) {
-        case 'm':
-            settings->model = option_choice("--model", optarg, model_names);
-            break;
-        case 'r':
-            settings->rounds = option_long("--rounds", optarg, 0, 1000000);
-            break;
-        case 'w': workers = option_long("--workers", optarg, 1, 256); break;
-        case 'c':
-            settings->max_conns = option_long("--max-conns", optarg, 1,
-                                              1000);
-            break;
-        case 's': settings->io.sites = optarg; break;
-        case 'R':
-            settings->io.repeat = option_long("--repeat", optarg, 1,
-                                              1000000);
-            break;
-        case 't':
-            settings->io.timeout = option_double("--timeout", optarg, 0,
-                                                 86400);
-            if (settings->io.timeout > 0 && settings->io.timeout < 0.001)
-                error_usage("--timeout must be 0 (none) or at least 0.001 "
-                            "seconds: '%s'", optarg);
-            break;
-        case 'h': usage(); exit(0);
-        default:
-            option_common(c, optarg, &settings->io.quiet,
-                          &settings->io.trace, argv);
-        }
+    io_parse_options(argc, argv, &program, &settings->io);
+    no_session = settings->io.no_session;
+    if (settings->workers == 0) {       /* not given: the model's own */
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        settings->workers = settings->model != MODEL_ASYNC_THREADS
+                                ? DEFAULT_WORKERS : cpus > 0 ? cpus : 1;
     }
-    option_no_operands(argc, argv);
-    if (settings->io.repeat < 0 && strcmp(settings->io.sites, "local") == 0)
-        settings->io.repeat = DEFAULT_REPEAT;
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    settings->workers = workers ? workers
-                      : settings->model == MODEL_ASYNC_THREADS
-                        ? (cpus > 0 ? cpus : 1) : DEFAULT_WORKERS;
 }
 
 int main(int argc, char *argv[])
