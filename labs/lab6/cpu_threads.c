@@ -10,8 +10,11 @@
  * The difference is CPython's GIL: a thread must hold that one lock to run
  * Python code, and the holder hands it over every 5 ms.  --gil builds the
  * same rule in here: a worker may compute only while it holds the GIL,
- * and the GIL changes hands the way CPython's does (see "The GIL" below).
- * The threads then take turns on one core at a time, like Python's.
+ * and the GIL changes hands the way CPython's does.  The threads then
+ * take turns on one core at a time, like Python's.  worker_main() below
+ * takes and releases it around each job; the lock itself, and its rules,
+ * are in lib/gil.h (read gil_take() and gil_drop() in lib/gil.c), and
+ * the checkpoints inside the work in run_job_with_gil() (lib/jobs.c).
  *
  * Run:    make lab6 && ./cpu_threads
  *         ./cpu_threads --gil                 (as Python would run it)
@@ -26,18 +29,16 @@
  * Compare with cpu_sync.c (the same jobs in a plain loop) and cpu_fork.c
  * (processes: Python's way to use every core).
  */
-#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "error.h"
 #include "interrupt.h"
+#include "lib/gil.h"
 #include "lib/jobs.h"
 #include "options.h"
 #include "timer.h"
@@ -45,8 +46,6 @@
 
 #define DEFAULT_WORKERS 5       /* the tutorial's max_workers=5 */
 #define DEFAULT_SWITCH_MS 5.0   /* Python's sys.getswitchinterval() */
-#define FIB_CHECK_FROM 20       /* fib: look at the GIL from fib(20) up */
-#define SQUARES_PER_CHECK 16384 /* squares: look at the GIL this often */
 
 struct settings {
     struct jobs jobs;           /* --work, --jobs, --n: what to compute */
@@ -56,231 +55,6 @@ struct settings {
     bool quiet;                 /* --quiet: summary lines only */
     const char *trace;          /* --trace: CSV file, or NULL */
 };
-
-/* ====== The GIL: CPython's global interpreter lock, in miniature ======
- *
- * The rules, as in CPython's ceval_gil.c since Python 3.2:
- *
- *   take:  while another thread holds the GIL, wait on `released` for one
- *          switch interval.  If the interval passes and the GIL has not
- *          changed hands, set drop_request: "please let go".
- *   hold:  the holder looks at drop_request between small steps of its
- *          work (CPython: between bytecodes).  When it is set, the holder
- *          drops the GIL and waits on `switched` until another thread has
- *          taken it -- otherwise it could grab it straight back.
- *   drop:  when a job ends the holder simply lets go.
- *
- * drop_request is the only field read without the mutex: the holder reads
- * it millions of times a second, so it is an atomic (a plain load on x86).
- */
-struct gil {
-    pthread_mutex_t mutex;      /* guards the fields below, not the work */
-    pthread_cond_t released;    /* signalled when the holder lets go */
-    pthread_cond_t switched;    /* broadcast when a new thread took it */
-    bool locked;                /* some thread holds the GIL */
-    long holder;                /* the worker that took it last */
-    unsigned long switches;     /* times it passed to another worker */
-    int64_t interval_us;        /* --switch-interval */
-    atomic_bool drop_request;   /* a waiter asks the holder to let go */
-};
-
-static void gil_init(struct gil *gil, double switch_ms)
-{
-    pthread_condattr_t attributes;
-    int s;
-
-    *gil = (struct gil){ .holder = -1,
-                         .interval_us = (int64_t)(switch_ms * 1000) };
-    atomic_init(&gil->drop_request, false);
-    s = pthread_mutex_init(&gil->mutex, NULL);
-    if (s != 0)
-        error_fatal_errno(s, "pthread_mutex_init");
-    /* time the waits on the monotonic clock, immune to clock changes */
-    s = pthread_condattr_init(&attributes);
-    if (s != 0)
-        error_fatal_errno(s, "pthread_condattr_init");
-    s = pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC);
-    if (s != 0)
-        error_fatal_errno(s, "pthread_condattr_setclock");
-    s = pthread_cond_init(&gil->released, &attributes);
-    if (s != 0)
-        error_fatal_errno(s, "pthread_cond_init");
-    s = pthread_cond_init(&gil->switched, &attributes);
-    if (s != 0)
-        error_fatal_errno(s, "pthread_cond_init");
-    s = pthread_condattr_destroy(&attributes);
-    if (s != 0)
-        error_fatal_errno(s, "pthread_condattr_destroy");
-}
-
-static void gil_destroy(struct gil *gil)
-{
-    int s;
-
-    s = pthread_cond_destroy(&gil->switched);
-    if (s != 0)
-        error_fatal_errno(s, "pthread_cond_destroy");
-    s = pthread_cond_destroy(&gil->released);
-    if (s != 0)
-        error_fatal_errno(s, "pthread_cond_destroy");
-    s = pthread_mutex_destroy(&gil->mutex);
-    if (s != 0)
-        error_fatal_errno(s, "pthread_mutex_destroy");
-}
-
-/* The monotonic time `microseconds` from now, as a wait deadline. */
-static struct timespec deadline_after(int64_t microseconds)
-{
-    struct timespec deadline;
-
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += microseconds / 1000000;
-    deadline.tv_nsec += (microseconds % 1000000) * 1000;
-    if (deadline.tv_nsec >= 1000000000) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000;
-    }
-    return deadline;
-}
-
-/* Block until this worker holds the GIL.  A wait goes into the trace as
- * a "wait: gil" row (its id is the worker's), so the hand-offs show. */
-static void gil_take(struct gil *gil, long worker)
-{
-    int64_t asked_at = program_us();
-    bool waited = false;
-    int s;
-
-    s = pthread_mutex_lock(&gil->mutex);
-    if (s != 0)
-        error_fatal_errno(s, "pthread_mutex_lock");
-    while (gil->locked) {
-        waited = true;
-        unsigned long switches_before = gil->switches;
-        struct timespec deadline = deadline_after(gil->interval_us);
-        s = pthread_cond_timedwait(&gil->released, &gil->mutex,
-                                   &deadline);
-        if (s == ETIMEDOUT) {
-            /* a whole interval and still the same holder: ask it */
-            if (gil->locked && gil->switches == switches_before)
-                atomic_store(&gil->drop_request, true);
-        } else if (s != 0) {
-            error_fatal_errno(s, "pthread_cond_timedwait");
-        }
-    }
-    gil->locked = true;
-    if (gil->holder != worker) {
-        gil->holder = worker;
-        gil->switches++;
-        s = pthread_cond_broadcast(&gil->switched);
-        if (s != 0)
-            error_fatal_errno(s, "pthread_cond_broadcast");
-    }
-    atomic_store(&gil->drop_request, false);
-    s = pthread_mutex_unlock(&gil->mutex);
-    if (s != 0)
-        error_fatal_errno(s, "pthread_mutex_unlock");
-    if (waited)
-        trace_record(worker, worker, "wait: gil", asked_at, program_us(),
-                     "ok");
-}
-
-/* Let go of the GIL.  When `asked` (a waiter set drop_request), also wait
- * until some other worker has taken it: CPython's FORCE_SWITCHING. */
-static void gil_drop(struct gil *gil, long worker, bool asked)
-{
-    int s;
-
-    s = pthread_mutex_lock(&gil->mutex);
-    if (s != 0)
-        error_fatal_errno(s, "pthread_mutex_lock");
-    gil->locked = false;
-    s = pthread_cond_signal(&gil->released);
-    if (s != 0)
-        error_fatal_errno(s, "pthread_cond_signal");
-    while (asked && gil->holder == worker) {
-        s = pthread_cond_wait(&gil->switched, &gil->mutex);
-        if (s != 0)
-            error_fatal_errno(s, "pthread_cond_wait");
-    }
-    s = pthread_mutex_unlock(&gil->mutex);
-    if (s != 0)
-        error_fatal_errno(s, "pthread_mutex_unlock");
-}
-
-/* What CPython's eval loop does between bytecodes: if someone asked for
- * the GIL, hand it over, and wait for our next turn. */
-static inline void gil_checkpoint(struct gil *gil, long worker)
-{
-    if (atomic_load_explicit(&gil->drop_request, memory_order_relaxed)) {
-        gil_drop(gil, worker, true);
-        gil_take(gil, worker);
-    }
-}
-
-/* ====== The same jobs, computed while holding the GIL ======
- *
- * The arithmetic is lib/jobs.c's, step for step; the only change is a
- * gil_checkpoint() every few microseconds of work, where the holder may
- * be made to let go.  The results stay identical to cpu_sync's. */
-
-/* CPython looks at drop_request between bytecodes.  Here a look on every
- * call would cost more than the call itself and slow the work down for a
- * reason that has nothing to do with the GIL, so fib looks once per call
- * of fib(FIB_CHECK_FROM) or larger: every 20-odd microseconds, still far
- * shorter than the 5 ms switch interval. */
-static uint64_t fib_with_gil(struct gil *gil, long worker, long n)
-{
-    if (n < FIB_CHECK_FROM)
-        return fib(n);                  /* a small subtree: no look */
-    gil_checkpoint(gil, worker);
-    return fib_with_gil(gil, worker, n - 2)
-           + fib_with_gil(gil, worker, n - 1);
-}
-
-static unsigned __int128 sum_of_squares_with_gil(struct gil *gil,
-                                                 long worker,
-                                                 uint64_t count)
-{
-    unsigned __int128 sum = 0;
-    uint64_t i = 0;
-
-    while (i < count) {
-        gil_checkpoint(gil, worker);    /* between chunks of squares */
-        uint64_t end = count - i > SQUARES_PER_CHECK
-                           ? i + SQUARES_PER_CHECK : count;
-        for (; i < end; i++)
-            sum += (unsigned __int128)i * i;
-    }
-    return sum;
-}
-
-static void run_job_with_gil(struct gil *gil, long worker,
-                             const struct jobs *jobs, long k,
-                             struct job_result *result)
-{
-    long input = job_input(jobs, k);
-
-    *result = (struct job_result){ 0 };
-    switch (jobs->work) {
-    case WORK_FIB:
-        result->integer = fib_with_gil(gil, worker, input);
-        break;
-    case WORK_SQUARES:
-        result->integer = sum_of_squares_with_gil(gil, worker,
-                                                  (uint64_t)input);
-        break;
-    case WORK_MATH: {
-        double x = math_first_step(input);
-        for (long step = 1; step < jobs->n; step++) {
-            gil_checkpoint(gil, worker);
-            x = math_step(x);
-        }
-        result->real = x;
-        break;
-    }
-    }
-}
 
 /* ====== The thread pool ====== */
 
@@ -330,9 +104,9 @@ static void *worker_main(void *arg)
         int64_t start = program_us();
 
         if (pool->gil != NULL) {
-            gil_take(pool->gil, worker->index);
-            run_job_with_gil(pool->gil, worker->index, jobs, k, result);
-            gil_drop(pool->gil, worker->index, false);
+            gil_take(pool->gil, worker->index);         /* Python's way */
+            run_job_with_gil(jobs, k, result, pool->gil, worker->index);
+            gil_release(pool->gil, worker->index);
         } else {
             run_job(jobs, k, result);   /* every thread on its own core */
         }

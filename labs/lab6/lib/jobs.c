@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "gil.h"
 #include "interrupt.h"
 #include "options.h"
 #include "trace.h"
@@ -114,6 +115,74 @@ void run_job(const struct jobs *jobs, long k, struct job_result *result)
         double x = math_first_step(input);
         for (long step = 1; step < jobs->n; step++)
             x = math_step(x);
+        result->real = x;
+        break;
+    }
+    }
+}
+
+/* ====== The same jobs, computed while holding the GIL ======
+ *
+ * For cpu_threads --gil.  The arithmetic is the one above, step for step;
+ * the only change is a gil_checkpoint() every few microseconds of work,
+ * where the holder may be made to let go.  The results stay identical to
+ * cpu_sync's. */
+
+#define FIB_CHECK_FROM 20       /* fib: look at the GIL from fib(20) up */
+#define SQUARES_PER_CHECK 16384 /* squares: look at the GIL this often */
+
+/* CPython looks at drop_request between bytecodes.  Here a look on every
+ * call would cost more than the call itself and slow the work down for a
+ * reason that has nothing to do with the GIL, so fib looks once per call
+ * of fib(FIB_CHECK_FROM) or larger: every 20-odd microseconds, still far
+ * shorter than the 5 ms switch interval. */
+static uint64_t fib_with_gil(struct gil *gil, long worker, long n)
+{
+    if (n < FIB_CHECK_FROM)
+        return fib(n);                  /* a small subtree: no look */
+    gil_checkpoint(gil, worker);
+    return fib_with_gil(gil, worker, n - 2)
+           + fib_with_gil(gil, worker, n - 1);
+}
+
+static unsigned __int128 sum_of_squares_with_gil(struct gil *gil,
+                                                 long worker,
+                                                 uint64_t count)
+{
+    unsigned __int128 sum = 0;
+    uint64_t i = 0;
+
+    while (i < count) {
+        gil_checkpoint(gil, worker);    /* between chunks of squares */
+        uint64_t end = count - i > SQUARES_PER_CHECK
+                           ? i + SQUARES_PER_CHECK : count;
+        for (; i < end; i++)
+            sum += (unsigned __int128)i * i;
+    }
+    return sum;
+}
+
+void run_job_with_gil(const struct jobs *jobs, long k,
+                      struct job_result *result, struct gil *gil,
+                      long worker)
+{
+    long input = job_input(jobs, k);
+
+    *result = (struct job_result){ 0 };
+    switch (jobs->work) {
+    case WORK_FIB:
+        result->integer = fib_with_gil(gil, worker, input);
+        break;
+    case WORK_SQUARES:
+        result->integer = sum_of_squares_with_gil(gil, worker,
+                                                  (uint64_t)input);
+        break;
+    case WORK_MATH: {
+        double x = math_first_step(input);
+        for (long step = 1; step < jobs->n; step++) {
+            gil_checkpoint(gil, worker);
+            x = math_step(x);
+        }
         result->real = x;
         break;
     }

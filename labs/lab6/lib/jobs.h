@@ -74,6 +74,15 @@ long job_input(const struct jobs *jobs, long k);
  * real call, which the compiler cannot merge with the previous one. */
 void run_job(const struct jobs *jobs, long k, struct job_result *result);
 
+struct gil;                     /* lib/gil.h */
+
+/* run_job(), computed while holding the GIL (cpu_threads --gil): the same
+ * arithmetic, with a gil_checkpoint() every few microseconds, where the
+ * holder may be made to let go.  The caller holds the GIL as `worker`. */
+void run_job_with_gil(const struct jobs *jobs, long k,
+                      struct job_result *result, struct gil *gil,
+                      long worker);
+
 /* ====== Options every program shares ====== */
 
 /* The usage lines of the shared options, for each program's usage(). */
