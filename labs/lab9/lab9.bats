@@ -182,14 +182,31 @@ fail_fast_check() {
     assert_equal "$requested" "$ran"
 }
 
-@test "scrape_threads: future_cancel fails on a started future, works on a queued one (graded)" {
-    run kit scrape_threads --self-test
-    assert_success
-    assert_line "future_cancel on a started future: refused"
-    assert_line "future_cancel on a queued future: cancelled"
-    assert_line "future_result on the cancelled future: cancelled"
-    assert_line "future_result on the started future: its result"
-    assert_line "self-test: ok"
+@test "scrape_threads --fail-fast: a started page cannot be cancelled and keeps its result, a queued one is cancelled (graded)" {
+    local trace="$BATS_TEST_TMPDIR/ff.csv" failed_end running page i
+    # three workers: when page 3 fails, the two others are in the middle
+    # of a page (a page takes 30..70 ms, taking the next a few us)
+    fail_fast_check scrape_threads --workers 3
+    failed_end="$(awk -F, '$6 == "failed" { print $5 }' "$trace")"
+    # pages started before the failure ended and still running after it:
+    # their futures were running, so cancelling must have left them be
+    running="$(awk -F, -v t="$failed_end" \
+        'NR > 1 && $1 != 3 && $4 < t && $5 > t { print $1 }' "$trace")"
+    [ -n "$running" ] ||
+        fail "no page was running when page 3 failed: $(cat "$trace")"
+    for page in $running; do
+        grep -q "^$page,[0-9]*,.*,ok\$" "$trace" ||
+            fail "page $page was running at the failure and was not ok"
+        printf -v i '%02d' "$page"
+        assert_line "Retrieved $i=${ELEMENTS[page - 1]}"
+        assert_line --partial "($page, '${ELEMENTS[page - 1]}')"
+    done
+    # every page that started ended with its own result, never cancelled:
+    # a cancelled page is one that never began
+    for i in $(sed -n 's/^Downloading \([0-9][0-9]\)\.\.\.$/\1/p' \
+                   <<<"$output"); do
+        refute_line "Cancelled $i"
+    done
 }
 
 @test "scrape_threads and scrape_async: at least 3x faster than scrape_sync (graded)" {

@@ -13,18 +13,16 @@
  *
  *     executor.submit(fn, arg)          pool_submit(pool, fn, arg)
  *     future.result()                   future_result(future, &result)
- *     future.cancel()                   future_cancel(future)
  *     executor.shutdown(cancel_futures) pool_shutdown(pool, cancel_pending)
  *
- * A future can be cancelled only while it waits in the queue: once a
- * worker runs it, future_cancel() fails, and --fail-fast cannot stop a
- * request already on the wire (a thread cannot be interrupted safely in
- * the middle of libcurl).  Compare scrape_async.c, where a cancelled
- * transfer is dropped mid-flight.
+ * A future can be cancelled only while it waits in the queue
+ * (pool_cancel_pending()): once a worker runs it, it runs to its end, so
+ * --fail-fast cannot stop a request already on the wire (a thread cannot
+ * be interrupted safely in the middle of libcurl).  Compare
+ * scrape_async.c, where a cancelled transfer is dropped mid-flight.
  *
  * Run:    make lab9 && ./scrape_threads
  *         ./scrape_threads --fail 7 --fail-fast --workers 2
- *         ./scrape_threads --self-test        (future_cancel's rules)
  *
  * Watch:  all the "Downloading" lines of the first --workers pages come
  *         at once, "Retrieved" lines out of order; results in order.
@@ -259,25 +257,6 @@ static void cancel_locked(struct pool *pool, struct future *future)
         error_fatal_errno(s, "pthread_cond_broadcast");
 }
 
-/* Cancel a future that has not started: true.  A running or settled one
- * cannot be cancelled: false (as Future.cancel()). */
-static bool future_cancel(struct future *future)
-{
-    struct pool *pool = future->pool;
-    int s;
-
-    s = pthread_mutex_lock(&pool->lock);
-    if (s != 0)
-        error_fatal_errno(s, "pthread_mutex_lock");
-    bool pending = future->state == FUTURE_PENDING;
-    if (pending)
-        cancel_locked(pool, future);
-    s = pthread_mutex_unlock(&pool->lock);
-    if (s != 0)
-        error_fatal_errno(s, "pthread_mutex_unlock");
-    return pending;
-}
-
 /* Cancel every future still in the queue; running ones run on. */
 static void pool_cancel_pending(struct pool *pool)
 {
@@ -399,103 +378,12 @@ static void *download_page(void *arg)
     return job->result;
 }
 
-/* ====== --self-test: future_cancel's rules, checked ====== */
-
-/* A job that waits at a gate until the test opens it. */
-struct gate {
-    pthread_mutex_t lock;       /* guards started and open */
-    pthread_cond_t changed;     /* started or open changed */
-    bool started;               /* the job has begun */
-    bool open;                  /* the job may end */
-};
-
-/* Set *flag and wake everyone waiting at the gate. */
-static void gate_set(struct gate *gate, bool *flag)
-{
-    int s = pthread_mutex_lock(&gate->lock);
-    if (s != 0)
-        error_fatal_errno(s, "pthread_mutex_lock");
-    *flag = true;
-    s = pthread_cond_broadcast(&gate->changed);
-    if (s != 0)
-        error_fatal_errno(s, "pthread_cond_broadcast");
-    s = pthread_mutex_unlock(&gate->lock);
-    if (s != 0)
-        error_fatal_errno(s, "pthread_mutex_unlock");
-}
-
-/* Wait until *flag is set. */
-static void gate_wait(struct gate *gate, const bool *flag)
-{
-    int s = pthread_mutex_lock(&gate->lock);
-    if (s != 0)
-        error_fatal_errno(s, "pthread_mutex_lock");
-    while (!*flag) {
-        s = pthread_cond_wait(&gate->changed, &gate->lock);
-        if (s != 0)
-            error_fatal_errno(s, "pthread_cond_wait");
-    }
-    s = pthread_mutex_unlock(&gate->lock);
-    if (s != 0)
-        error_fatal_errno(s, "pthread_mutex_unlock");
-}
-
-static void *wait_at_gate(void *arg)
-{
-    struct gate *gate = arg;
-
-    gate_set(gate, &gate->started);
-    gate_wait(gate, &gate->open);
-    return gate;
-}
-
-/* One worker runs a job held at a gate while a second waits in the
- * queue: cancelling the first must fail, the second must succeed. */
-static int self_test(void)
-{
-    struct gate gate = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
-                         false, false };
-    struct pool *pool = pool_create(1);
-    struct future *running = pool_submit(pool, wait_at_gate, &gate);
-    struct future *queued = pool_submit(pool, wait_at_gate, &gate);
-    void *result = NULL;
-    int failures = 0;
-
-    gate_wait(&gate, &gate.started);    /* the first job is running */
-
-    bool cancelled_running = future_cancel(running);
-    printf("future_cancel on a started future: %s\n",
-           cancelled_running ? "cancelled (wrong)" : "refused");
-    failures += cancelled_running;
-    bool cancelled_queued = future_cancel(queued);
-    printf("future_cancel on a queued future: %s\n",
-           cancelled_queued ? "cancelled" : "refused (wrong)");
-    failures += !cancelled_queued;
-    int queued_status = future_result(queued, &result);
-    printf("future_result on the cancelled future: %s\n",
-           queued_status == -1 ? "cancelled" : "a result (wrong)");
-    failures += queued_status != -1;
-
-    gate_set(&gate, &gate.open);        /* let the first job end */
-    int running_status = future_result(running, &result);
-    printf("future_result on the started future: %s\n",
-           running_status == 0 && result == &gate ? "its result" : "wrong");
-    failures += !(running_status == 0 && result == &gate);
-
-    pool_shutdown(pool, false);
-    future_free(running);
-    future_free(queued);
-    printf("self-test: %s\n", failures == 0 ? "ok" : "FAILED");
-    return failures == 0 ? 0 : EXIT_WORK_FAILED;
-}
-
 /* ====== main ====== */
 
 static const struct scrape_program program = {
     .name = "scrape_threads",
     .summary = "Fetch the simulator's /page/1..N on a pool of threads "
-               "(futures, read in order);\n--self-test checks "
-               "future_cancel's rules.",
+               "(futures, read in order).",
     .workers = true,
     .fail_fast = true,
 };
@@ -507,8 +395,6 @@ int main(int argc, char *argv[])
     int s;
 
     error_init(argv[0]);
-    if (argc == 2 && strcmp(argv[1], "--self-test") == 0)
-        return self_test();
     interrupt_install();
     scrape_parse_options(argc, argv, &program, &settings);
     struct page_job *jobs = calloc(settings.pages, sizeof *jobs);
