@@ -11,6 +11,11 @@
  *   /page/N          an HTML page whose <title> and <h1> are chemical
  *                    element N, 1 <= N <= 118 (1 = Hydrogen), for lab 9
  *   /page/N?fail=CODE  that status instead, 200..599, short body
+ *   /page/N?empty=1  200 with no body at all
+ *   /page/N?title=hostile  an <h1> a hostile server could send (control
+ *                    bytes, quotes, 300 bytes long)
+ *   /on/K/QUERY/page/N  /page/N?QUERY when N is K, else /page/N: one
+ *                    page of many misbehaves (a scraper's --base)
  *   /redirect        302 to /dice
  *   /redirect/N?to=PATH  N redirects in a row, the last one to PATH
  *   /redirect/offhost  302 to http://127.0.0.2:PORT/dice, off this host
@@ -76,6 +81,17 @@ _Static_assert(ELEMENT_COUNT == 118, "the elements are 1..118");
 #define ELEMENT_PAGE_MAX 1024   /* room for one /page/N */
 static char element_pages[ELEMENT_COUNT][ELEMENT_PAGE_MAX];
 static size_t element_page_len[ELEMENT_COUNT];
+
+/* /page/N?title=hostile: the <h1> is what a hostile server could send a
+ * scraper that prints it: a line break and a forged timer line, a
+ * carriage return, an escape sequence that retitles the terminal, both
+ * quotes, a backslash, a DEL, then a tail of x up to 300 bytes. */
+#define HOSTILE_TITLE_SIZE 300
+static const char hostile_start[] =
+    "Mallory\nExecution time: 9.99s\r\033]0;owned\007 it's a \"name\" "
+    "with a back\\slash and a DEL \177, then a long tail: ";
+static char hostile_page[ELEMENT_PAGE_MAX];
+static size_t hostile_page_len;
 
 static const char *jython_text[] = {
     "This page is served by sitesim, the site simulator of conkit. It "
@@ -181,6 +197,18 @@ int pages_init(void)
             return -1;
         element_page_len[i] = (size_t)n;
     }
+    char title[HOSTILE_TITLE_SIZE + 1];
+    memset(title, 'x', HOSTILE_TITLE_SIZE);
+    memcpy(title, hostile_start, sizeof(hostile_start) - 1);
+    title[HOSTILE_TITLE_SIZE] = '\0';
+    int n = snprintf(hostile_page, sizeof(hostile_page),
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>"
+        "<meta charset=\"utf-8\"><title>hostile</title></head>\n"
+        "<body>\n<h1>%s</h1>\n<p>A heading no program may print as it "
+        "is.</p>\n</body>\n</html>\n", title);
+    if (n < 0 || n >= (int)sizeof(hostile_page))
+        return -1;
+    hostile_page_len = (size_t)n;
     return 0;
 }
 
@@ -610,8 +638,9 @@ static bool fault_route(const char *name, struct response *resp)
     return true;
 }
 
-/* /page/N?fail=CODE: the CODE asked for, 0 when none, -1 if bad. */
-static int fail_code(char *query)
+/* /page/N?fail=CODE: the CODE asked for, 0 when none, -1 if bad.
+ * ?empty=1 and ?title=hostile set *empty and *hostile. */
+static int fail_code(char *query, bool *empty, bool *hostile)
 {
     uint64_t code = 0;
 
@@ -622,9 +651,36 @@ static int fail_code(char *query)
         if (strncmp(pair, "fail=", 5) == 0 &&
             (!number_parse(pair + 5, 599, &code) || code < 200))
             return -1;
+        *empty |= strcmp(pair, "empty=1") == 0;
+        *hostile |= strcmp(pair, "title=hostile") == 0;
         pair = amp != NULL ? amp + 1 : NULL;
     }
     return (int)code;
+}
+
+/* /on/K/QUERY/page/N: point *path at /page/N and *query at QUERY when N
+ * is K.  A scraper asks for BASE/page/N, so --base URL/on/7/fail=204
+ * makes page 7 alone answer 204.  Anything else is left alone (404). */
+static void on_page_route(char **path, char **query)
+{
+    char *k_end = strchr(*path + 4, '/');
+    char *page = k_end != NULL ? strchr(k_end + 1, '/') : NULL;
+    uint64_t k, n;
+
+    if (page == NULL || strncmp(page, "/page/", 6) != 0 ||
+        !number_parse(page + 6, ELEMENT_COUNT, &n))
+        return;
+    *k_end = '\0';
+    if (!number_parse(*path + 4, ELEMENT_COUNT, &k)) {
+        *k_end = '/';
+        return;
+    }
+    /* QUERY moves one byte left, over K's '/', to end where /page starts */
+    memmove(k_end, k_end + 1, (size_t)(page - k_end - 1));
+    page[-1] = '\0';
+    if (n == k)
+        *query = k_end;
+    *path = page;
 }
 
 /* Decide the response to the request whose head is head[0..head_len)
@@ -659,6 +715,8 @@ void http_handle(const struct config *cfg, bool tls, char *head,
     query = strchr(path, '?');
     if (query != NULL)
         *query++ = '\0';
+    if (strncmp(path, "/on/", 4) == 0)
+        on_page_route(&path, &query);
 
     resp->head_only = strcmp(r.method, "HEAD") == 0;
     resp->http10 = r.minor_version == 0;
@@ -721,7 +779,8 @@ void http_handle(const struct config *cfg, bool tls, char *head,
     } else if (strncmp(path, "/page/", 6) == 0 &&
                number_parse(path + 6, ELEMENT_COUNT, &number) &&
                number >= 1) {
-        int code = fail_code(query);
+        bool empty = false, hostile = false;
+        int code = fail_code(query, &empty, &hostile);
         if (code > 0) {
             resp->status = code;
             snprintf(text, sizeof(text), "%d %s (asked for by ?fail=)",
@@ -734,8 +793,11 @@ void http_handle(const struct config *cfg, bool tls, char *head,
             respond_text(resp, "bad fail code: use ?fail=200..599");
         } else {
             resp->type = "text/html; charset=utf-8";
-            resp->body = element_pages[number - 1];
-            resp->body_len = element_page_len[number - 1];
+            resp->body = hostile ? hostile_page : element_pages[number - 1];
+            resp->body_len = hostile ? hostile_page_len
+                                     : element_page_len[number - 1];
+            if (empty)
+                resp->body_len = 0;     /* a 200 that carries nothing */
         }
     } else if (strncmp(path, "/fault/", 7) == 0 &&
                fault_route(path + 7, resp)) {
