@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "escape.h"
 #include "interrupt.h"
 
 #define SYSTEM_CA_DIR "/etc/ssl/certs"  /* hashed: read on demand */
@@ -182,13 +183,16 @@ void http_failure_text(CURL *handle, CURLcode result, const char *url,
                        char *text, size_t size)
 {
     char *where = NULL;
+    char shown[1024];
 
     curl_easy_getinfo(handle, CURLINFO_EFFECTIVE_URL, &where);
     bool redirected = where != NULL && strcmp(where, url) != 0;
+    /* a redirect's target is the server's text: print it escaped */
+    escape_text(shown, sizeof shown, redirected ? where : "");
 
     if (result == CURLE_COULDNT_CONNECT && loopback_only && redirected)
         snprintf(text, size, "redirect refused: '%s' is not on 127.0.0.1 "
-                 "(a local list stays offline)", where);
+                 "(a local list stays offline)", shown);
     else if (result == CURLE_OUT_OF_MEMORY
              || result == CURLE_FILESIZE_EXCEEDED)
         /* libcurl 7.88 says "Out of memory" when a header line outgrows
@@ -197,7 +201,7 @@ void http_failure_text(CURL *handle, CURLcode result, const char *url,
                  curl_easy_strerror(result));
     else if (result == CURLE_UNSUPPORTED_PROTOCOL && redirected)
         snprintf(text, size, "redirect refused: '%s' is not http or https",
-                 where);
+                 shown);
     else
         snprintf(text, size, "%s", curl_easy_strerror(result));
 }

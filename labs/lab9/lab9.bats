@@ -124,6 +124,58 @@ trace_order() {
     done
 }
 
+@test "scrape_*: a page that answers 204, 304 or an empty 200 is a failed page, said alike by all three, never the page before it (graded)" {
+    local program how code session base
+    for how in fail=204 fail=304 empty=1; do
+        code="${how#fail=}"
+        [ "$how" != empty=1 ] || code=200
+        # page 2 alone answers with no body; page 1 before it is a page
+        base="$(sim_url "/on/2/$how")"
+        for program in "${SCRAPERS[@]}"; do
+            for session in "" --no-session; do
+                # shellcheck disable=SC2086
+                run --separate-stderr kit "$program" --pages 3 $session \
+                    --base "$base"
+                assert_equal "$status" 1
+                assert_line "Retrieved 01=Hydrogen"
+                assert_line "Failed 02: empty answer (HTTP $code)"
+                assert_line "Retrieved 03=Lithium"
+                assert_line "Retrieved 2 of 3 pages, 1 failed, 0 cancelled"
+                assert_line "results=[(1, 'Hydrogen'), (2, error('empty answer (HTTP $code)')), (3, 'Lithium')]"
+                assert_equal "$stderr" \
+                    "$program: $base/page/2: empty answer (HTTP $code)"
+            done
+        done
+    done
+}
+
+@test "scrape_*: an <h1> with control bytes, quotes and 300 characters is printed escaped, cut visibly, and results= still parses (graded)" {
+    local program start tail shown quoted control
+    # the simulator's hostile heading (scripts/sitesim/http.c), escaped:
+    # 104 bytes, then x up to 300 bytes; the first 200 are kept
+    start='Mallory\nExecution time: 9.99s\r\x1b]0;owned\x07 it'\''s a "name" with a back\\slash and a DEL \x7f, then a long tail: '
+    tail="$(printf 'x%.0s' {1..96})... (300 bytes in all)"
+    shown="${start}${tail}"
+    # as Python's repr() quotes it: both quotes inside, so '...' and \'
+    quoted="'${start//\'/\\\'}${tail}'"
+    control=$'[\x01-\x09\x0b-\x1f\x7f]'
+    for program in "${SCRAPERS[@]}"; do
+        run --separate-stderr kit "$program" --pages 3 \
+            --base "$(sim_url /on/2/title=hostile)"
+        assert_success
+        assert_equal "$stderr" ""
+        assert_line "Retrieved 02=$shown"
+        assert_line "results=[(1, 'Hydrogen'), (2, $quoted), (3, 'Lithium')]"
+        # nothing the server sent reaches the terminal as it is: one
+        # timer line, the last, and no control byte but the line ends
+        assert_equal "$(grep -c '^Execution time' <<<"$output")" 1
+        [[ "${lines[-1]}" =~ ^Execution\ time:\ [0-9]+\.[0-9]{2}s$ ]] ||
+            fail "$program: the last line is not the timer: ${lines[-1]}"
+        ! LC_ALL=C grep -q "$control" <<<"$output" ||
+            fail "$program printed a control byte: $(cat -A <<<"$output")"
+    done
+}
+
 # fail_fast_check PROGRAM OPTIONS...: run with --fail 3 --fail-fast and
 # check the report: exit 1, page 3 an error, every other page a name or
 # cancelled(), each cancelled page said, at least one cancelled

@@ -12,6 +12,7 @@
 
 #include "color.h"
 #include "error.h"
+#include "escape.h"
 #include "http.h"
 #include "interrupt.h"
 #include "options.h"
@@ -215,7 +216,9 @@ CURL *scrape_handle(const struct scrape_settings *settings, CURL *reuse,
     char url[sizeof settings->base + 64];
 
     scrape_page_url(settings, n, url, sizeof url);
-    body->length = 0;
+    body->length = 0;           /* nothing of the page before is kept */
+    if (body->data != NULL)
+        body->data[0] = '\0';
     curl_easy_setopt(handle, CURLOPT_URL, url);
     curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, keep_body);
     curl_easy_setopt(handle, CURLOPT_WRITEDATA, body);
@@ -232,7 +235,9 @@ CURL *scrape_handle(const struct scrape_settings *settings, CURL *reuse,
     return handle;
 }
 
-/* The text of the first <h1>...</h1>, spaces trimmed; false if none. */
+/* The text of the first <h1>...</h1>, white space trimmed, as it came;
+ * one over SCRAPE_NAME_KEEP bytes is cut there and marked, so a long name
+ * is still a name.  false if there is none or it is empty. */
 static bool find_h1(const char *html, char *name, size_t size)
 {
     const char *open = html;
@@ -246,15 +251,18 @@ static bool find_h1(const char *html, char *name, size_t size)
     const char *close = strstr(open, "</h1>");
     if (close == NULL)
         return false;
-    while (open < close && (*open == ' ' || *open == '\n'))
+    while (open < close && strchr(" \t\r\n", *open) != NULL)
         open++;
-    while (close > open && (close[-1] == ' ' || close[-1] == '\n'))
+    while (close > open && strchr(" \t\r\n", close[-1]) != NULL)
         close--;
     size_t length = (size_t)(close - open);
-    if (length == 0 || length >= size)
+    if (length == 0)
         return false;
-    memcpy(name, open, length);
-    name[length] = '\0';
+    if (length <= SCRAPE_NAME_KEEP)
+        snprintf(name, size, "%.*s", (int)length, open);
+    else
+        snprintf(name, size, "%.*s... (%zu bytes in all)",
+                 SCRAPE_NAME_KEEP, open, length);
     return true;
 }
 
@@ -277,8 +285,11 @@ void scrape_judge(CURL *handle, CURLcode code, const struct page_body *body,
     } else if (curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status),
                status >= 400) {
         snprintf(result->error, sizeof result->error, "HTTP %ld", status);
-    } else if (body->data == NULL ||
-               !find_h1(body->data, result->name, sizeof result->name)) {
+    } else if (body->length == 0) {
+        /* 204, 304 or an empty 200: no page came, so there is no name */
+        snprintf(result->error, sizeof result->error,
+                 "empty answer (HTTP %ld)", status);
+    } else if (!find_h1(body->data, result->name, sizeof result->name)) {
         snprintf(result->error, sizeof result->error, "no <h1>");
     } else {
         result->status = PAGE_OK;
@@ -305,14 +316,18 @@ void scrape_print_start(const struct scrape_settings *settings, long n,
 void scrape_print_end(const struct scrape_settings *settings, long n,
                       long worker, const struct page_result *result)
 {
+    char shown[ESCAPED_SIZE(sizeof result->name)];
+
     if (settings->quiet)
         return;
     switch (result->status) {
-    case PAGE_OK:
-        print_worker_line(worker, "Retrieved %02ld=%s", n, result->name);
+    case PAGE_OK:       /* the server's bytes: never raw to the terminal */
+        escape_text(shown, sizeof shown, result->name);
+        print_worker_line(worker, "Retrieved %02ld=%s", n, shown);
         break;
     case PAGE_FAILED:
-        print_worker_line(worker, "Failed %02ld: %s", n, result->error);
+        escape_text(shown, sizeof shown, result->error);
+        print_worker_line(worker, "Failed %02ld: %s", n, shown);
         break;
     case PAGE_CANCELLED:
     case PAGE_NOT_DONE:
@@ -350,19 +365,22 @@ int scrape_report(const struct scrape_settings *settings,
     printf("Retrieved %ld of %ld pages, %ld failed, %ld cancelled\n", ok,
            settings->pages, failed, cancelled);
 
-    /* Python's repr of the list: (7, error('HTTP 503')) for a failure */
+    /* Python's repr of the list: (7, error('HTTP 503')) for a failure;
+     * each string a literal that parses whatever the server put in it */
     fputs("results=[", stdout);
     for (long i = 0; i < settings->pages; i++) {
         const struct page_result *result = &results[i];
+        char quoted[ESCAPED_SIZE(sizeof result->name)];
         printf("%s(%ld, ", i > 0 ? ", " : "", i + 1);
-        if (result->status == PAGE_OK)
-            printf("'%s')", result->name);
-        else if (result->status == PAGE_FAILED)     /* quoted as repr() */
-            printf(strchr(result->error, '\'') != NULL ? "error(\"%s\"))"
-                                                       : "error('%s'))",
-                   result->error);
-        else
+        if (result->status == PAGE_OK) {
+            escape_quoted(quoted, sizeof quoted, result->name);
+            printf("%s)", quoted);
+        } else if (result->status == PAGE_FAILED) {
+            escape_quoted(quoted, sizeof quoted, result->error);
+            printf("error(%s))", quoted);
+        } else {
             fputs("cancelled())", stdout);
+        }
     }
     fputs("]\n", stdout);
 

@@ -28,7 +28,7 @@
 #define SCRAPE_DEFAULT_PAGES 20     /* the tutorial's first 20 */
 #define SCRAPE_MAX_PAGES 118        /* the simulator knows 118 elements */
 #define SCRAPE_FAIL_STATUS 503      /* --fail N fetches /page/N?fail=503 */
-#define SCRAPE_NAME_SIZE 64         /* longest <h1> kept, with its NUL */
+#define SCRAPE_NAME_KEEP 200        /* bytes of an <h1> kept; more are cut */
 
 /* What each program offers beyond the common options. */
 struct scrape_program {
@@ -60,11 +60,13 @@ enum page_status {
     PAGE_CANCELLED,             /* never finished: cancelled */
 };
 
-/* One page's outcome: a slot of the results list. */
+/* One page's outcome: a slot of the results list.  The name is the
+ * server's bytes as they came: print it only through common/escape.h. */
 struct page_result {
     enum page_status status;    /* how it ended */
-    char name[SCRAPE_NAME_SIZE];   /* PAGE_OK: the element */
-    char error[SCRAPE_NAME_SIZE];  /* PAGE_FAILED: "HTTP 503", ... */
+    char name[SCRAPE_NAME_KEEP + 40];  /* PAGE_OK: the <h1>; a longer one
+                                   cut, "... (300 bytes in all)" */
+    char error[128];            /* PAGE_FAILED: "HTTP 503", ... */
 };
 
 /* A page's body as it arrives (CURLOPT_WRITEDATA). */
@@ -94,15 +96,17 @@ CURL *scrape_handle(const struct scrape_settings *settings, CURL *reuse,
                     long n, struct page_body *body);
 
 /* Judge a finished transfer: the page's <h1> into result, or why it
- * failed (also said on stderr, as every I/O lab does).  A transfer
- * aborted by an interrupt is PAGE_CANCELLED. */
+ * failed (also said on stderr, as every I/O lab does): "HTTP 503", an
+ * answer with no body at all (204, 304, an empty 200) "empty answer (HTTP
+ * 204)", a body without a heading "no <h1>".  A transfer aborted by an
+ * interrupt is PAGE_CANCELLED. */
 void scrape_judge(CURL *handle, CURLcode code, const struct page_body *body,
                   long n, const struct scrape_settings *settings,
                   struct page_result *result);
 
 /* The per-page lines: "Downloading 07..." and "Retrieved 07=Nitrogen"
- * (or "Failed 07: HTTP 503", "Cancelled 07"), in worker's colour; -q
- * prints none. */
+ * (or "Failed 07: HTTP 503", "Cancelled 07"), in worker's colour, the
+ * name escaped (common/escape.h); -q prints none. */
 void scrape_print_start(const struct scrape_settings *settings, long n,
                         long worker);
 void scrape_print_end(const struct scrape_settings *settings, long n,
@@ -114,7 +118,8 @@ void scrape_trace(long n, long worker, const struct scrape_settings *settings,
                   int64_t start_us, int64_t end_us,
                   const struct page_result *result);
 
-/* The summary and results=[...] lines, in input order.  Returns the exit
+/* The summary and results=[...] lines, in input order, every name a
+ * Python string literal whatever bytes it holds.  Returns the exit
  * status: 0 when every page was retrieved, 1 otherwise, 130/143 when
  * interrupted. */
 int scrape_report(const struct scrape_settings *settings,
