@@ -176,6 +176,17 @@ trace_order() {
     done
 }
 
+@test "scrape_threads: when no worker thread can start, it says so once, fetches the pages itself and ends with the timer line" {
+    run_starved 0 scrape_threads --pages 3 --workers 4
+    assert_success
+    assert_equal "${#stderr_lines[@]}" 1
+    [[ "$stderr" == "scrape_threads: cannot start worker 1 of 4: "* ]] ||
+        fail "$stderr"
+    assert_line "$(expected_results 3)"
+    [[ "${lines[-1]}" =~ ^Execution\ time:\ [0-9]+\.[0-9]{2}s$ ]] ||
+        fail "the last line is not the timer: ${lines[-1]}"
+}
+
 # fail_fast_check PROGRAM OPTIONS...: run with --fail 3 --fail-fast and
 # check the report: exit 1, page 3 an error, every other page a name or
 # cancelled(), each cancelled page said, at least one cancelled

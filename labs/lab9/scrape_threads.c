@@ -86,8 +86,35 @@ struct worker_start {
     long number;
 };
 
-/* A worker: take the oldest pending future, run it, set it; repeat until
- * the pool shuts down and the queue is empty. */
+/* Take the oldest pending future, run it, set it.  Called with the pool
+ * lock held, which is let go while the job runs. */
+static void run_first_locked(struct pool *pool)
+{
+    struct future *future = pool->first;
+    int s;
+
+    pool->first = future->next;         /* take it: it is running now */
+    if (pool->first == NULL)
+        pool->last = NULL;
+    future->state = FUTURE_RUNNING;
+    s = pthread_mutex_unlock(&pool->lock);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_unlock");
+
+    void *result = future->proc(future->arg);   /* no lock held */
+
+    s = pthread_mutex_lock(&pool->lock);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_lock");
+    future->result = result;
+    future->state = FUTURE_FINISHED;
+    s = pthread_cond_broadcast(&future->settled);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_cond_broadcast");
+}
+
+/* A worker: run the oldest pending future; repeat until the pool shuts
+ * down and the queue is empty. */
 static void *worker_main(void *arg)
 {
     struct worker_start *start = arg;
@@ -95,50 +122,29 @@ static void *worker_main(void *arg)
     int s;
 
     current_worker = start->number;
+    s = pthread_mutex_lock(&pool->lock);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_lock");
     for (;;) {
-        s = pthread_mutex_lock(&pool->lock);
-        if (s != 0)
-            error_fatal_errno(s, "pthread_mutex_lock");
         while (pool->first == NULL && !pool->shutting_down) {
             s = pthread_cond_wait(&pool->work_ready, &pool->lock);
             if (s != 0)
                 error_fatal_errno(s, "pthread_cond_wait");
         }
-        struct future *future = pool->first;
-        if (future == NULL) {           /* shut down, nothing left */
-            s = pthread_mutex_unlock(&pool->lock);
-            if (s != 0)
-                error_fatal_errno(s, "pthread_mutex_unlock");
+        if (pool->first == NULL)        /* shut down, nothing left */
             break;
-        }
-        pool->first = future->next;     /* take it: it is running now */
-        if (pool->first == NULL)
-            pool->last = NULL;
-        future->state = FUTURE_RUNNING;
-        s = pthread_mutex_unlock(&pool->lock);
-        if (s != 0)
-            error_fatal_errno(s, "pthread_mutex_unlock");
-
-        void *result = future->proc(future->arg);   /* no lock held */
-
-        s = pthread_mutex_lock(&pool->lock);
-        if (s != 0)
-            error_fatal_errno(s, "pthread_mutex_lock");
-        future->result = result;
-        future->state = FUTURE_FINISHED;
-        s = pthread_cond_broadcast(&future->settled);
-        if (s != 0)
-            error_fatal_errno(s, "pthread_cond_broadcast");
-        s = pthread_mutex_unlock(&pool->lock);
-        if (s != 0)
-            error_fatal_errno(s, "pthread_mutex_unlock");
+        run_first_locked(pool);
     }
+    s = pthread_mutex_unlock(&pool->lock);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_unlock");
     free(start);
     return NULL;
 }
 
 /* A pool of `workers` threads.  A thread that cannot be made is reported
- * once and the pool carries on with the ones it got (none: exit 1). */
+ * once and the pool carries on with the ones it got; with none at all,
+ * future_result() runs the jobs in the thread that waits. */
 static struct pool *pool_create(long workers)
 {
     struct pool *pool = calloc(1, sizeof *pool);
@@ -162,13 +168,12 @@ static struct pool *pool_create(long workers)
         if (s != 0) {
             free(start);
             error_report("cannot start worker %ld of %ld: %s; carrying on "
-                         "with %ld", i + 1, workers, strerror(s), i);
+                         "with %ld%s", i + 1, workers, strerror(s), i,
+                         i == 0 ? " (the main thread runs the pages)" : "");
             break;
         }
         pool->thread_count++;
     }
-    if (pool->thread_count == 0)
-        error_fatal("no worker thread could be started");
     return pool;
 }
 
@@ -225,6 +230,10 @@ static int future_result(struct future *future, void **result)
         error_fatal_errno(s, "pthread_mutex_lock");
     while (future->state == FUTURE_PENDING ||
            future->state == FUTURE_RUNNING) {
+        if (pool->thread_count == 0) {  /* no worker (ulimit -u): */
+            run_first_locked(pool);     /* the waiter works */
+            continue;
+        }
         s = pthread_cond_wait(&future->settled, &pool->lock);
         if (s != 0)
             error_fatal_errno(s, "pthread_cond_wait");
@@ -427,6 +436,8 @@ int main(int argc, char *argv[])
     pool_shutdown(pool, true);  /* every future is settled: just joins */
     for (long i = 0; i < settings.pages; i++)
         future_free(futures[i]);
+    /* main's own session, if it ran pages: no thread exit frees it */
+    session_free(pthread_getspecific(session_key));
     s = pthread_key_delete(session_key);
     if (s != 0)
         error_fatal_errno(s, "pthread_key_delete");

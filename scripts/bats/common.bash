@@ -300,6 +300,8 @@ nobody_dir() {
 # is exempt from that limit, so as root it runs as the unprivileged uid
 # 65534 (nobody), from a copy of the program when nobody cannot reach the
 # kit (a container's /root is mode 0700); anyone else runs as themselves.
+# NPROC 0: not one more thread or process at all (ulimit -u 1, set after
+# timeout's own fork).
 run_starved() {
     local nproc="$1" program="$2" binary copy="" as=()
     shift 2
@@ -317,9 +319,14 @@ run_starved() {
             }
         fi
     fi
-    run --separate-stderr "${as[@]}" \
-        bash -c 'ulimit -u $(($(ps -u "$(id -u)" -L --no-headers | wc -l) + $1)) &&
-                 shift && exec timeout -k 5 60 "$@"' \
-        run_starved "$nproc" "$binary" "$@"
+    if [ "$nproc" -eq 0 ]; then
+        run --separate-stderr "${as[@]}" timeout -k 5 60 \
+            bash -c 'ulimit -u 1 && exec "$@"' run_starved "$binary" "$@"
+    else
+        run --separate-stderr "${as[@]}" \
+            bash -c 'ulimit -u $(($(ps -u "$(id -u)" -L --no-headers | wc -l) + $1)) &&
+                     shift && exec timeout -k 5 60 "$@"' \
+            run_starved "$nproc" "$binary" "$@"
+    fi
     [ -z "$copy" ] || rm -rf "$copy"
 }
