@@ -65,6 +65,22 @@ fault/bigheader fault/badchunk redirect/offhost redirect/file"
     done
 }
 
+@test "every I/O program: a bodiless answer and a hostile page are downloads like any other, nothing of them printed raw" {
+    local program file control=$'[\x01-\x09\x0b-\x1f\x7f]'
+    # 204 and an empty 200 carry 0 bytes; the hostile page's heading holds
+    # a forged timer line and a terminal escape (scripts/sitesim/http.c)
+    file="$(sites_file hostile.txt "$(sim_url /status/204)" \
+        "$(sim_url '/page/2?empty=1')" "$(sim_url '/page/1?title=hostile')")"
+    for program in $(site_programs); do
+        run --separate-stderr kit "$program" --sites "$file"
+        assert_success
+        assert_line --regexp '^Downloaded 3 of 3 sites, [0-9]+ bytes$'
+        assert_equal "$(grep -c '^Execution time' <<<"$output")" 1
+        ! LC_ALL=C grep -q "$control" <<<"$output$stderr" ||
+            fail "$program printed a control byte: $(cat -A <<<"$output")"
+    done
+}
+
 @test "every I/O program: a refused redirect and a giant header are said as what they are" {
     local program file
     for program in $(site_programs); do
