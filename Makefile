@@ -18,12 +18,16 @@
 # Every file labs/labN/NAME.c is a program NAME.  A lab's helper code that
 # is not a program lives in labs/labN/lib/*.c: it is linked into that lab's
 # programs only (labs/lab6/lib/jobs.c into cpu_sync, cpu_threads, ...).
+# Code a few labs share lives in a folder of its own under labs/ that is
+# not a lab (labs/gil: the GIL of labs 3 and 6): it is linked into every
+# program whose source, or its lab's lib/, includes one of its headers.
 # common/ is linked into all.
 
 CC       ?= cc
 SAN      ?=
+SHARED_DIRS := $(filter-out labs/lab%/,$(sort $(wildcard labs/*/)))
 CFLAGS   := -std=gnu11 -Wall -Wextra -Wshadow -Werror -g -O2 -pthread \
-            -MMD -MP -Icommon
+            -MMD -MP -Icommon $(patsubst %/,-I%,$(SHARED_DIRS))
 PKGS     := libcurl openssl
 # '=' not ':=': asked when a recipe runs, after the packages are in
 PKG_CFLAGS  = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -83,9 +87,20 @@ $(BUILD)/libcommon.a: $(COMMON_OBJS)
 # The objects of labs/labN/lib/*.c, given a program's source labs/labN/NAME.c
 lab_lib_objs = $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(dir $(1))lib/*.c))
 
+# The objects of the shared folders (SHARED_DIRS) whose headers the
+# program's source labs/labN/NAME.c or its lab's lib/*.c include
+headers_of = $(basename $(notdir $(wildcard $(1)*.h)))
+includes_one = $(shell grep -lE '^\#include "($(subst $(eval) ,|,$(2)))\.h"' \
+                 $(1) $(wildcard $(dir $(1))lib/*.c) 2>/dev/null)
+shared_objs = $(foreach dir,$(SHARED_DIRS),$(if $(call includes_one,$(1),\
+                $(call headers_of,$(dir))),\
+                $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(dir)*.c))))
+
 # one rule per program: NAME from labs/labN/NAME.c, plus labs/labN/lib/*.c
+# and the shared folders it includes
 define program_rule
-$(BIN)$(1): $(BUILD)/$(2:.c=.o) $(call lab_lib_objs,$(2)) $(BUILD)/libcommon.a
+$(BIN)$(1): $(BUILD)/$(2:.c=.o) $(call lab_lib_objs,$(2)) \
+    $(call shared_objs,$(2)) $(BUILD)/libcommon.a
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CFLAGS) $$(LDFLAGS) $$^ -o $$@ $$(LDLIBS)
 .PHONY: $(if $(BIN),$(1))

@@ -19,6 +19,8 @@ models --steps 2 --work-ms 2
 io_sync --repeat 2
 io_sync --repeat 2 --no-session
 io_threads --repeat 4 --workers 3
+io_threads --repeat 4 --workers 3 --gil
+io_threads --repeat 4 --workers 3 --hold-gil
 io_async --repeat 4
 io_fork --repeat 4 --workers 2
 cpu_sync --n 22

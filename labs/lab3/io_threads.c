@@ -29,15 +29,23 @@
  *         common/http.c), the threads are joined, and what did not finish
  *         is traced `cancelled`; summary, exit 130.
  *
+ * --gil:  Python's threads, with the GIL of lab 6 (labs/gil/gil.h): a
+ *         thread runs only while it holds one global lock, and lets go of
+ *         it around the blocking transfer, as CPython does around every
+ *         blocking call -- so the waiting still overlaps.  --hold-gil keeps
+ *         it across the transfer: what CPython would be without that rule.
+ *
  * Compare with labs/lab2/io_sync.c (one thread, one session) and
  * labs/lab4/io_async.c (one thread, many transfers on an event loop).
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
+#include "gil.h"
 #include "http.h"
 #include "interrupt.h"
 #include "io_options.h"
@@ -70,6 +78,29 @@ struct worker {
 /* The key under which each thread keeps its own session. */
 static pthread_key_t session_key;
 
+/* --gil and --hold-gil: Python's lock, and whether it is held while a
+ * thread waits for the network. */
+static struct python_gil {
+    bool on;                    /* --gil or --hold-gil */
+    bool held_while_waiting;    /* --hold-gil */
+    struct gil gil;             /* the lock itself (labs/gil/gil.h) */
+} python;
+
+static const struct option gil_options[] = {
+    { "gil", no_argument, NULL, 'g' },
+    { "hold-gil", no_argument, NULL, 'H' },
+    { NULL, 0, NULL, 0 },
+};
+
+static void gil_option(int c, const char *value, void *data)
+{
+    struct python_gil *gil = data;
+
+    (void)value;
+    gil->on = true;
+    gil->held_while_waiting = c == 'H';
+}
+
 static const struct io_program program = {
     .name = "io_threads",
     .summary = "Download every site on a pool of threads, one session per "
@@ -78,6 +109,14 @@ static const struct io_program program = {
     .knob_help = "number of threads",
     .knob_default = DEFAULT_WORKERS,
     .knob_max = MAX_WORKERS,
+    .extra_options = gil_options,
+    .extra_usage =
+        "  --gil                        a Python-style GIL, let go around "
+        "each download\n"
+        "  --hold-gil                   the same GIL, held while waiting "
+        "too\n",
+    .extra_option = gil_option,
+    .extra_data = &python,
 };
 
 /* ====== The thread-local session ====== */
@@ -147,6 +186,8 @@ static void *worker_main(void *arg)
     size_t index;
     int s;
 
+    if (python.on)
+        gil_take(&python.gil, worker->index);   /* Python code runs now */
     while (take_next(pool, &index)) {
         const char *url = pool->sites->urls[index];
         CURL *handle;
@@ -158,7 +199,11 @@ static void *worker_main(void *arg)
             handle = get_session_for_thread(settings->timeout);
 
         int64_t start = program_us();
+        if (python.on && !python.held_while_waiting)
+            gil_release(&python.gil, worker->index);  /* CPython lets go */
         const char *status = download_site(handle, url, &bytes);
+        if (python.on && !python.held_while_waiting)
+            gil_take(&python.gil, worker->index);     /* ... and takes it */
         bool ok = strcmp(status, "ok") == 0;
         trace_record((long)index, worker->index, url, start, program_us(),
                      status);
@@ -181,6 +226,8 @@ static void *worker_main(void *arg)
         if (s != 0)
             error_fatal_errno(s, "pthread_mutex_unlock");
     }
+    if (python.on)
+        gil_release(&python.gil, worker->index);
     return NULL;        /* session_free() runs now for this thread */
 }
 
@@ -258,9 +305,15 @@ int main(int argc, char *argv[])
     interrupt_install();        /* before any thread: they inherit it */
     io_parse_options(argc, argv, &program, &settings);
     io_run_start(&settings, &sites);    /* libcurl: before any thread */
+    if (python.on)
+        gil_init(&python.gil, 5.0);     /* CPython's switch interval */
 
     timer_start(&timer);
     download_all_sites(&settings, &sites, &pool);
+    if (python.on) {
+        printf("gil_switches=%lu\n", python.gil.switches);
+        gil_destroy(&python.gil);
+    }
     return io_run_finish(&timer, &sites, pool.done, pool.failed,
                          pool.bytes);
 }

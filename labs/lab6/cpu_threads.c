@@ -13,7 +13,7 @@
  * and the GIL changes hands the way CPython's does.  The threads then
  * take turns on one core at a time, like Python's.  worker_main() below
  * takes and releases it around each job; the lock itself, and its rules,
- * are in lib/gil.h (read gil_take() and gil_drop() in lib/gil.c), and
+ * are in labs/gil/gil.h (read gil_take() and gil_drop() in gil.c), and
  * the checkpoints inside the work in run_job_with_gil() (lib/jobs.c).
  *
  * Run:    make lab6 && ./cpu_threads
@@ -38,7 +38,7 @@
 
 #include "error.h"
 #include "interrupt.h"
-#include "lib/gil.h"
+#include "gil.h"
 #include "lib/jobs.h"
 #include "options.h"
 #include "timer.h"

@@ -74,7 +74,7 @@ long job_input(const struct jobs *jobs, long k);
  * real call, which the compiler cannot merge with the previous one. */
 void run_job(const struct jobs *jobs, long k, struct job_result *result);
 
-struct gil;                     /* lib/gil.h */
+struct gil;                     /* labs/gil/gil.h */
 
 /* run_job(), computed while holding the GIL (cpu_threads --gil): the same
  * arithmetic, with a gil_checkpoint() every few microseconds, where the

@@ -27,8 +27,8 @@
  * own, the same on every call.  A wait for the GIL goes into the --trace
  * file (common/trace.h) as a "wait: gil" row with the worker as its id.
  */
-#ifndef LAB6_GIL_H
-#define LAB6_GIL_H
+#ifndef CONKIT_GIL_H
+#define CONKIT_GIL_H
 
 #include <pthread.h>
 #include <stdatomic.h>
