@@ -225,6 +225,8 @@ static void *worker_main(void *arg)
         s = pthread_mutex_unlock(&pool->lock);
         if (s != 0)
             error_fatal_errno(s, "pthread_mutex_unlock");
+        if (python.on)          /* between two downloads, as between two */
+            gil_checkpoint(&python.gil, worker->index);    /* bytecodes */
     }
     if (python.on)
         gil_release(&python.gil, worker->index);
