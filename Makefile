@@ -19,7 +19,8 @@
 # is not a program lives in labs/labN/lib/*.c: it is linked into that lab's
 # programs only (labs/lab6/lib/jobs.c into cpu_sync, cpu_threads, ...).
 # Code a few labs share lives in a folder of its own under labs/ that is
-# not a lab (labs/gil: the GIL of labs 3 and 6): it is linked into every
+# not a lab (labs/gil: the GIL of labs 3 and 6; labs/interleave: the
+# turnstile and the explorer of labs 7 and 8): it is linked into every
 # program whose source, or its lab's lib/, includes one of its headers.
 # common/ is linked into all.
 

@@ -19,9 +19,11 @@
  *         reported as a data race.
  *
  * Step by step: --schedule and --explore hand the threads to the
- * turnstile (common/turnstile.h): each thread announces its steps (read,
- * compute, write; take lock, release lock) and only the thread the
- * schedule names takes its next one.
+ * turnstile (labs/interleave/turnstile.h): each thread announces its
+ * steps (read, compute, write; take lock, release lock) and only the
+ * thread the schedule names takes its next one.  The driver that replays
+ * a schedule or walks them all is labs/interleave/explore.c; this file
+ * only describes the case to it (explore(), at the end).
  *
  *         ./race_condition --threads 2 --increments 1 --schedule ABABAB
  *         ./race_condition --threads 2 --increments 1 --explore
@@ -49,12 +51,12 @@
 
 #include "color.h"
 #include "error.h"
+#include "explore.h"
 #include "interrupt.h"
 #include "task.h"
 #include "options.h"
 #include "timer.h"
 #include "trace.h"
-#include "turnstile.h"
 
 #define MAX_THREADS 64
 #define DEFAULT_WINDOW 50       /* busy-loop steps between read and write */
@@ -131,7 +133,7 @@ static void usage(void)
            "  --color WHEN               colour: auto, always, never (auto)\n"
            "  -q, --quiet                summary lines only (no steps)\n"
            "  -h, --help                 show this help\n",
-           MAX_THREADS, DEFAULT_WINDOW, TURNSTILE_MAX_RUNS);
+           MAX_THREADS, DEFAULT_WINDOW, INTERLEAVE_MAX_RUNS);
 }
 
 static void parse_options(int argc, char *argv[], struct settings *settings)
@@ -200,9 +202,9 @@ static void busy_delay(long steps)
 /* --lock none: read, wait a little, write.  The bug is on purpose.
  *
  * The TURNSTILE_ lines are the announcement points of --schedule and
- * --explore (common/turnstile.h): TURNSTILE_STEP waits for this thread's
- * turn, TURNSTILE_SAY prints what the step did.  In a normal run each is
- * one untaken branch. */
+ * --explore (labs/interleave/turnstile.h): TURNSTILE_STEP waits for this
+ * thread's turn, TURNSTILE_SAY prints what the step did.  In a normal run
+ * each is one untaken branch. */
 static void add_unlocked(long increments, long window)
 {
     for (long i = 0; i < increments; i++) {
@@ -230,19 +232,14 @@ static void add_unlocked(long increments, long window)
     }
 }
 
-/* --lock mutex: the same three steps, but only one thread at a time. */
+/* --lock mutex: the same three steps, but only one thread at a time.
+ * TURNSTILE_LOCK is pthread_mutex_lock with its return checked (pthread
+ * functions return an error number, they do not set errno), and a step
+ * of its own for the turnstile (labs/interleave/turnstile.h). */
 static void add_with_mutex(long increments, long window)
 {
-    int s;
-
     for (long i = 0; i < increments; i++) {
-        /* pthread functions return an error number (0 = success) rather
-         * than setting errno: check the return value itself. */
-        TURNSTILE_STEP_LOCK(&counter_lock);
-        s = pthread_mutex_lock(&counter_lock);
-        if (s != 0)
-            error_fatal_errno(s, "pthread_mutex_lock");
-        TURNSTILE_SAY("take lock");
+        TURNSTILE_LOCK(&counter_lock, "take lock");
 
         TURNSTILE_STEP();
         long seen = counter;            /* 1. read */
@@ -257,11 +254,7 @@ static void add_with_mutex(long increments, long window)
         counter = next;                 /* 3. write */
         TURNSTILE_SAY("write counter=%ld", next);
 
-        TURNSTILE_STEP_UNLOCK(&counter_lock);
-        s = pthread_mutex_unlock(&counter_lock);
-        if (s != 0)
-            error_fatal_errno(s, "pthread_mutex_unlock");
-        TURNSTILE_SAY("release lock");
+        TURNSTILE_UNLOCK(&counter_lock, "release lock");
     }
 }
 
@@ -370,79 +363,61 @@ static void counters_reset(void)
 
 /* ====== Step by step: --schedule and --explore ====== */
 
-/* How many steps one thread announces: per addition 3 (read, compute,
- * write), 5 with the mutex (take, read, compute, write, release), 1 with
- * the atomic add. */
-static int steps_per_thread(const struct settings *settings)
+/* Before a controlled run: the counters back to 0, every worker fresh
+ * (context: the workers). */
+static void controlled_reset(void *context)
+{
+    struct worker *workers = context;
+    const struct settings *settings = workers[0].settings;
+
+    counters_reset();
+    for (long t = 0; t < settings->threads; t++)
+        workers[t] = (struct worker){ .index = t, .settings = settings };
+}
+
+static long controlled_total(void *context)
+{
+    const struct worker *workers = context;
+
+    return counter_total(workers[0].settings);
+}
+
+/* The case for labs/interleave/explore.h: a thread per worker, each
+ * announcing 3 steps per addition (read, compute, write), 5 with the
+ * mutex (take, read, compute, write, release), 1 with the atomic add.
+ * The texts live in text[] (the caller's). */
+static void plan_case(const struct settings *settings,
+                      struct worker *workers, struct interleaving *plan,
+                      char text[3][128])
 {
     static const int per_addition[] = {
         [LOCK_NONE] = 3, [LOCK_MUTEX] = 5, [LOCK_ATOMIC] = 1,
     };
-    long steps = settings->increments * per_addition[settings->lock];
+    static const struct interleave_words words = {
+        .lock = "the lock", .blocked = "waits for the lock, which %c holds",
+        .failed = "lost an update", .shortest = "shortest losing schedule",
+        .measured = "counter", .threads = "threads",
+    };
 
-    return steps > TURNSTILE_MAX_STEPS ? TURNSTILE_MAX_STEPS + 1
-                                       : (int)steps;
-}
-
-/* The steps of every thread; a usage error when the schedule they make
- * would be longer than the turnstile keeps. */
-static void fill_steps(const struct settings *settings, int *steps)
-{
-    long total = settings->threads * (long)steps_per_thread(settings);
-
-    if (total > TURNSTILE_MAX_STEPS)
-        error_usage("--schedule and --explore take at most %d steps in "
-                    "all (try --increments 1): '--threads %ld --increments "
-                    "%ld'", TURNSTILE_MAX_STEPS, settings->threads,
-                    settings->increments);
-    for (long t = 0; t < settings->threads; t++)
-        steps[t] = steps_per_thread(settings);
-}
-
-/* One controlled run: reset the counter, start the threads, let the
- * turnstile drive them, join them. */
-static long run_controlled(const struct settings *settings,
-                           struct worker *workers, struct turnstile_run *run,
-                           const char *schedule,
-                           struct turnstile_explorer *explorer, bool print)
-{
-    counters_reset();
-    turnstile_begin((int)settings->threads);
-    if (start_threads(settings, workers) != settings->threads)
-        error_fatal("a controlled run needs all %ld threads",
-                    settings->threads);
-    turnstile_run(run, schedule, explorer, print);
-    join_threads(settings->threads, workers);
-    return counter_total(settings);
-}
-
-/* --schedule: replay one interleaving, printing each step. */
-static int replay(const struct settings *settings, struct worker *workers)
-{
-    int steps[TURNSTILE_MAX_THREADS];
-    struct turnstile_run run;
-    long expected = settings->threads * settings->increments;
-
-    fill_steps(settings, steps);
-    turnstile_check_schedule(settings->schedule, (int)settings->threads,
-                             steps, false);
-    long total = run_controlled(settings, workers, &run, settings->schedule,
-                                NULL, !settings->quiet);
-    if (run.outcome == TURNSTILE_BLOCKED) {
-        /* the lesson of --lock mutex: the other thread cannot get in */
-        printf("%c: blocked: waits for the lock, which %c holds\n",
-               turnstile_letter(run.stuck), turnstile_letter(run.holder));
-        error_report("step %d of the schedule cannot run: %c waits for "
-                     "the lock %c holds: '%s'", run.steps + 1,
-                     turnstile_letter(run.stuck),
-                     turnstile_letter(run.holder), settings->schedule);
-        return EXIT_WORK_FAILED;
-    }
-    if (run.outcome != TURNSTILE_DONE)
-        error_fatal("the schedule stopped after %d steps: '%s'", run.steps,
-                    settings->schedule);
-    print_count(total, expected);
-    return 0;
+    snprintf(text[0], 128, "--threads %ld --increments %ld --lock %s",
+             settings->threads, settings->increments,
+             lock_names[settings->lock]);
+    snprintf(text[1], 128, "try --increments 1): '--threads %ld "
+             "--increments %ld'", settings->threads, settings->increments);
+    snprintf(text[2], 128, "use fewer --threads or --increments: "
+             "'%ld x %ld'", settings->threads, settings->increments);
+    *plan = (struct interleaving){
+        .program = "race_condition", .replay_args = text[0],
+        .too_long = text[1], .too_many = text[2], .words = &words,
+        .threads = (int)settings->threads,
+        .steps_each = settings->increments * per_addition[settings->lock],
+        .thread = add_many, .reset = controlled_reset,
+        .measure = controlled_total, .context = workers,
+        .expected = settings->threads * settings->increments,
+    };
+    workers[0].settings = settings;     /* for the first reset */
+    for (long t = 0; t < settings->threads && t < TURNSTILE_MAX_THREADS; t++)
+        plan->args[t] = &workers[t];
 }
 
 /* The same additions as cooperative tasks (the lab 8 way): a task runs
@@ -466,132 +441,56 @@ static int add_task(struct task *task)
     TASK_END(task);
 }
 
-/* Every order in which the loop could resume the tasks; sets *losing to
- * how many of them lose an update.  Returns how many orders there are. */
-static long explore_tasks(const struct settings *settings,
-                          struct worker *workers, long *losing)
+/* --explore: every interleaving of the threads' steps, then of the same
+ * additions as tasks. */
+static void explore(const struct settings *settings,
+                    const struct interleaving *plan)
 {
-    struct turnstile_explorer explorer;
-    struct task tasks[TURNSTILE_MAX_THREADS];
-    long expected = settings->threads * settings->increments;
+    struct interleave_task_counts tasks;
 
-    *losing = 0;
-    turnstile_explore_start(&explorer);
-    do {
-        int step = 0;
-        unsigned int ready = 0;
-
-        counters_reset();
-        for (long t = 0; t < settings->threads; t++) {
-            workers[t] = (struct worker){ .index = t, .settings = settings };
-            tasks[t] = (struct task){ .body = add_task, .state = &workers[t],
-                                      .id = t };
-            ready |= 1u << t;
-        }
-        while (ready != 0) {
-            int t = turnstile_explore_choose(&explorer, step++, ready);
-            if (tasks[t].body(&tasks[t]) == TASK_FINISHED)
-                ready &= ~(1u << t);
-        }
-        explorer.depth = step;
-        if (counter != expected)
-            (*losing)++;
-    } while (turnstile_explore_next(&explorer));
-    return explorer.runs;
-}
-
-/* --explore: run every interleaving of the threads' steps. */
-static int explore(const struct settings *settings, struct worker *workers)
-{
-    int steps[TURNSTILE_MAX_THREADS];
-    char formula[256];
-    static const struct turnstile_words words = {
-        .lock = "the lock", .failed = "lost an update",
-        .shortest = "shortest losing schedule",
-    };
-    struct turnstile_failures losing;
-    struct turnstile_explorer explorer;
-    struct turnstile_run run;
-    long expected = settings->threads * settings->increments;
-
-    fill_steps(settings, steps);
-    long bound = turnstile_count((int)settings->threads, steps, formula,
-                                 sizeof formula);
-    if (bound > TURNSTILE_MAX_RUNS)
-        error_usage("--explore would run more than %d schedules (%s): "
-                    "use fewer --threads or --increments: '%ld x %ld'",
-                    TURNSTILE_MAX_RUNS, formula, settings->threads,
-                    settings->increments);
-
-    printf("explore: %ld threads x %ld increment%s, --lock %s: %d steps "
+    printf("explore: %ld threads x %ld increment%s, --lock %s: %ld steps "
            "each\n", settings->threads, settings->increments,
            settings->increments == 1 ? "" : "s", lock_names[settings->lock],
-           steps[0]);
+           plan->steps_each);
     fflush(stdout);
-
-    turnstile_failures_start(&losing);
-    turnstile_explore_start(&explorer);
-    do {
-        int64_t start_us = program_us();
-        long total = run_controlled(settings, workers, &run, NULL, &explorer,
-                                    false);
-        bool lost = total != expected;
-        char label[TURNSTILE_MAX_STEPS + 32];
-
-        if (lost)
-            turnstile_failures_add(&losing, run.schedule);
-        snprintf(label, sizeof label, "%s counter=%ld", run.schedule, total);
-        trace_record(explorer.runs, 0, label, start_us, program_us(),
-                     lost ? "lost" : "ok");
-    } while (turnstile_explore_next(&explorer));
-
-    turnstile_print_explored(explorer.runs, bound, formula, &losing, &words);
-    if (losing.count > 0)
-        printf("replay it: ./race_condition --threads %ld --increments %ld "
-               "--lock %s --schedule %s\n", settings->threads,
-               settings->increments, lock_names[settings->lock],
-               losing.shortest);
-
-    if (settings->lock != LOCK_ATOMIC) {
-        long tasks_losing;
-        int task_steps[TURNSTILE_MAX_THREADS];
-        char task_formula[256];
-
-        for (long t = 0; t < settings->threads; t++)
-            task_steps[t] = (int)settings->increments;
-        long task_bound = turnstile_count((int)settings->threads, task_steps,
-                                          task_formula, sizeof task_formula);
-        if (task_bound <= TURNSTILE_MAX_RUNS) {
-            long task_runs = explore_tasks(settings, workers, &tasks_losing);
-            printf("as tasks (an await between additions, none inside): "
-                   "schedules: %ld = %s, lost an update: %ld of %ld\n",
-                   task_runs, task_formula, tasks_losing, task_runs);
-        }
-    }
-    return 0;
+    if (!interleave_explore(plan) || settings->lock == LOCK_ATOMIC)
+        return;
+    interleave_explore_tasks(plan, add_task, settings->increments,
+                             plan->args, &tasks);
+    if (tasks.runs > 0)
+        printf("as tasks (an await between additions, none inside): "
+               "schedules: %ld = %s, lost an update: %ld of %ld\n",
+               tasks.runs, tasks.formula, tasks.failed, tasks.runs);
 }
 
 int main(int argc, char *argv[])
 {
     struct settings settings;
     struct worker workers[MAX_THREADS];
+    struct interleaving plan;
+    char plan_text[3][128];
     struct timer timer;
     int status = 0;
 
     error_init(argv[0]);
     interrupt_install();        /* before any thread: they inherit it */
     parse_options(argc, argv, &settings);
+    plan_case(&settings, workers, &plan, plan_text);
+    interleave_check(&plan, settings.schedule, settings.explore);
     if (settings.trace != NULL)
         trace_open(settings.trace);
 
     timer_start(&timer);
     if (settings.schedule != NULL) {
-        status = replay(&settings, workers);
+        /* --schedule: one interleaving, each step printed */
+        status = interleave_replay(&plan, settings.schedule,
+                                   !settings.quiet);
         if (status != 0)
             return status;
+        print_count(counter_total(&settings), plan.expected);
         timer_print(&timer);
     } else if (settings.explore) {
-        status = explore(&settings, workers);
+        explore(&settings, &plan);
         timer_print(&timer);
     } else {
         long started = start_threads(&settings, workers);

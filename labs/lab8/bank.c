@@ -20,10 +20,12 @@
  *         unlocked tasks change the sum in most runs.
  *
  * Step by step (threads mode): --schedule and --explore hand the threads
- * to the turnstile (common/turnstile.h).  Each transfer announces its
- * steps -- take a lock, read a balance, withdraw, read, deposit, release
- * -- and only the transfer the schedule names (A, B, ...) takes its next
- * one.  The sleeps are skipped then: the schedule decides the order.
+ * to the turnstile (labs/interleave/turnstile.h, driven by explore.c
+ * there; this file only describes the case: plan_case(), near the end).
+ * Each transfer announces its steps -- take a lock, read a balance,
+ * withdraw, read, deposit, release -- and only the transfer the schedule
+ * names (A, B, ...) takes its next one.  The sleeps are skipped then: the
+ * schedule decides the order.
  *
  *         ./bank --mode threads --transfers 2 --banks 3 --seed 42 --explore
  *         ./bank ... --explore --lock mutex
@@ -56,12 +58,12 @@
 
 #include "color.h"
 #include "error.h"
+#include "explore.h"
 #include "interrupt.h"
 #include "task.h"
 #include "options.h"
 #include "timer.h"
 #include "trace.h"
-#include "turnstile.h"
 
 #define MAX_BANKS 100
 #define MAX_TRANSFERS 1000      /* threads mode makes one thread each */
@@ -106,9 +108,6 @@ struct transfer {
     bool quiet;                 /* no dot when done */
     pthread_t thread;           /* threads mode: its thread */
     long seen;                  /* async mode: update_bank's balance read */
-    struct async_lock *waits_for;   /* --explore, tasks: the async lock it
-                                       waits for, or NULL */
-    long ticket;                /* ... and when it began to wait (FIFO) */
     int64_t start_us;           /* for the trace: program_us() at start */
     int64_t end_us;             /* ... and at the end */
 };
@@ -131,10 +130,6 @@ static pthread_mutex_t account_locks[MAX_BANKS];
 /* async mode: the same ideas for tasks (asyncio.Lock). */
 static struct async_lock async_transaction_lock = ASYNC_LOCK_INIT;
 static struct async_lock async_account_locks[MAX_BANKS];
-
-/* --explore, async side: the explorer plays the event loop, and the
- * awaits only hand control back to it (see TASK_PAUSE). */
-static bool tasks_explored;
 
 /* ====== A private random number generator ====== */
 
@@ -188,7 +183,7 @@ static void usage(void)
            "  --color WHEN               colour: auto, always, never (auto)\n"
            "  -q, --quiet                no dot per transfer, no steps\n"
            "  -h, --help                 show this help\n",
-           MAX_TRANSFERS, START_BALANCE, MAX_BANKS, TURNSTILE_MAX_RUNS);
+           MAX_TRANSFERS, START_BALANCE, MAX_BANKS, INTERLEAVE_MAX_RUNS);
 }
 
 /* A seed nobody chose: the clock's nanoseconds mixed with the pid, cut to
@@ -352,8 +347,8 @@ static void verify_user(void)
 
 /* Add change to one bank's balance: read, wait, write, wait.  The
  * TURNSTILE_ lines are the announcement points of --schedule and
- * --explore (common/turnstile.h); in a normal run each is one untaken
- * branch. */
+ * --explore (labs/interleave/turnstile.h); in a normal run each is one
+ * untaken branch. */
 static void update_bank(int bank, long change)
 {
     TURNSTILE_STEP();
@@ -373,60 +368,36 @@ static void update_bank(int bank, long change)
         sleep_us(UPDATE_WAIT_US);
 }
 
-/* One transfer: the article's run_transaction().  Each lock taken or
- * released is one step for the turnstile (TURNSTILE_STEP_LOCK and
- * TURNSTILE_STEP_UNLOCK say which mutex, so that it knows who waits). */
+/* One transfer: the article's run_transaction().  TURNSTILE_LOCK is
+ * pthread_mutex_lock with its return checked (pthread calls return an
+ * error number; they do not set errno), and one step for the turnstile,
+ * which is told which mutex so that it knows who waits. */
 static void run_transaction(const struct transfer *transfer)
 {
     pthread_mutex_t *first = &account_locks[transfer->first_lock];
     pthread_mutex_t *second = &account_locks[transfer->second_lock];
-    int s;                      /* pthread calls return an error number;
-                                   they do not set errno */
 
     verify_user();                      /* 100 ms: other threads run */
-    if (transfer->lock == LOCK_MUTEX) { /* the fix: one transfer at once */
-        TURNSTILE_STEP_LOCK(&transaction_lock);
-        s = pthread_mutex_lock(&transaction_lock);
-        if (s != 0)
-            error_fatal_errno(s, "pthread_mutex_lock");
-        TURNSTILE_SAY("take lock transaction");
-    }
+    if (transfer->lock == LOCK_MUTEX)   /* the fix: one transfer at once */
+        TURNSTILE_LOCK(&transaction_lock, "take lock transaction");
     if (transfer->lock == LOCK_PER_ACCOUNT) {
         /* only transfers that share a bank wait for each other; which of
          * the two banks is locked first is --order's question */
-        TURNSTILE_STEP_LOCK(first);
-        s = pthread_mutex_lock(first);
-        if (s != 0)
-            error_fatal_errno(s, "pthread_mutex_lock");
-        TURNSTILE_SAY("take lock bank_%d", transfer->first_lock + 1);
-        TURNSTILE_STEP_LOCK(second);
-        s = pthread_mutex_lock(second);
-        if (s != 0)
-            error_fatal_errno(s, "pthread_mutex_lock");
-        TURNSTILE_SAY("take lock bank_%d", transfer->second_lock + 1);
+        TURNSTILE_LOCK(first, "take lock bank_%d", transfer->first_lock + 1);
+        TURNSTILE_LOCK(second, "take lock bank_%d",
+                       transfer->second_lock + 1);
     }
     update_bank(transfer->from, -transfer->amount);
     /* Here the money has left one bank and not reached the other: the
      * sum is wrong until the next line.  The lock hides this too. */
     update_bank(transfer->to, transfer->amount);
-    if (transfer->lock == LOCK_MUTEX) {
-        TURNSTILE_STEP_UNLOCK(&transaction_lock);
-        s = pthread_mutex_unlock(&transaction_lock);
-        if (s != 0)
-            error_fatal_errno(s, "pthread_mutex_unlock");
-        TURNSTILE_SAY("release lock transaction");
-    }
+    if (transfer->lock == LOCK_MUTEX)
+        TURNSTILE_UNLOCK(&transaction_lock, "release lock transaction");
     if (transfer->lock == LOCK_PER_ACCOUNT) {
-        TURNSTILE_STEP_UNLOCK(second);
-        s = pthread_mutex_unlock(second);
-        if (s != 0)
-            error_fatal_errno(s, "pthread_mutex_unlock");
-        TURNSTILE_SAY("release lock bank_%d", transfer->second_lock + 1);
-        TURNSTILE_STEP_UNLOCK(first);
-        s = pthread_mutex_unlock(first);
-        if (s != 0)
-            error_fatal_errno(s, "pthread_mutex_unlock");
-        TURNSTILE_SAY("release lock bank_%d", transfer->first_lock + 1);
+        TURNSTILE_UNLOCK(second, "release lock bank_%d",
+                         transfer->second_lock + 1);
+        TURNSTILE_UNLOCK(first, "release lock bank_%d",
+                         transfer->first_lock + 1);
     }
     print_dot(transfer);
 }
@@ -496,64 +467,11 @@ static void run_threads(struct transfer *transfers, long count)
 
 /* ====== async: tasks on the event loop, loop timers ====== */
 
-/* An await.  On the loop it is an `await asyncio.sleep(us)`; when
- * --explore plays the loop (tasks_explored), it only hands control back
- * to the explorer, which chooses the task that goes on. */
-#define TASK_PAUSE(task, us)                                            \
-    TASK_AWAIT(task, tasks_explored || task_sleep(task, us))
-
-/* --explore, tasks: the transfers being explored (for the lock hand-off
- * below) and the order in which they began to wait. */
-static struct transfer *explored_transfers;
-static long explored_count;
-static long explored_tickets;
-
-/* Take an async lock.  On the loop it is TASK_LOCK (asyncio.Lock).  When
- * --explore plays the loop it does what the loop's lock does (task.c): a
- * free lock is taken without a pause; a held one suspends the task until
- * a release hands the lock to it, first come first served. */
-static bool explore_lock_acquire(struct async_lock *lock,
-                                 struct transfer *transfer)
-{
-    if (!lock->held) {
-        lock->held = true;
-        return false;
-    }
-    transfer->waits_for = lock;
-    transfer->ticket = ++explored_tickets;
-    return true;
-}
-
-/* Release: hand the lock to the task that has waited longest, if any
- * (it stays held, and that task may move again), else free it. */
-static void explore_lock_release(struct async_lock *lock)
-{
-    struct transfer *first = NULL;
-
-    for (long i = 0; i < explored_count; i++) {
-        struct transfer *waiting = &explored_transfers[i];
-        if (waiting->waits_for == lock &&
-            (first == NULL || waiting->ticket < first->ticket))
-            first = waiting;
-    }
-    if (first != NULL)
-        first->waits_for = NULL;
-    else
-        lock->held = false;
-}
-
-#define TASK_TAKE(task, lock)                                           \
-    TASK_AWAIT(task, tasks_explored                                     \
-                     ? explore_lock_acquire(lock, (task)->state)        \
-                     : async_lock_acquire(lock, task))
-
-static void task_give(struct async_lock *lock)
-{
-    if (tasks_explored)
-        explore_lock_release(lock);
-    else
-        async_lock_release(lock);
-}
+/* The awaits below are TASK_PAUSE (an `await asyncio.sleep(us)`) and
+ * TASK_TAKE (asyncio.Lock's acquire), with task_give to release: on the
+ * loop they are task.h's TASK_SLEEP and TASK_LOCK; when --explore plays
+ * the loop (labs/interleave/explore.h) they only hand control back to
+ * the explorer, which chooses the task that goes on. */
 
 /* One transfer as a cooperative task.  It runs without interruption
  * between two TASK_ waits; every TASK_PAUSE is an `await asyncio.sleep`,
@@ -632,42 +550,61 @@ static long balances_sum(void)
     return sum;
 }
 
-/* The steps one transfer announces: check, withdraw, check, deposit;
- * with --lock mutex also take and release; per-account two of each. */
-static int steps_per_transfer(const struct settings *settings)
+/* Before a controlled run, threads or tasks: every bank back to its
+ * start, every async lock free. */
+static void controlled_reset(void *context)
+{
+    (void)context;
+    balances_reset();
+    async_transaction_lock = (struct async_lock)ASYNC_LOCK_INIT;
+    for (long b = 0; b < bank_count; b++)
+        async_account_locks[b] = (struct async_lock)ASYNC_LOCK_INIT;
+}
+
+static long controlled_sum(void *context)
+{
+    (void)context;
+    return balances_sum();
+}
+
+/* The case for labs/interleave/explore.h: a thread per transfer, each
+ * announcing check, withdraw, check, deposit; with --lock mutex also take
+ * and release; per-account two of each.  The texts live in text[]. */
+static void plan_case(const struct settings *settings,
+                      struct transfer *transfers, struct interleaving *plan,
+                      char text[3][160])
 {
     static const int steps[] = {
         [LOCK_NONE] = 4, [LOCK_MUTEX] = 6, [LOCK_PER_ACCOUNT] = 8,
     };
-    return steps[settings->lock];
-}
+    static const struct interleave_words words = {
+        .lock = "a lock", .blocked = "waits for a lock %c holds",
+        .failed = "broke the sum",
+        .shortest = "shortest schedule that breaks it",
+        .measured = "sum", .threads = "transfers",
+    };
+    bool per_account = settings->lock == LOCK_PER_ACCOUNT;
 
-static void fill_steps(const struct settings *settings, int *steps)
-{
-    long total = settings->transfers * steps_per_transfer(settings);
-
-    if (total > TURNSTILE_MAX_STEPS)
-        error_usage("--schedule and --explore take at most %d steps in "
-                    "all (try --transfers 2): '--transfers %ld'",
-                    TURNSTILE_MAX_STEPS, settings->transfers);
-    for (long i = 0; i < settings->transfers; i++)
-        steps[i] = steps_per_transfer(settings);
-}
-
-/* One controlled run from the initial balances: the turnstile drives a
- * thread per transfer; every thread has ended when it returns. */
-static void run_controlled(const struct settings *settings,
-                           struct transfer *transfers,
-                           struct turnstile_run *run, const char *schedule,
-                           struct turnstile_explorer *explorer, bool print)
-{
-    balances_reset();
-    turnstile_begin((int)settings->transfers);
-    if (start_threads(transfers, settings->transfers) != settings->transfers)
-        error_fatal("a controlled run needs all %ld threads",
-                    settings->transfers);
-    turnstile_run(run, schedule, explorer, print);
-    join_threads(transfers, settings->transfers);
+    snprintf(text[0], 160, "--mode threads --seed %llu --transfers %ld "
+             "--banks %ld --lock %s%s%s", (unsigned long long)settings->seed,
+             settings->transfers, settings->banks,
+             lock_names[settings->lock], per_account ? " --order " : "",
+             per_account ? order_names[settings->order] : "");
+    snprintf(text[1], 160, "try --transfers 2): '--transfers %ld'",
+             settings->transfers);
+    snprintf(text[2], 160, "use fewer --transfers: '%ld'",
+             settings->transfers);
+    *plan = (struct interleaving){
+        .program = "bank", .replay_args = text[0], .too_long = text[1],
+        .too_many = text[2], .words = &words,
+        .threads = (int)settings->transfers,
+        .steps_each = steps[settings->lock], .deadlocks = per_account,
+        .thread = transfer_thread, .reset = controlled_reset,
+        .measure = controlled_sum, .expected = bank_count * START_BALANCE,
+    };
+    for (long i = 0; i < settings->transfers && i < TURNSTILE_MAX_THREADS;
+         i++)
+        plan->args[i] = &transfers[i];
 }
 
 /* "A: bank_2 -> bank_1 59" for each transfer. */
@@ -680,229 +617,51 @@ static void print_transfers(const struct settings *settings,
                transfers[i].amount);
 }
 
-/* Before anything is printed: a --schedule or --explore that cannot run
- * is a usage error (exit 2). */
-static void check_controlled(const struct settings *settings)
+/* --explore: every interleaving of the transfers' steps, then of the same
+ * transfers as tasks. */
+static void explore(const struct settings *settings,
+                    struct transfer *transfers,
+                    const struct interleaving *plan)
 {
-    int steps[TURNSTILE_MAX_THREADS];
-    char formula[256];
-
-    if (settings->schedule == NULL && !settings->explore)
-        return;
-    fill_steps(settings, steps);
-    if (settings->schedule != NULL)     /* a deadlock may end it early */
-        turnstile_check_schedule(settings->schedule,
-                                 (int)settings->transfers, steps,
-                                 settings->lock == LOCK_PER_ACCOUNT);
-    if (settings->explore &&
-        turnstile_count((int)settings->transfers, steps, formula,
-                        sizeof formula) > TURNSTILE_MAX_RUNS)
-        error_usage("--explore would run more than %d schedules (%s): "
-                    "use fewer --transfers: '%ld'", TURNSTILE_MAX_RUNS,
-                    formula, settings->transfers);
-}
-
-/* --schedule: replay one interleaving, printing each step.  Returns the
- * exit status. */
-static int replay(const struct settings *settings, struct transfer *transfers)
-{
-    struct turnstile_run run;
-
-    if (!settings->quiet)
-        print_transfers(settings, transfers);
-    fflush(stdout);
-    run_controlled(settings, transfers, &run, settings->schedule, NULL,
-                   !settings->quiet);
-    switch (run.outcome) {
-    case TURNSTILE_DONE:
-        return 0;
-    case TURNSTILE_DEADLOCK:
-        printf("deadlock after %d steps: %s (each holds a lock the other "
-               "waits for)\n", run.steps, run.deadlock);
-        return EXIT_WORK_FAILED;
-    case TURNSTILE_BLOCKED:
-        printf("%c: blocked: waits for a lock %c holds\n",
-               turnstile_letter(run.stuck), turnstile_letter(run.holder));
-        error_report("step %d of the schedule cannot run: %c waits for a "
-                     "lock %c holds: '%s'", run.steps + 1,
-                     turnstile_letter(run.stuck),
-                     turnstile_letter(run.holder), settings->schedule);
-        return EXIT_WORK_FAILED;
-    case TURNSTILE_SHORT:
-    case TURNSTILE_FINISHED_THREAD:
-        break;
-    }
-    error_usage("--schedule is too short: it ends after %d steps and no "
-                "deadlock stops the transfers: '%s'", run.steps,
-                settings->schedule);
-}
-
-/* What the tasks' exploration found. */
-struct task_counts {
-    long runs;                  /* orders in which the loop could resume
-                                   the tasks */
-    long broken;                /* ... that break the sum */
-    long deadlocked;            /* ... that end with every task left
-                                   waiting for an async lock */
-};
-
-/* The tasks of async mode, in every order the loop could resume them:
- * the explorer plays the loop, choosing at each step which ready task
- * runs to its next await.  A task waiting for an async lock is not ready
- * until a release hands the lock to it. */
-static void explore_tasks(const struct settings *settings,
-                          struct transfer *transfers,
-                          struct task_counts *counts)
-{
-    struct turnstile_explorer explorer;
-    struct task tasks[TURNSTILE_MAX_THREADS];
-
-    *counts = (struct task_counts){ 0 };
-    tasks_explored = true;
-    explored_transfers = transfers;
-    explored_count = settings->transfers;
-    turnstile_explore_start(&explorer);
-    do {
-        int step = 0;
-        unsigned int alive = 0;
-        bool stuck = false;
-
-        balances_reset();
-        async_transaction_lock = (struct async_lock)ASYNC_LOCK_INIT;
-        for (long b = 0; b < bank_count; b++)
-            async_account_locks[b] = (struct async_lock)ASYNC_LOCK_INIT;
-        for (long i = 0; i < settings->transfers; i++) {
-            tasks[i] = (struct task){ .body = transfer_task,
-                                      .state = &transfers[i], .id = i };
-            transfers[i].waits_for = NULL;
-            alive |= 1u << i;
-        }
-        while (alive != 0) {
-            unsigned int ready = 0;
-            for (long i = 0; i < settings->transfers; i++)
-                if ((alive & (1u << i)) && transfers[i].waits_for == NULL)
-                    ready |= 1u << i;
-            if (ready == 0) {
-                stuck = true;           /* every task left waits: deadlock */
-                break;
-            }
-            int i = turnstile_explore_choose(&explorer, step++, ready);
-            if (tasks[i].body(&tasks[i]) == TASK_FINISHED)
-                alive &= ~(1u << i);
-        }
-        explorer.depth = step;
-        if (stuck)
-            counts->deadlocked++;
-        else if (balances_sum() != bank_count * START_BALANCE)
-            counts->broken++;
-    } while (turnstile_explore_next(&explorer));
-    tasks_explored = false;
-    counts->runs = explorer.runs;
-}
-
-/* --explore: every interleaving of the transfers' steps. */
-static int explore(const struct settings *settings, struct transfer *transfers)
-{
-    int steps[TURNSTILE_MAX_THREADS];
-    char formula[256];
-    static const struct turnstile_words words = {
-        .lock = "a lock", .failed = "broke the sum",
-        .shortest = "shortest schedule that breaks it",
-    };
-    struct turnstile_failures broken;
-    char stuck[TURNSTILE_MAX_STEPS + 1] = "";
-    char stuck_how[256] = "";
-    struct turnstile_explorer explorer;
-    struct turnstile_run run;
-    long deadlocked = 0;
-
-    fill_steps(settings, steps);
-    long bound = turnstile_count((int)settings->transfers, steps, formula,
-                                 sizeof formula);
-
-    printf("explore: %ld transfers over %ld banks, --lock %s%s%s: %d steps "
-           "each\n", settings->transfers, settings->banks,
-           lock_names[settings->lock],
-           settings->lock == LOCK_PER_ACCOUNT ? " --order " : "",
-           settings->lock == LOCK_PER_ACCOUNT
-               ? order_names[settings->order] : "", steps[0]);
-    print_transfers(settings, transfers);
-    fflush(stdout);
-
-    turnstile_failures_start(&broken);
-    turnstile_explore_start(&explorer);
-    do {
-        int64_t start_us = program_us();
-        run_controlled(settings, transfers, &run, NULL, &explorer, false);
-        long sum = balances_sum();
-        const char *status = "ok";
-        char label[TURNSTILE_MAX_STEPS + 64];
-
-        if (run.outcome == TURNSTILE_DEADLOCK) {
-            deadlocked++;
-            status = "failed";
-            if (stuck[0] == '\0' || run.steps < (int)strlen(stuck)) {
-                snprintf(stuck, sizeof stuck, "%s", run.schedule);
-                snprintf(stuck_how, sizeof stuck_how, "%s", run.deadlock);
-            }
-            snprintf(label, sizeof label, "%s deadlock", run.schedule);
-        } else {
-            if (sum != bank_count * START_BALANCE) {
-                turnstile_failures_add(&broken, run.schedule);
-                status = "lost";
-            }
-            snprintf(label, sizeof label, "%s sum=%ld", run.schedule, sum);
-        }
-        trace_record(explorer.runs, 0, label, start_us, program_us(),
-                     status);
-    } while (turnstile_explore_next(&explorer));
-
-    turnstile_print_explored(explorer.runs, bound, formula, &broken, &words);
-    if (settings->lock == LOCK_PER_ACCOUNT) {
-        printf("deadlocked: %ld of %ld\n", deadlocked, explorer.runs);
-        if (deadlocked > 0)
-            printf("shortest deadlock: %s (%s)\n", stuck, stuck_how);
-    }
-    if (broken.count > 0 || deadlocked > 0)
-        printf("replay it: ./bank --mode threads --seed %llu --transfers %ld"
-               " --banks %ld --lock %s%s%s --schedule %s\n",
-               (unsigned long long)settings->seed, settings->transfers,
-               settings->banks, lock_names[settings->lock],
-               settings->lock == LOCK_PER_ACCOUNT ? " --order " : "",
-               settings->lock == LOCK_PER_ACCOUNT
-                   ? order_names[settings->order] : "",
-               deadlocked > 0 ? stuck : broken.shortest);
-
     /* the tasks: 6 stretches between awaits each, and one more for each
      * lock that is held when asked for */
     static const int task_steps[] = {
         [LOCK_NONE] = 6, [LOCK_MUTEX] = 7, [LOCK_PER_ACCOUNT] = 8,
     };
-    struct task_counts tasks;
+    struct interleave_task_counts tasks;
 
-    for (long i = 0; i < settings->transfers; i++)
-        steps[i] = task_steps[settings->lock];
-    if (turnstile_count((int)settings->transfers, steps, formula,
-                        sizeof formula) > TURNSTILE_MAX_RUNS) {
+    printf("explore: %ld transfers over %ld banks, --lock %s%s%s: %ld steps "
+           "each\n", settings->transfers, settings->banks,
+           lock_names[settings->lock],
+           settings->lock == LOCK_PER_ACCOUNT ? " --order " : "",
+           settings->lock == LOCK_PER_ACCOUNT
+               ? order_names[settings->order] : "", plan->steps_each);
+    print_transfers(settings, transfers);
+    fflush(stdout);
+    if (!interleave_explore(plan))
+        return;
+    interleave_explore_tasks(plan, transfer_task, task_steps[settings->lock],
+                             plan->args, &tasks);
+    if (tasks.bound > INTERLEAVE_MAX_RUNS)
         printf("as tasks (--mode async, an await at every sleep): more "
-               "than %d schedules (%s): not explored\n", TURNSTILE_MAX_RUNS,
-               formula);
-        return 0;
-    }
-    explore_tasks(settings, transfers, &tasks);
+               "than %d schedules (%s): not explored\n", INTERLEAVE_MAX_RUNS,
+               tasks.formula);
+    if (tasks.runs == 0)
+        return;
     printf("as tasks (--mode async, an await at every sleep): "
            "schedules: %ld, broke the sum: %ld of %ld", tasks.runs,
-           tasks.broken, tasks.runs);
+           tasks.failed, tasks.runs);
     if (settings->lock == LOCK_PER_ACCOUNT)
         printf(", deadlocked: %ld of %ld", tasks.deadlocked, tasks.runs);
     printf("\n");
-    return 0;
 }
 
 int main(int argc, char *argv[])
 {
     static struct transfer transfers[MAX_TRANSFERS];
     struct settings settings;
+    struct interleaving plan;
+    char plan_text[3][160];
     struct timer timer;
     int status = 0;
     int s;
@@ -922,23 +681,30 @@ int main(int argc, char *argv[])
         async_account_locks[b] = (struct async_lock)ASYNC_LOCK_INIT;
     }
     make_transfers(&settings, transfers);
-    check_controlled(&settings);
+    plan_case(&settings, transfers, &plan, plan_text);
+    interleave_check(&plan, settings.schedule, settings.explore);
 
     printf("seed=%llu\n", (unsigned long long)settings.seed);
     if (settings.explore) {
         timer_start(&timer);
-        status = explore(&settings, transfers);
+        explore(&settings, transfers, &plan);
         timer_print(&timer);
         if (trace_close() != 0)
             return EXIT_WORK_FAILED;
-        return status;
+        if (interrupt_requested())
+            return interrupt_exit_status();
+        return 0;
     }
     print_balances("initial");
     fflush(stdout);                     /* the dots bypass stdio */
 
     timer_start(&timer);
     if (settings.schedule != NULL) {
-        status = replay(&settings, transfers);
+        /* --schedule: one interleaving, each step printed */
+        if (!settings.quiet)
+            print_transfers(&settings, transfers);
+        status = interleave_replay(&plan, settings.schedule,
+                                   !settings.quiet);
     } else {
         switch (settings.mode) {
         case MODE_SYNC:

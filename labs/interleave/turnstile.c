@@ -105,6 +105,20 @@ static bool settling(void)
 
 /* ====== Inside a controlled thread ====== */
 
+void turnstile_mutex_lock(pthread_mutex_t *mutex)
+{
+    int s = pthread_mutex_lock(mutex);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_lock");
+}
+
+void turnstile_mutex_unlock(pthread_mutex_t *mutex)
+{
+    int s = pthread_mutex_unlock(mutex);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_mutex_unlock");
+}
+
 void turnstile_enter(int index)
 {
     my_index = index;
@@ -389,122 +403,4 @@ bool turnstile_explore_next(struct turnstile_explorer *explorer)
         }
     }
     return false;
-}
-
-/* ====== Counting schedules ====== */
-
-long turnstile_count(int thread_total, const int *steps, char *formula,
-                     size_t formula_size)
-{
-    long count = 1;
-    int sum = 0;
-    size_t used;
-
-    /* multiply by C(sum + s, s) thread by thread: each product is whole */
-    for (int t = 0; t < thread_total; t++) {
-        for (int k = 1; k <= steps[t]; k++) {
-            sum++;
-            if (count > TURNSTILE_MAX_RUNS) {
-                count = TURNSTILE_MAX_RUNS + 1;
-                continue;
-            }
-            /* count * sum / k stays whole: count is C(.,.)-shaped */
-            __int128 next = (__int128)count * sum / k;
-            count = next > TURNSTILE_MAX_RUNS ? TURNSTILE_MAX_RUNS + 1
-                                              : (long)next;
-        }
-    }
-    bool alike = true;
-    for (int t = 1; t < thread_total; t++)
-        alike = alike && steps[t] == steps[0];
-    if (alike && thread_total > 3) {    /* 80!/(4!^20), not 20 factors */
-        snprintf(formula, formula_size, "%d!/(%d!^%d)", sum, steps[0],
-                 thread_total);
-        return count;
-    }
-    used = (size_t)snprintf(formula, formula_size, "%d!/(", sum);
-    for (int t = 0; t < thread_total && used < formula_size; t++)
-        used += (size_t)snprintf(formula + used, formula_size - used,
-                                 "%s%d!", t ? "*" : "", steps[t]);
-    if (used < formula_size)
-        snprintf(formula + used, formula_size - used, ")");
-    return count;
-}
-
-void turnstile_check_schedule(const char *schedule, int thread_total,
-                              const int *steps, bool may_stop_early)
-{
-    int named[TURNSTILE_MAX_THREADS] = { 0 };
-    long length = (long)strlen(schedule);
-    long total = 0;
-
-    for (int t = 0; t < thread_total; t++)
-        total += steps[t];
-    for (const char *letter = schedule; *letter != '\0'; letter++) {
-        int t = *letter - 'A';
-        if (t < 0 || t >= thread_total)
-            error_usage("--schedule names a thread there is not: '%c' "
-                        "(%d threads: A to %c)", *letter, thread_total,
-                        turnstile_letter(thread_total - 1));
-        if (++named[t] > steps[t])
-            error_usage("--schedule is too long: it names %c more than "
-                        "the %d times %c has steps: '%s'", *letter,
-                        steps[t], *letter, schedule);
-    }
-    if (length == 0)
-        error_usage("--schedule is empty: name a thread for every step");
-    if (length > total)
-        error_usage("--schedule is too long: %ld letters for %ld steps: "
-                    "'%s'", length, total, schedule);
-    if (length < total && !may_stop_early)
-        error_usage("--schedule is too short: %ld letters for %ld steps "
-                    "(%d threads x %d steps): '%s'", length, total,
-                    thread_total, steps[0], schedule);
-}
-
-/* ====== Reporting an exploration ====== */
-
-void turnstile_failures_start(struct turnstile_failures *failures)
-{
-    *failures = (struct turnstile_failures){ .count = 0, .switches = -1 };
-}
-
-/* How often the thread changes along a schedule: "AABBBA" -> 2. */
-static int switches_of(const char *schedule)
-{
-    int switches = 0;
-
-    for (const char *c = schedule; c[0] != '\0' && c[1] != '\0'; c++)
-        if (c[0] != c[1])
-            switches++;
-    return switches;
-}
-
-void turnstile_failures_add(struct turnstile_failures *failures,
-                            const char *schedule)
-{
-    int switches = switches_of(schedule);
-
-    failures->count++;
-    if (failures->switches < 0 || switches < failures->switches) {
-        failures->switches = switches;
-        snprintf(failures->shortest, sizeof failures->shortest, "%s",
-                 schedule);
-    }
-}
-
-void turnstile_print_explored(long runs, long bound, const char *formula,
-                              const struct turnstile_failures *failures,
-                              const struct turnstile_words *words)
-{
-    if (runs == bound)
-        printf("schedules: %ld = %s\n", runs, formula);
-    else
-        printf("schedules: %ld (of %s = %ld orders of the steps: a thread "
-               "waiting for %s takes no step)\n", runs, formula, bound,
-               words->lock);
-    printf("%s: %ld of %ld\n", words->failed, failures->count, runs);
-    if (failures->count > 0)
-        printf("%s: %s (%d switches)\n", words->shortest,
-               failures->shortest, failures->switches);
 }

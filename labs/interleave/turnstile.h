@@ -3,7 +3,8 @@
  *
  * Labs 7 and 8 (race_condition, bank --mode threads) use it to replay one
  * interleaving (--schedule ABBA...) or to run every interleaving of a small
- * case (--explore), the way model checkers such as CHESS or Rust's loom do.
+ * case (--explore), the way model checkers such as CHESS or Rust's loom do;
+ * explore.h drives it for them.
  * A thread announces each step before it takes it, at the points that
  * matter (read, compute, write; take a lock, release it):
  *
@@ -36,7 +37,6 @@
 #define TURNSTILE_MAX_THREADS 26    /* threads are named A .. Z */
 #define TURNSTILE_MAX_STEPS 1024    /* the longest schedule */
 #define TURNSTILE_MAX_HELD 4        /* locks one thread may hold at once */
-#define TURNSTILE_MAX_RUNS 1000000  /* --explore refuses more schedules */
 
 /* True only while turnstile_run() controls the threads.  Set before the
  * threads are created, so every thread sees it without a race. */
@@ -74,11 +74,38 @@ extern bool turnstile_on;
             turnstile_say(__VA_ARGS__);                                 \
     } while (0)
 
+/* A lock step in one line, as OSTEP's Pthread_mutex_lock wrapper keeps
+ * it: announce the step, take the mutex -- pthread calls return an error
+ * number instead of setting errno, and a failure ends the program
+ * (error_fatal_errno, error.h) -- then say what happened:
+ *
+ *     TURNSTILE_LOCK(&counter_lock, "take lock");     -> "A: take lock"
+ *     TURNSTILE_UNLOCK(&counter_lock, "release lock");
+ *
+ * In a normal run that is pthread_mutex_lock and its check, nothing more. */
+#define TURNSTILE_LOCK(mutex, ...)                                      \
+    do {                                                                \
+        TURNSTILE_STEP_LOCK(mutex);                                     \
+        turnstile_mutex_lock(mutex);                                    \
+        TURNSTILE_SAY(__VA_ARGS__);                                     \
+    } while (0)
+
+#define TURNSTILE_UNLOCK(mutex, ...)                                    \
+    do {                                                                \
+        TURNSTILE_STEP_UNLOCK(mutex);                                   \
+        turnstile_mutex_unlock(mutex);                                  \
+        TURNSTILE_SAY(__VA_ARGS__);                                     \
+    } while (0)
+
 /* This thread is thread number index (0 = "A").  Call first. */
 void turnstile_enter(int index);
 
 /* This thread takes no more steps.  Call last. */
 void turnstile_leave(void);
+
+/* pthread_mutex_lock / _unlock, exiting with one line if they fail. */
+void turnstile_mutex_lock(pthread_mutex_t *mutex);
+void turnstile_mutex_unlock(pthread_mutex_t *mutex);
 
 /* What the macros call (only when turnstile_on). */
 void turnstile_wait_turn(pthread_mutex_t *locks, pthread_mutex_t *unlocks);
@@ -149,61 +176,6 @@ void turnstile_begin(int threads);
  * turnstile_on. */
 void turnstile_run(struct turnstile_run *run, const char *schedule,
                    struct turnstile_explorer *explorer, bool print);
-
-/* ====== Counting schedules ====== */
-
-/* How many interleavings threads with these step counts have, without
- * locks: the multinomial coefficient (s1 + s2 + ...)! / (s1! s2! ...).
- * Saturates at TURNSTILE_MAX_RUNS + 1.  formula gets "6!/(3!*3!)". */
-long turnstile_count(int threads, const int *steps, char *formula,
-                     size_t formula_size);
-
-/* Check a --schedule before anything runs: only the letters of the
- * threads, none named more often than it has steps, and no shorter than
- * all the steps unless may_stop_early (a deadlock can end a run sooner).
- * Exits 2 with one line when it is wrong. */
-void turnstile_check_schedule(const char *schedule, int threads,
-                              const int *steps, bool may_stop_early);
-
-/* ====== Reporting an exploration ====== */
-
-/* The schedules of an exploration that went wrong, and among them the
- * one with the fewest switches between threads ("AABBBA" has 2): every
- * schedule of a case has the same length, so that is the shortest one
- * to read and to replay. */
-struct turnstile_failures {
-    long count;                 /* schedules that went wrong */
-    int switches;               /* the shortest one's switches; -1: none */
-    char shortest[TURNSTILE_MAX_STEPS + 1];  /* its letters; "" : none */
-};
-
-/* The words a lab's --explore summary uses (labs 7 and 8 differ only in
- * these). */
-struct turnstile_words {
-    const char *lock;           /* what a waiting thread waits for:
-                                   "the lock", "a lock" */
-    const char *failed;         /* "lost an update" */
-    const char *shortest;       /* "shortest losing schedule" */
-};
-
-void turnstile_failures_start(struct turnstile_failures *failures);
-
-/* This schedule went wrong: count it, keep it if it is the shortest. */
-void turnstile_failures_add(struct turnstile_failures *failures,
-                            const char *schedule);
-
-/* The summary of an exploration that ran runs of the bound schedules
- * (formula gives the bound), e.g. for race_condition:
- *
- *     schedules: 20 = 6!/(3!*3!)
- *     lost an update: 6 of 20
- *     shortest losing schedule: AABBBA (2 switches)
- *
- * (the last line only when some went wrong; when waiting threads cut the
- * bound, the first line says so). */
-void turnstile_print_explored(long runs, long bound, const char *formula,
-                              const struct turnstile_failures *failures,
-                              const struct turnstile_words *words);
 
 /* Thread index -> its letter. */
 static inline char turnstile_letter(int index)
