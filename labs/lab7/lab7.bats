@@ -9,6 +9,8 @@
 bats_require_minimum_version 1.5.0
 load ../../scripts/bats/common
 load ../../scripts/bats/tsan
+load ../../scripts/bats/interrupt
+load ../../scripts/bats/interleave
 
 # lost_of OUTPUT: the Z of "counter=X expected=Y lost=Z".
 lost_of() {
@@ -154,15 +156,6 @@ exact_or_skip() {
 
 # ====== Step by step: --schedule and --explore (the turnstile) ======
 
-# multinomial STEPS...: (s1 + s2 + ...)! / (s1! s2! ...), by awk with its
-# own factorials -- computed apart from the program's count.
-multinomial() {
-    awk 'function fact(n,  f, i) { f = 1; for (i = 2; i <= n; i++) f *= i; return f }
-         BEGIN { sum = 0; den = 1
-                 for (i = 1; i < ARGC; i++) { sum += ARGV[i]; den *= fact(ARGV[i]) }
-                 printf "%d\n", fact(sum) / den }' "$@"
-}
-
 # explore_counts THREADS INCREMENTS LOCK: run --explore; set SCHEDULES and
 # LOSING from its "schedules: N" and "lost an update: L of N" lines.
 explore_counts() {
@@ -295,6 +288,46 @@ explore_counts() {
     assert_success
     assert_line "schedules: 924 = 12!/(6!*6!)"
     assert_line "as tasks (an await between additions, none inside): schedules: 6 = 4!/(2!*2!), lost an update: 0 of 6"
+}
+
+@test "race_condition --explore: Ctrl-C ends it within a second, counting only the schedules that ran, and says so" {
+    # 4 x 3 with the atomic add: 12!/(3!^4) = 369,600 schedules, minutes
+    local trace="$BATS_TEST_TMPDIR/explore.csv" runs
+    interrupt_on_output INT "$trace" race_condition --threads 4 \
+        --increments 3 --lock atomic --explore --trace "$trace"
+    assert_equal "$status" 130
+    [ "$waited" -le 1500 ] || fail "exited $waited ms after SIGINT"
+    runs="$(sed -n 's/^schedules: \([0-9]*\) explored, then interrupted (of 12!\/(3!^4) = 369600 orders of the steps)$/\1/p' <<<"$output")"
+    [ -n "$runs" ] || fail "no 'explored, then interrupted' line: $output"
+    # the atomic add never loses an update, interrupted or not
+    assert_line "lost an update: 0 of $runs"
+    refute_line --partial "shortest losing schedule"
+    refute_line --partial "replay it"
+    refute_line --partial "as tasks"
+    assert_line --index "$((${#lines[@]} - 1))" --regexp '^Execution time: '
+    assert_equal "$stderr" "race_condition: interrupted by SIGINT: $runs of 369600 schedules finished, the rest cancelled"
+    # a row for each schedule counted, and each one whole: 12 steps
+    assert_equal "$(($(wc -l <"$trace") - 1))" "$runs"
+    run grep -cvE '^[0-9]+,0,[ABCD]{12} counter=12,[0-9]+,[0-9]+,ok$' \
+        <(tail -n +2 "$trace")
+    assert_output 0
+}
+
+@test "race_condition --explore: a long one shows its progress on a terminal, never in a pipe" {
+    command -v script >/dev/null ||
+        skip "no script(1) (util-linux) to give the program a terminal"
+    ctrl_c_on_terminal_and_in_a_pipe race_condition --threads 4 \
+        --increments 3 --lock atomic --explore
+    [[ "$TTY_OUTPUT" =~ explored\ [0-9]+\ of\ at\ most\ 369600\ schedules ]] ||
+        fail "no progress on the terminal: $TTY_OUTPUT"
+    # Ctrl-C on the terminal ends it too, with its summary
+    assert_equal "$TTY_STATUS" 130
+    [[ "$TTY_OUTPUT" == *"explored, then interrupted"* ]] ||
+        fail "no interrupted summary on the terminal: $TTY_OUTPUT"
+    # the piped run had as long, and its stderr holds only the interrupt
+    assert_equal "$status" 130
+    [[ "$stderr" =~ ^race_condition:\ interrupted\ by\ SIGINT:\ [0-9]+\ of\ 369600\ schedules\ finished,\ the\ rest\ cancelled$ ]] ||
+        fail "not the one interrupt line: $stderr"
 }
 
 @test "race_condition --schedule: a thread blocked on the lock cannot move, and the run says so (graded)" {

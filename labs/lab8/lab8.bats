@@ -10,6 +10,8 @@
 bats_require_minimum_version 1.5.0
 load ../../scripts/bats/common
 load ../../scripts/bats/tsan
+load ../../scripts/bats/interrupt
+load ../../scripts/bats/interleave
 
 GOLDEN_DIR="$KIT/expected/lab8"
 
@@ -197,14 +199,6 @@ broken_sums() {
 # the pair that can deadlock when each locks `from` first.
 SMALL=(--mode threads --transfers 2 --banks 3 --seed 42)
 
-# multinomial STEPS...: (s1 + s2 + ...)! / (s1! s2! ...), by awk.
-multinomial() {
-    awk 'function fact(n,  f, i) { f = 1; for (i = 2; i <= n; i++) f *= i; return f }
-         BEGIN { sum = 0; den = 1
-                 for (i = 1; i < ARGC; i++) { sum += ARGV[i]; den *= fact(ARGV[i]) }
-                 printf "%d\n", fact(sum) / den }' "$@"
-}
-
 # field_of PREFIX: the number after "PREFIX" at the start of a line.
 field_of() {
     sed -n "s/^$1\\([0-9]*\\).*/\\1/p" <<<"$output"
@@ -310,6 +304,28 @@ field_of() {
 @test "bank --lock per-account: ends with the stored final= for every seed, in threads and async" {
     KIT_TIMEOUT=20 assert_golden --mode threads --lock per-account
     KIT_TIMEOUT=20 assert_golden --mode async --lock per-account
+}
+
+@test "bank --explore: SIGTERM ends it within a second with the summary of the schedules explored" {
+    # 3 transfers: 12!/(4!*4!*4!) = 34,650 schedules, many seconds
+    local trace="$BATS_TEST_TMPDIR/explore.csv" runs broken
+    interrupt_on_output TERM "$trace" bank --mode threads --transfers 3 \
+        --banks 3 --seed 42 --explore --trace "$trace"
+    assert_equal "$status" 143
+    [ "$waited" -le 1500 ] || fail "exited $waited ms after SIGTERM"
+    runs="$(sed -n 's/^schedules: \([0-9]*\) explored, then interrupted (of 12!\/(4!\*4!\*4!) = 34650 orders of the steps)$/\1/p' <<<"$output")"
+    [ -n "$runs" ] || fail "no 'explored, then interrupted' line: $output"
+    broken="$(field_of 'broke the sum: ')"
+    assert_line "broke the sum: $broken of $runs"
+    refute_line --partial "as tasks"
+    assert_line --index "$((${#lines[@]} - 1))" --regexp '^Execution time: '
+    assert_equal "$stderr" "bank: interrupted by SIGTERM: $runs of 34650 schedules finished, the rest cancelled"
+    # a row for each schedule counted, each one whole: 12 steps
+    assert_equal "$(($(wc -l <"$trace") - 1))" "$runs"
+    assert_equal "$(awk -F, 'NR > 1 && $6 == "lost"' "$trace" | wc -l)" "$broken"
+    run grep -cvE '^[0-9]+,0,[ABC]{12} sum=[0-9]+,[0-9]+,[0-9]+,(ok|lost)$' \
+        <(tail -n +2 "$trace")
+    assert_output 0
 }
 
 @test "bank --schedule: a transfer blocked on a lock cannot move, and the run says so" {

@@ -21,20 +21,33 @@ tsan_build() {
 # tsan_run PROGRAM ARGS...: run a TSan build; exit 66 means "race found".
 # The same limits as every kit run (kit_limited): KIT_TIMEOUT, the task
 # cap, the output cap.
-# Some kernels need address randomisation off for TSan's memory layout
-# ("FATAL: ThreadSanitizer: unexpected memory mapping"): retry so then.
 tsan_run() {
     local program="$TSAN_BIN/$1" status=0
     shift
     TSAN_OPTIONS="exitcode=66 halt_on_error=0" \
-        kit_limited "$KIT_TIMEOUT" "$program" "$@" 2>"$BATS_TEST_TMPDIR/tsan.err" ||
+        tsan_exec tsan_limited "$BATS_TEST_TMPDIR/tsan.err" "$program" "$@" ||
         status=$?
-    if grep -q 'FATAL: ThreadSanitizer' "$BATS_TEST_TMPDIR/tsan.err"; then
-        status=0
-        TSAN_OPTIONS="exitcode=66 halt_on_error=0" \
-            kit_limited "$KIT_TIMEOUT" setarch "$(uname -m)" -R "$program" "$@" \
-            2>"$BATS_TEST_TMPDIR/tsan.err" || status=$?
-    fi
     cat "$BATS_TEST_TMPDIR/tsan.err" >&2
+    return "$status"
+}
+
+tsan_limited() {
+    kit_limited "$KIT_TIMEOUT" "$@"
+}
+
+# tsan_exec RUNNER ERR PROGRAM ARGS...: `RUNNER PROGRAM ARGS` (RUNNER puts
+# its limits around it) with stderr in the file ERR; returns its status.
+# Some kernels place memory where this TSan does not expect it ("FATAL:
+# ThreadSanitizer: unexpected memory mapping"): then once more without
+# address space randomisation (setarch -R).  scripts/check-races uses it
+# too (it sources this file; nothing here needs bats).
+tsan_exec() {
+    local runner="$1" err="$2" status=0
+    shift 2
+    "$runner" "$@" 2>"$err" || status=$?
+    if grep -q 'FATAL: ThreadSanitizer' "$err"; then
+        status=0
+        "$runner" setarch "$(uname -m)" -R "$@" 2>"$err" || status=$?
+    fi
     return "$status"
 }

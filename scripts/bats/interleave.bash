@@ -1,0 +1,51 @@
+# interleave.bash -- helpers for the checks of --schedule and --explore
+# (labs/interleave/, labs 7 and 8).
+#
+#   load ../../scripts/bats/interleave
+#   assert_equal "$schedules" "$(multinomial 3 3)"     # 20
+
+# multinomial STEPS...: (s1 + s2 + ...)! / (s1! s2! ...), by awk with its
+# own factorials -- computed apart from the program's count.
+multinomial() {
+    awk 'function fact(n,  f, i) { f = 1; for (i = 2; i <= n; i++) f *= i; return f }
+         BEGIN { sum = 0; den = 1
+                 for (i = 1; i < ARGC; i++) { sum += ARGV[i]; den *= fact(ARGV[i]) }
+                 printf "%d\n", fact(sum) / den }' "$@"
+}
+
+# ctrl_c_on_terminal_and_in_a_pipe PROGRAM ARGS...: run PROGRAM twice at
+# once, one on a terminal (script(1) gives it one) and one with its output
+# in files (kit_background).  When the one on the terminal has shown a
+# progress line ("explored N of at most M schedules", 20 s at most), both
+# have run as long: type Ctrl-C on the terminal, SIGINT the other.  Sets
+# TTY_OUTPUT (what the terminal showed, \r kept) and TTY_STATUS, and for
+# the piped run status, output, stderr, lines and waited (interrupt_run's).
+ctrl_c_on_terminal_and_in_a_pipe() {
+    local program="$1" typescript="$BATS_TEST_TMPDIR/tty"
+    local keys="$BATS_TEST_TMPDIR/keys" words arg runner ctl tick
+    shift
+    words="exec '$KIT_BIN/$program'"
+    for arg in "$@"; do
+        words+=" '$arg'"
+    done
+    kit_background "$program" "$@"
+    # the keyboard: a fifo held open here, so the terminal never sees EOF
+    mkfifo "$keys"
+    exec {ctl}<>"$keys"
+    kit_limited "$KIT_TIMEOUT" script -qfec "$words" "$typescript" \
+        <"$keys" >/dev/null 2>&1 &
+    runner=$!
+    exec {tick}<> <(:)
+    for _ in {1..2000}; do
+        ! grep -qE 'explored [0-9]+ of at most' "$typescript" 2>/dev/null ||
+            break
+        read -rt 0.01 -u "$tick" _ || true
+    done
+    exec {tick}>&-
+    printf '\003' >&"$ctl"             # Ctrl-C, as typed
+    TTY_STATUS=0
+    wait "$runner" || TTY_STATUS=$?
+    exec {ctl}>&-
+    TTY_OUTPUT="$(cat "$typescript")"
+    interrupt_and_wait INT "$program" "$KIT_PID"
+}
