@@ -21,7 +21,7 @@
  *
  * Step by step (threads mode): --schedule and --explore hand the threads
  * to the turnstile (labs/interleave/turnstile.h, driven by explore.c
- * there; this file only describes the case: plan_case(), near the end).
+ * there; lib/transfers.c describes the case to it: plan_transfers()).
  * Each transfer announces its steps -- take a lock, read a balance,
  * withdraw, read, deposit, release -- and only the transfer the schedule
  * names (A, B, ...) takes its next one.  The sleeps are skipped then: the
@@ -41,19 +41,18 @@
  *         the balances and sum= are printed as they are, the transfers
  *         not made are traced `cancelled`; exit 130.
  *
+ * The command line and the transfers a seed makes are in lib/transfers.c.
+ *
  * Compare with labs/lab7/race_condition.c, where the shared data is one
  * counter and the window between read and write is a busy loop.
  */
 #include <errno.h>
-#include <getopt.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "color.h"
@@ -64,53 +63,10 @@
 #include "options.h"
 #include "timer.h"
 #include "trace.h"
+#include "lib/transfers.h"
 
-#define MAX_BANKS 100
-#define MAX_TRANSFERS 1000      /* threads mode makes one thread each */
-#define START_BALANCE 1000      /* every bank's balance at the start */
-#define MAX_AMOUNT 100          /* transfers move 1 .. MAX_AMOUNT */
 #define VERIFY_USER_US 100000   /* verify_user(): 100 ms */
 #define UPDATE_WAIT_US 100      /* update_bank(): 0.1 ms, twice */
-
-enum mode { MODE_SYNC, MODE_THREADS, MODE_ASYNC };
-enum lock_mode { LOCK_NONE, LOCK_MUTEX, LOCK_PER_ACCOUNT };
-enum lock_order { ORDER_GLOBAL, ORDER_TRANSFER };
-
-static const char *const mode_names[] = { "sync", "threads", "async", NULL };
-static const char *const lock_names[] = { "none", "mutex", "per-account",
-                                          NULL };
-static const char *const order_names[] = { "global", "transfer", NULL };
-
-struct settings {
-    enum mode mode;             /* --mode: how the transfers are run */
-    enum lock_mode lock;        /* --lock: none, one transaction lock, or
-                                   one lock per account (bank) */
-    enum lock_order order;      /* --order: which account's lock first */
-    uint64_t seed;              /* --seed: makes the list of transfers */
-    long transfers;             /* --transfers: how many */
-    long banks;                 /* --banks: how many banks */
-    bool quiet;                 /* --quiet: no dots */
-    const char *trace;          /* --trace: CSV file, or NULL */
-    const char *schedule;       /* --schedule: letters, or NULL */
-    bool explore;               /* --explore: run every schedule */
-};
-
-/* One transfer, made up front from the seed.  In threads mode it is also
- * the thread's argument; in async mode the task's state (its "locals"). */
-struct transfer {
-    long index;                 /* 0 .. transfers-1 */
-    int from;                   /* sending bank (index into balances) */
-    int to;                     /* receiving bank, never == from */
-    long amount;                /* 1 .. MAX_AMOUNT */
-    enum lock_mode lock;        /* which locks it takes (--lock) */
-    int first_lock;             /* per-account: the bank locked first */
-    int second_lock;            /* ... and second */
-    bool quiet;                 /* no dot when done */
-    pthread_t thread;           /* threads mode: its thread */
-    long seen;                  /* async mode: update_bank's balance read */
-    int64_t start_us;           /* for the trace: program_us() at start */
-    int64_t end_us;             /* ... and at the end */
-};
 
 /* ====== The shared data ====== */
 
@@ -130,175 +86,6 @@ static pthread_mutex_t account_locks[MAX_BANKS];
 /* async mode: the same ideas for tasks (asyncio.Lock). */
 static struct async_lock async_transaction_lock = ASYNC_LOCK_INIT;
 static struct async_lock async_account_locks[MAX_BANKS];
-
-/* ====== A private random number generator ====== */
-
-/* splitmix64: a tiny, well-mixed generator with its whole state in one
- * number.  The program's own, not rand(): the same seed must give the
- * same transfers on every machine and in every mode.
- *     uint64_t state = 42;  splitmix64(&state) -> 13679457532755275413 */
-static uint64_t splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15u);
-
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
-/* ====== Options ====== */
-
-static void usage(void)
-{
-    printf("usage: bank [options]\n"
-           "Random transfers between banks; the sum must stay the same.\n\n"
-           "  --mode sync|threads|async  one by one, a thread per "
-           "transfer, or a task\n"
-           "                             per transfer on the event loop "
-           "(sync)\n"
-           "  --lock none|mutex|per-account\n"
-           "                             no lock, one lock around each "
-           "transfer's\n"
-           "                             updates, or a lock per bank "
-           "(none)\n"
-           "  --order global|transfer    per-account: lock the lower "
-           "bank first, or\n"
-           "                             `from` first (it can deadlock) "
-           "(global)\n"
-           "  --seed N                   the transfers to make (random, "
-           "printed)\n"
-           "  --transfers N              how many transfers (20; 1 to %d)\n"
-           "  --banks N                  how many banks of %d (5; 2 to %d)\n"
-           "  --schedule ABAB...         threads mode: replay one "
-           "interleaving; each\n"
-           "                             letter lets one transfer (A, B, "
-           "...) take its\n"
-           "                             next step\n"
-           "  --explore                  threads mode: run every "
-           "interleaving of a small\n"
-           "                             case (at most %d schedules)\n"
-           "  --trace FILE               write one CSV row per transfer "
-           "(--explore: per\n"
-           "                             schedule)\n"
-           "  --color WHEN               colour: auto, always, never (auto)\n"
-           "  -q, --quiet                no dot per transfer, no steps\n"
-           "  -h, --help                 show this help\n",
-           MAX_TRANSFERS, START_BALANCE, MAX_BANKS, INTERLEAVE_MAX_RUNS);
-}
-
-/* A seed nobody chose: the clock's nanoseconds mixed with the pid, cut to
- * nine digits so that it is easy to type back in. */
-static uint64_t random_seed(void)
-{
-    struct timespec now;
-
-    clock_gettime(CLOCK_REALTIME, &now);
-    uint64_t mix = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-    mix ^= (uint64_t)getpid() << 32;
-    return splitmix64(&mix) % 1000000000u;
-}
-
-static void parse_options(int argc, char *argv[], struct settings *settings)
-{
-    static const struct option options[] = {
-        { "mode", required_argument, NULL, 'm' },
-        { "lock", required_argument, NULL, 'l' },
-        { "order", required_argument, NULL, 'o' },
-        { "schedule", required_argument, NULL, 'S' },
-        { "explore", no_argument, NULL, 'E' },
-        { "seed", required_argument, NULL, 's' },
-        { "transfers", required_argument, NULL, 'n' },
-        { "banks", required_argument, NULL, 'b' },
-        COMMON_LONG_OPTIONS,
-        { NULL, 0, NULL, 0 },
-    };
-    bool seed_given = false;
-    int c;
-
-    *settings = (struct settings){
-        .mode = MODE_SYNC, .lock = LOCK_NONE, .transfers = 20, .banks = 5,
-    };
-    while ((c = option_next(argc, argv, options)) != -1) {
-        switch (c) {
-        case 'm':
-            settings->mode = option_choice("--mode", optarg, mode_names);
-            break;
-        case 'l':
-            settings->lock = option_choice("--lock", optarg, lock_names);
-            break;
-        case 'o':
-            settings->order = option_choice("--order", optarg, order_names);
-            break;
-        case 'S': settings->schedule = optarg; break;
-        case 'E': settings->explore = true; break;
-        case 's':
-            settings->seed = option_long("--seed", optarg, 0, LONG_MAX);
-            seed_given = true;
-            break;
-        case 'n':
-            settings->transfers = option_long("--transfers", optarg, 1,
-                                              MAX_TRANSFERS);
-            break;
-        case 'b':
-            settings->banks = option_long("--banks", optarg, 2, MAX_BANKS);
-            break;
-        case 'h': usage(); exit(0);
-        default:                /* --trace, --color, -q, or unknown */
-            option_common(c, optarg, &settings->quiet, &settings->trace,
-                          argv);
-        }
-    }
-    option_no_operands(argc, argv);
-    if (settings->schedule != NULL && settings->explore)
-        error_usage("--schedule and --explore do not go together: "
-                    "'--schedule %s'", settings->schedule);
-    if ((settings->schedule != NULL || settings->explore) &&
-        settings->mode != MODE_THREADS)
-        error_usage("--schedule and --explore drive threads: add --mode "
-                    "threads: '--mode %s'", mode_names[settings->mode]);
-    if ((settings->schedule != NULL || settings->explore) &&
-        settings->transfers > TURNSTILE_MAX_THREADS)
-        error_usage("--schedule and --explore name transfers A to Z: at "
-                    "most %d transfers: '%ld'", TURNSTILE_MAX_THREADS,
-                    settings->transfers);
-    if (!seed_given)
-        settings->seed = random_seed();
-}
-
-/* ====== The transfers, made up front from the seed ====== */
-
-/* Fill transfers[] from the seed: two different banks, 1..100 moved. */
-static void make_transfers(const struct settings *settings,
-                           struct transfer *transfers)
-{
-    uint64_t state = settings->seed;
-
-    for (long i = 0; i < settings->transfers; i++) {
-        struct transfer *transfer = &transfers[i];
-        int from = (int)(splitmix64(&state) % (uint64_t)settings->banks);
-        /* any bank but `from`: step 1 .. banks-1 places along */
-        int step = 1 + (int)(splitmix64(&state)
-                             % (uint64_t)(settings->banks - 1));
-        int to = (int)((from + step) % settings->banks);
-        /* --order transfer: `from` first -- two transfers in opposite
-         * directions can each hold one lock and wait for the other.
-         * --order global: the lower-numbered bank first, always: no
-         * cycle of waiting can form, so no deadlock. */
-        bool from_first = settings->order == ORDER_TRANSFER || from < to;
-
-        *transfer = (struct transfer){
-            .index = i,
-            .from = from,
-            .to = to,
-            .amount = 1 + (long)(splitmix64(&state) % MAX_AMOUNT),
-            .lock = settings->lock,
-            .first_lock = from_first ? from : to,
-            .second_lock = from_first ? to : from,
-            .quiet = settings->quiet || settings->schedule != NULL ||
-                     settings->explore,
-        };
-    }
-}
 
 /* Print "name={'bank_1': 1000, 'bank_2': 1000, ...}" like a Python dict. */
 static void print_balances(const char *name)
@@ -567,95 +354,6 @@ static long controlled_sum(void *context)
     return balances_sum();
 }
 
-/* The case for labs/interleave/explore.h: a thread per transfer, each
- * announcing check, withdraw, check, deposit; with --lock mutex also take
- * and release; per-account two of each.  The texts live in text[]. */
-static void plan_case(const struct settings *settings,
-                      struct transfer *transfers, struct interleaving *plan,
-                      char text[3][160])
-{
-    static const int steps[] = {
-        [LOCK_NONE] = 4, [LOCK_MUTEX] = 6, [LOCK_PER_ACCOUNT] = 8,
-    };
-    static const struct interleave_words words = {
-        .lock = "a lock", .blocked = "waits for a lock %c holds",
-        .failed = "broke the sum",
-        .shortest = "shortest schedule that breaks it",
-        .measured = "sum", .threads = "transfers",
-    };
-    bool per_account = settings->lock == LOCK_PER_ACCOUNT;
-
-    snprintf(text[0], 160, "--mode threads --seed %llu --transfers %ld "
-             "--banks %ld --lock %s%s%s", (unsigned long long)settings->seed,
-             settings->transfers, settings->banks,
-             lock_names[settings->lock], per_account ? " --order " : "",
-             per_account ? order_names[settings->order] : "");
-    snprintf(text[1], 160, "try --transfers 2): '--transfers %ld'",
-             settings->transfers);
-    snprintf(text[2], 160, "use fewer --transfers: '%ld'",
-             settings->transfers);
-    *plan = (struct interleaving){
-        .program = "bank", .replay_args = text[0], .too_long = text[1],
-        .too_many = text[2], .words = &words,
-        .threads = (int)settings->transfers,
-        .steps_each = steps[settings->lock], .deadlocks = per_account,
-        .thread = transfer_thread, .reset = controlled_reset,
-        .measure = controlled_sum, .expected = bank_count * START_BALANCE,
-    };
-    for (long i = 0; i < settings->transfers && i < TURNSTILE_MAX_THREADS;
-         i++)
-        plan->args[i] = &transfers[i];
-}
-
-/* "A: bank_2 -> bank_1 59" for each transfer. */
-static void print_transfers(const struct settings *settings,
-                            const struct transfer *transfers)
-{
-    for (long i = 0; i < settings->transfers; i++)
-        printf("%c: bank_%d -> bank_%d %ld\n", turnstile_letter((int)i),
-               transfers[i].from + 1, transfers[i].to + 1,
-               transfers[i].amount);
-}
-
-/* --explore: every interleaving of the transfers' steps, then of the same
- * transfers as tasks. */
-static void explore(const struct settings *settings,
-                    struct transfer *transfers,
-                    const struct interleaving *plan)
-{
-    /* the tasks: 6 stretches between awaits each, and one more for each
-     * lock that is held when asked for */
-    static const int task_steps[] = {
-        [LOCK_NONE] = 6, [LOCK_MUTEX] = 7, [LOCK_PER_ACCOUNT] = 8,
-    };
-    struct interleave_task_counts tasks;
-
-    printf("explore: %ld transfers over %ld banks, --lock %s%s%s: %ld steps "
-           "each\n", settings->transfers, settings->banks,
-           lock_names[settings->lock],
-           settings->lock == LOCK_PER_ACCOUNT ? " --order " : "",
-           settings->lock == LOCK_PER_ACCOUNT
-               ? order_names[settings->order] : "", plan->steps_each);
-    print_transfers(settings, transfers);
-    fflush(stdout);
-    if (!interleave_explore(plan))
-        return;
-    interleave_explore_tasks(plan, transfer_task, task_steps[settings->lock],
-                             plan->args, &tasks);
-    if (tasks.bound > INTERLEAVE_MAX_RUNS)
-        printf("as tasks (--mode async, an await at every sleep): more "
-               "than %d schedules (%s): not explored\n", INTERLEAVE_MAX_RUNS,
-               tasks.formula);
-    if (tasks.runs == 0)
-        return;
-    printf("as tasks (--mode async, an await at every sleep): "
-           "schedules: %ld, broke the sum: %ld of %ld", tasks.runs,
-           tasks.failed, tasks.runs);
-    if (settings->lock == LOCK_PER_ACCOUNT)
-        printf(", deadlocked: %ld of %ld", tasks.deadlocked, tasks.runs);
-    printf("\n");
-}
-
 int main(int argc, char *argv[])
 {
     static struct transfer transfers[MAX_TRANSFERS];
@@ -681,13 +379,18 @@ int main(int argc, char *argv[])
         async_account_locks[b] = (struct async_lock)ASYNC_LOCK_INIT;
     }
     make_transfers(&settings, transfers);
-    plan_case(&settings, transfers, &plan, plan_text);
+    /* --schedule and --explore: a thread per transfer, from the start */
+    plan_transfers(&settings, transfers, &plan, plan_text);
+    plan.thread = transfer_thread;
+    plan.reset = controlled_reset;
+    plan.measure = controlled_sum;
+    plan.expected = bank_count * START_BALANCE;
     interleave_check(&plan, settings.schedule, settings.explore);
 
     printf("seed=%llu\n", (unsigned long long)settings.seed);
     if (settings.explore) {
         timer_start(&timer);
-        explore(&settings, transfers, &plan);
+        explore_transfers(&settings, transfers, &plan, transfer_task);
         timer_print(&timer);
         if (trace_close() != 0)
             return EXIT_WORK_FAILED;
