@@ -38,10 +38,12 @@
  * Ctrl-C:  each thread stops at its next chunk of ADD_CHUNK additions;
  *         expected= then counts the additions really made; exit 130.
  *
+ * The command line (struct settings, the names of --lock) is in
+ * lib/settings.c.
+ *
  * Compare with labs/lab8/bank.c, where the shared data are bank balances
  * and the gap between the read and the write is a sleep.
  */
-#include <getopt.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -54,28 +56,11 @@
 #include "explore.h"
 #include "interrupt.h"
 #include "task.h"
-#include "options.h"
 #include "timer.h"
 #include "trace.h"
+#include "lib/settings.h"
 
-#define MAX_THREADS 64
-#define DEFAULT_WINDOW 50       /* busy-loop steps between read and write */
 #define ADD_CHUNK 65536         /* additions between two looks at Ctrl-C */
-
-enum lock_mode { LOCK_NONE, LOCK_MUTEX, LOCK_ATOMIC };
-
-static const char *const lock_names[] = { "none", "mutex", "atomic", NULL };
-
-struct settings {
-    long threads;               /* --threads: how many threads add */
-    long increments;            /* --increments: additions per thread */
-    enum lock_mode lock;        /* --lock: how the counter is protected */
-    long window;                /* --window: delay steps inside each add */
-    const char *trace;          /* --trace: CSV file, or NULL */
-    const char *schedule;       /* --schedule: letters, or NULL */
-    bool explore;               /* --explore: run every schedule */
-    bool quiet;                 /* -q: no step lines */
-};
 
 struct worker {
     pthread_t thread;           /* the thread running add_many() */
@@ -105,89 +90,6 @@ static pthread_mutex_t counter_lock = PTHREAD_MUTEX_INITIALIZER;
 /* The counter of --lock atomic: C11 _Atomic, changed only by
  * atomic_fetch_add, which reads, adds and writes as one indivisible step. */
 static atomic_long atomic_counter;
-
-/* ====== Options ====== */
-
-static void usage(void)
-{
-    printf("usage: race_condition [options]\n"
-           "Threads add 1 to a shared counter, with or without a lock.\n\n"
-           "  --threads N                threads adding (2; 1 to %d)\n"
-           "  --increments N             additions per thread (1000000)\n"
-           "  --lock none|mutex|atomic   how the counter is protected "
-           "(none)\n"
-           "  --window N                 busy-loop steps between reading "
-           "and writing\n"
-           "                             the counter (%d; 0: a plain "
-           "counter++)\n"
-           "  --schedule ABAB...         replay one interleaving: each "
-           "letter lets one\n"
-           "                             thread (A, B, ...) take its next "
-           "step\n"
-           "  --explore                  run every interleaving of a small "
-           "case (at most\n"
-           "                             %d schedules)\n"
-           "  --trace FILE               write one CSV row per thread "
-           "(--explore: per\n"
-           "                             schedule)\n"
-           "  --color WHEN               colour: auto, always, never (auto)\n"
-           "  -q, --quiet                summary lines only (no steps)\n"
-           "  -h, --help                 show this help\n",
-           MAX_THREADS, DEFAULT_WINDOW, INTERLEAVE_MAX_RUNS);
-}
-
-static void parse_options(int argc, char *argv[], struct settings *settings)
-{
-    static const struct option options[] = {
-        { "threads", required_argument, NULL, 't' },
-        { "increments", required_argument, NULL, 'i' },
-        { "lock", required_argument, NULL, 'l' },
-        { "window", required_argument, NULL, 'w' },
-        { "schedule", required_argument, NULL, 'S' },
-        { "explore", no_argument, NULL, 'E' },
-        COMMON_LONG_OPTIONS,
-        { NULL, 0, NULL, 0 },
-    };
-    int c;
-
-    *settings = (struct settings){
-        .threads = 2, .increments = 1000000, .lock = LOCK_NONE,
-        .window = DEFAULT_WINDOW,
-    };
-    while ((c = option_next(argc, argv, options)) != -1) {
-        switch (c) {
-        case 't':
-            settings->threads = option_long("--threads", optarg, 1,
-                                            MAX_THREADS);
-            break;
-        case 'i':
-            settings->increments = option_long("--increments", optarg, 1,
-                                               100000000);
-            break;
-        case 'l':
-            settings->lock = option_choice("--lock", optarg, lock_names);
-            break;
-        case 'w':
-            settings->window = option_long("--window", optarg, 0, 100000);
-            break;
-        case 'S': settings->schedule = optarg; break;
-        case 'E': settings->explore = true; break;
-        case 'h': usage(); exit(0);
-        default:                /* --trace, --color, -q, or unknown */
-            option_common(c, optarg, &settings->quiet, &settings->trace,
-                          argv);
-        }
-    }
-    option_no_operands(argc, argv);
-    if (settings->schedule != NULL && settings->explore)
-        error_usage("--schedule and --explore do not go together: "
-                    "'--schedule %s'", settings->schedule);
-    if ((settings->schedule != NULL || settings->explore) &&
-        settings->threads > TURNSTILE_MAX_THREADS)
-        error_usage("--schedule and --explore name threads A to Z: "
-                    "at most %d threads: '%ld'", TURNSTILE_MAX_THREADS,
-                    settings->threads);
-}
 
 /* ====== The three ways to add ====== */
 
