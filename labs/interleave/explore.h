@@ -11,7 +11,7 @@
  *     ...
  *     status = interleave_replay(&plan, schedule, print);  // --schedule
  *     interleave_explore(&plan);                            // --explore
- *     interleave_explore_tasks(&plan, add_task, states, &counts);
+ *     interleave_explore_tasks(&plan, add_task, 1, plan.args, &counts);
  *
  * Every exploration keeps the kit's interrupt contract (interrupt.h): the
  * first SIGINT or SIGTERM ends it after the run in flight, that run is not
@@ -107,7 +107,9 @@ struct interleave_task_counts {
  * states[t] as task t's state), each running to its next await; the
  * explorer plays the loop.  steps_each: the stretches between awaits of
  * one task without waiting (for the cap).  Not run when over the cap or
- * after an interrupt (counts->runs is then 0). */
+ * after an interrupt (counts->runs is then 0); an interrupt while it runs
+ * ends it with a line of its own ("as tasks: N schedules explored, then
+ * interrupted: ...") and the one on stderr, and runs is 0 too. */
 void interleave_explore_tasks(const struct interleaving *plan,
                               task_proc *body, long steps_each,
                               void *const *states,
