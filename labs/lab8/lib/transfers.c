@@ -1,5 +1,5 @@
-/* transfers.c -- bank's command line, and the transfers a seed makes
- * (see transfers.h).
+/* transfers.c -- bank's command line, the transfers a seed makes, and
+ * how --schedule and --explore see them (see transfers.h).
  */
 #include <getopt.h>
 #include <limits.h>
@@ -188,7 +188,7 @@ void make_transfers(const struct settings *settings,
 
 /* "A: bank_2 -> bank_1 59" for each transfer. */
 void print_transfers(const struct settings *settings,
-                            const struct transfer *transfers)
+                     const struct transfer *transfers)
 {
     for (long i = 0; i < settings->transfers; i++)
         printf("%c: bank_%d -> bank_%d %ld\n", turnstile_letter((int)i),

@@ -1,6 +1,7 @@
-/* transfers.h -- bank's command line and the transfers a seed makes
- * (lab 8).  bank.c holds the lesson: the balances, the locks, the three
- * ways to run the transfers; this is what it runs them on.
+/* transfers.h -- bank's command line, the transfers a seed makes, and
+ * how --schedule and --explore see them (lab 8).  bank.c holds the
+ * lesson: the balances, the locks, the three ways to run the transfers;
+ * this is what it runs them on.
  */
 #ifndef CONKIT_TRANSFERS_H
 #define CONKIT_TRANSFERS_H
