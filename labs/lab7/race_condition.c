@@ -37,6 +37,9 @@
  *
  * Ctrl-C:  each thread stops at its next chunk of ADD_CHUNK additions;
  *         expected= then counts the additions really made; exit 130.
+ *         --explore stops after the schedule in flight (not counted) and
+ *         says how many it explored.  A long one shows its progress on a
+ *         terminal.
  *
  * The command line (struct settings, the names of --lock) is in
  * lib/settings.c.

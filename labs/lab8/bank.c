@@ -39,7 +39,9 @@
  * Ctrl-C:  no new transfer starts (--mode sync stops its loop; threads and
  *         tasks all start at once and end within a fraction of a second);
  *         the balances and sum= are printed as they are, the transfers
- *         not made are traced `cancelled`; exit 130.
+ *         not made are traced `cancelled`; exit 130.  --explore stops
+ *         after the schedule in flight (not counted) and says how many it
+ *         explored.
  *
  * The command line and the transfers a seed makes are in lib/transfers.c.
  *
