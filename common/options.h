@@ -4,9 +4,10 @@
  *
  *   - Each program parses its own options with getopt_long in its own
  *     file, so the options a lab teaches stay visible there -- except the
- *     four I/O labs (io_sync, io_threads, io_async, io_fork), whose
- *     options are alike but for one knob: common/io_options.c parses
- *     theirs.  Lab 6's four programs also share --work, --jobs and --n
+ *     four I/O labs (io_sync, io_threads, io_async, io_fork) and lab 10's
+ *     mixed, whose options are alike but for one knob: common/io_options.c
+ *     parses theirs, and a table of their own few more (io_threads' --gil,
+ *     mixed's --model) as the struct io_program's extra_options.  Lab 6's four programs also share --work, --jobs and --n
  *     (labs/lab6/lib/jobs.h), and lab 9's three scrapers their whole
  *     command line (labs/lab9/lib/scrape.c).  The site simulator is no
  *     lab program: scripts/sitesim/config.c reads its options with

@@ -222,6 +222,7 @@ bank 200 --mode sync --transfers 200
 scrape_sync 118 --pages 118
 scrape_threads 118 --pages 118 --workers 2
 scrape_async 118 --pages 118 --max-conns 2
+mixed 400 --repeat 100 --model threads --workers 2 --rounds 2000
 RUNS
 }
 
@@ -280,10 +281,11 @@ interrupt_long_run() {
     local cancelled
     cancelled="$(grep -c ',cancelled$' "$trace" || true)"
     [ "$cancelled" -ge 1 ] || fail "$program: no cancelled row"
-    # every download printed as done has its `ok` row
+    # every download printed as done has its `ok` row (a download's
+    # label is its URL; mixed's hash rows are not downloads)
     local read ok
     read="$(grep -c 'Read [0-9]* bytes from ' "$out" || true)"
-    ok="$(grep -c ',ok$' "$trace" || true)"
+    ok="$(grep -cE ',https?://[^,]*,[0-9]+,[0-9]+,ok$' "$trace" || true)"
     if [ "$read" -gt 0 ]; then
         [ "$read" -eq "$ok" ] ||
             fail "$program: $read downloads printed, $ok ok rows"

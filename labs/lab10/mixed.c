@@ -73,6 +73,7 @@ struct page {
     const char *status;         /* "ok", "failed", "cancelled", or NULL */
     int64_t got_us;             /* when its download ended */
     bool hashed;                /* its digest was computed */
+    bool hash_traced;           /* its hash has its trace row */
     unsigned char digest[32];   /* the hash, once hashed */
 };
 
@@ -169,14 +170,11 @@ static void finish_page(const struct settings *settings, long index,
     if (strcmp(page->status, "ok") != 0)
         return;
     int64_t start = program_us();
-    if (interrupt_requested()) {
-        trace_record(2 * index + 1, worker, "hash", start, start,
-                     "cancelled");
-        return;
-    }
+    if (interrupt_requested())
+        return;                 /* main traces it cancelled */
     hash_page(page, settings->rounds, page->digest);
     trace_record(2 * index + 1, worker, "hash", start, program_us(), "ok");
-    page->hashed = true;
+    page->hashed = page->hash_traced = true;
     if (!settings->io.quiet)
         print_worker_line(worker, "Read %zu bytes from %s", page->size,
                           page->url);
@@ -613,10 +611,14 @@ int main(int argc, char *argv[])
         } else if (page->status != NULL &&
                    strcmp(page->status, "failed") == 0) {
             totals.failed++;
-        } else if (page->status == NULL) {      /* never started */
-            int64_t now = program_us();
-            trace_record(2 * (long)i, 0, page->url, now, now, "cancelled");
         }
+        /* every page has two rows, its download and its hash: what never
+         * ran (Ctrl-C, or a failed download's hash) is cancelled */
+        int64_t now = program_us();
+        if (page->status == NULL)
+            trace_record(2 * (long)i, 0, page->url, now, now, "cancelled");
+        if (!page->hash_traced)
+            trace_record(2 * (long)i + 1, 0, "hash", now, now, "cancelled");
         free(page->body);
     }
     free(pages);
