@@ -142,8 +142,8 @@ int interleave_replay(const struct interleaving *plan, const char *schedule,
     case TURNSTILE_DONE:
         return 0;
     case TURNSTILE_DEADLOCK:
-        printf("deadlock after %d steps: %s (each holds a lock the other "
-               "waits for)\n", run.steps, run.deadlock);
+        printf("deadlock after %d steps: %s (each waits for a lock another "
+               "holds: none can go on)\n", run.steps, run.deadlock);
         return EXIT_WORK_FAILED;
     case TURNSTILE_BLOCKED:
         printf("%c: blocked: ", turnstile_letter(run.stuck));

@@ -172,7 +172,7 @@ static void add_atomically(long increments, long window)
     for (long i = 0; i < increments; i++) {
         TURNSTILE_STEP();
         busy_delay(window);
-        long before = atomic_fetch_add(&atomic_counter, 1); /* lock add */
+        long before = atomic_fetch_add(&atomic_counter, 1); /* lock xadd */
         TURNSTILE_SAY("add atomically counter=%ld", before + 1);
     }
 }

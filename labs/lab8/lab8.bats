@@ -283,7 +283,7 @@ field_of() {
     assert_equal "$status" 1
     assert_line "A: take lock bank_2"
     assert_line "B: take lock bank_1"
-    assert_line "deadlock after 2 steps: A waits for B, B waits for A (each holds a lock the other waits for)"
+    assert_line "deadlock after 2 steps: A waits for B, B waits for A (each waits for a lock another holds: none can go on)"
     assert_line "sum=3000"
 }
 
