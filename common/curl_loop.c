@@ -15,11 +15,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "error.h"
-
-#define SPARE_FDS 64            /* kept back for stdio, epoll, trace, CA files */
 
 struct curl_loop {
     struct loop *loop;          /* the event loop everything waits in */
@@ -210,31 +207,4 @@ void curl_loop_free(struct curl_loop *curl)
     if (curl->timer_id != 0)
         loop_del_timer(curl->loop, curl->timer_id);
     free(curl);
-}
-
-/* ====== How many connections fit ====== */
-
-long curl_loop_fit_connections(long wanted, const char *option)
-{
-    struct rlimit limit;
-
-    if (getrlimit(RLIMIT_NOFILE, &limit) == -1)
-        error_fatal("getrlimit: %s", strerror(errno));
-    if (limit.rlim_cur != limit.rlim_max) {
-        limit.rlim_cur = limit.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &limit) == -1)
-            error_fatal("setrlimit: %s", strerror(errno));
-    }
-    if (limit.rlim_cur == RLIM_INFINITY ||
-        limit.rlim_cur >= (rlim_t)wanted + SPARE_FDS)
-        return wanted;
-    long files = (long)limit.rlim_cur;
-    long spare = files < 2 * SPARE_FDS ? files / 2 : SPARE_FDS;
-    long room = files - spare > 1 ? files - spare : 1;
-    if (wanted <= room)
-        return wanted;
-    error_report("%s %ld is more than the open-file limit allows (ulimit "
-                 "-Hn %ld, less %ld spare): using %ld", option, wanted, files,
-                 spare, room);
-    return room;
 }

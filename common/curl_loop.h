@@ -6,6 +6,10 @@
  * file wires those callbacks to common/loop.h, so that one epoll loop
  * waits for every transfer at once, and reports each finished transfer:
  *
+ * labs/lab4/io_async.c writes this wiring out in its own file, with the
+ * loop's turn; this file packages it for labs/lab9/scrape_async.c, whose
+ * lesson is the tasks on top:
+ *
  *     epoll_wait --> fd ready --> curl_multi_socket_action(fd)   --+
  *         ^      --> timerfd  --> curl_multi_socket_action(TIMEOUT) |
  *         |                                                        v
@@ -18,8 +22,7 @@
  *
  * The multi handle is the "session": it keeps the pool of open
  * connections every transfer borrows from, as an aiohttp ClientSession
- * owns its connector.  Used by labs/lab4/io_async.c and
- * labs/lab9/scrape_async.c.  One thread only; every curl_multi_* result
+ * owns its connector.  One thread only; every curl_multi_* result
  * is checked, and a failure is fatal (it means a bug, not a bad site).
  */
 #ifndef CONKIT_CURL_LOOP_H
@@ -57,15 +60,6 @@ void curl_loop_remove(struct curl_loop *curl, CURL *handle);
 
 /* Transfers added and not yet finished or removed. */
 long curl_loop_running(const struct curl_loop *curl);
-
-/* Every connection is a socket, so a file descriptor.  Raise the soft
- * open-file limit to the hard one and return how many of `wanted`
- * connections fit, keeping 64 descriptors spare (half the limit when it
- * is under 128), at least 1.  When fewer fit, say so once on stderr --
- *   io_async: --max-conns 137 is more than the open-file limit allows
- *   (ulimit -Hn 200, less 64 spare): using 136
- * -- and carry on with those.  `option` names the knob in that line. */
-long curl_loop_fit_connections(long wanted, const char *option);
 
 /* Closes the pooled connections and frees the multi handle. */
 void curl_loop_free(struct curl_loop *curl);

@@ -94,6 +94,12 @@ void http_loopback_only(void)
     loopback_only = true;
 }
 
+long http_connection_fds(void)
+{
+    /* libcurl resolves a numeric address without its resolver thread */
+    return loopback_only ? 1 : 3;
+}
+
 /* ====== Callbacks every handle gets ====== */
 
 /* libcurl calls this often while a transfer runs, and about once a second

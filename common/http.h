@@ -26,6 +26,19 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* File descriptors, for fd_limit_fit() (common/fd_limit.h). */
+#define HTTP_CA_FDS 1           /* a TLS handshake reads the lab CA file,
+                                   then hashed system CAs, one at a time */
+#define HTTP_WAKE_FDS 2         /* the socketpair a multi handle keeps to
+                                   wake itself; an easy handle has its own */
+#define HTTP_MAX_CACHED 5       /* connections an easy handle keeps open
+                                   (CURLOPT_MAXCONNECTS' default) */
+
+/* What one connection holds: its socket, and 2 more (the resolver
+ * thread's socketpair) while a host name is looked up -- none for a list
+ * all on 127.0.0.1 (http_loopback_only()).  Ask after sites_load(). */
+long http_connection_fds(void);
+
 /* curl_global_init() and the lab CA; call once, before any thread. */
 void http_global_init(void);
 void http_global_cleanup(void);

@@ -1,5 +1,6 @@
 /* io_run.c -- how every I/O lab's main() starts and ends (see io_run.h). */
 #include <stdio.h>
+#include <string.h>
 
 #include "error.h"
 #include "http.h"
@@ -15,6 +16,38 @@ void io_run_start(const struct io_settings *settings,
         trace_open(settings->trace);
     sites_check_simulator(sites);
     http_global_init();
+}
+
+/* How many origins ("https://host:port") the list has, counting no
+ * further than `most`. */
+static long count_origins(const struct site_list *sites, long most)
+{
+    const char *seen[HTTP_MAX_CACHED + 1];
+    size_t length[HTTP_MAX_CACHED + 1];
+    long count = 0;
+
+    for (size_t i = 0; i < sites->base_count && count < most; i++) {
+        const char *url = sites->base[i], *host = strstr(url, "://");
+        const char *path = strchr(host != NULL ? host + 3 : url, '/');
+        size_t n = path != NULL ? (size_t)(path - url) : strlen(url);
+        long k = 0;
+        while (k < count && !(length[k] == n &&
+                              strncmp(seen[k], url, n) == 0))
+            k++;
+        if (k == count) {
+            seen[count] = url;
+            length[count++] = n;
+        }
+    }
+    return count;
+}
+
+long io_session_fds(const struct site_list *sites)
+{
+    long connections = count_origins(sites, HTTP_MAX_CACHED + 1);
+
+    return connections * http_connection_fds() + HTTP_WAKE_FDS +
+           HTTP_CA_FDS;
 }
 
 int io_run_finish(const struct timer *timer, struct site_list *sites,

@@ -33,6 +33,14 @@
 void io_run_start(const struct io_settings *settings,
                   struct site_list *sites);
 
+/* The file descriptors one session (an easy handle, used by one thread
+ * or process at a time) can hold at once while it downloads the list:
+ * the connections it keeps, one per origin of the list up to libcurl's
+ * cache of HTTP_MAX_CACHED and one more while the cache is full, its
+ * wake-up socketpair, and the CA files a handshake reads.  For
+ * fd_limit_fit() (common/fd_limit.h). */
+long io_session_fds(const struct site_list *sites);
+
 /* Print the summary of done + failed finished downloads of the list,
  * then the timer's line; clean up libcurl and the list and close the
  * trace.  Returns main()'s exit status: 1 when the trace could not be

@@ -11,6 +11,10 @@
  *     loop_run(loop);          -- returns when nothing is left to wait for
  *     loop_free(loop);
  *
+ * A program whose lesson is the loop turns it itself, with loop_wait()
+ * for the waiting and its own code for what to do with each ready fd
+ * (labs/lab4/io_async.c); the loop is the same one.
+ *
  * Times are in microseconds on CLOCK_MONOTONIC.  The loop waits in
  * epoll_wait; timers fire from one timerfd armed for the earliest deadline
  * (so 100 us sleeps are honoured, not rounded to epoll's milliseconds).
@@ -31,12 +35,21 @@
 
 #define LOOP_TIMER_DONE (-1)    /* a timer proc's return: do not repeat */
 
+#define LOOP_WAKE_NEVER 0       /* loop_wait(): no deadline of the caller's */
+#define LOOP_WAKE_NOW (-1)      /* loop_wait(): poll, never sleep */
+
 /* What a before-poll hook reports about the work it keeps (tasks). */
 #define LOOP_HOOK_IDLE 0        /* nothing: the loop may end */
 #define LOOP_HOOK_WAITING 1     /* work waits for an fd, timer or peer */
 #define LOOP_HOOK_READY 2       /* work is ready now: poll without sleeping */
 
 struct loop;
+
+/* A watched fd that loop_wait() found ready. */
+struct loop_event {
+    int fd;                     /* the fd */
+    int mask;                   /* LOOP_* it is ready for */
+};
 
 /* Called when fd is ready; mask is what it is ready for (LOOP_*). */
 typedef void loop_fd_proc(struct loop *loop, int fd, int mask, void *data);
@@ -60,7 +73,9 @@ struct loop *loop_create(void);
 void loop_free(struct loop *loop);
 
 /* Watch fd for mask (LOOP_READABLE | LOOP_WRITABLE): adds fd, or replaces
- * the mask, proc and data of an fd already watched.  0 or -1 (errno). */
+ * the mask, proc and data of an fd already watched.  0 or -1 (errno).
+ * proc may be NULL when the caller turns the loop itself (loop_wait()),
+ * never when loop_run() turns it. */
 int loop_add_fd(struct loop *loop, int fd, int mask, loop_fd_proc *proc,
                 void *data);
 
@@ -90,6 +105,20 @@ void *loop_before_poll_data(const struct loop *loop);
  * for locks), that is a deadlock: it says so on stderr and exits 1,
  * rather than wait forever. */
 void loop_run(struct loop *loop);
+
+/* Steps 2 and 3 of a turn, for a caller that turns the loop itself:
+ * arm the timerfd for the earliest of the loop's timers and wake_us (a
+ * CLOCK_MONOTONIC time of the caller's, e.g. libcurl's timeout;
+ * LOOP_WAKE_NEVER: none), then sleep in epoll_wait until a watched fd is
+ * ready or that time has come (LOOP_WAKE_NOW: do not sleep).  Fills
+ * ready with up to max of the ready fds and returns how many: 0 when
+ * only the timerfd fired or a signal came (EINTR).  The timers' procs
+ * are not called: that is loop_fire_timers(). */
+int loop_wait(struct loop *loop, int64_t wake_us, struct loop_event *ready,
+              int max);
+
+/* Step 5: call the procs of the timers that are due. */
+void loop_fire_timers(struct loop *loop);
 
 /* Make loop_run() return after the current callback. */
 void loop_stop(struct loop *loop);

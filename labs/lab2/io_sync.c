@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "fd_limit.h"
 #include "http.h"
 #include "interrupt.h"
 #include "io_options.h"
@@ -110,6 +111,7 @@ int main(int argc, char *argv[])
     interrupt_install();
     io_parse_options(argc, argv, &program, &settings);
     io_run_start(&settings, &sites);
+    fd_limit_fit(1, io_session_fds(&sites), 0, NULL);  /* room for one? */
 
     timer_start(&timer);
     download_all_sites(&settings, &sites, &totals);

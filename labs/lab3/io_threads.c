@@ -45,6 +45,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "fd_limit.h"
 #include "gil.h"
 #include "http.h"
 #include "interrupt.h"
@@ -309,6 +310,11 @@ int main(int argc, char *argv[])
     io_run_start(&settings, &sites);    /* libcurl: before any thread */
     if (python.on)
         gil_init(&python.gil, 5.0);     /* CPython's switch interval */
+    /* each thread's session holds sockets, a socketpair and CA files:
+     * start no more threads than the open-file limit can feed */
+    settings.concurrency = fd_limit_fit(settings.concurrency,
+                                        io_session_fds(&sites), 0,
+                                        "--workers");
 
     timer_start(&timer);
     download_all_sites(&settings, &sites, &pool);

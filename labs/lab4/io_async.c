@@ -8,29 +8,25 @@
  * flight together, so the total time drops to about one latency per
  * --max-conns downloads.
  *
- * The loop's turn -- read it first: loop_run() in common/loop.c, the
- * lines marked 1 to 5:
+ * The loop's turn -- read it first: run_loop() below, in the shape of
+ * curl's docs/examples/ephiperfifo.c.  One turn:
  *
- *   1  the before-poll hook (tasks; io_async has none)
- *   2  arm_timer_fd(): the timerfd is set for the earliest timer -- here
- *      libcurl's one timeout
- *   3  epoll_wait(): the one place the thread sleeps, until a socket or
- *      the timerfd is ready
- *   4  call_fd_procs(): for each ready socket, on_socket_ready() in
- *      common/curl_loop.c calls curl_multi_socket_action(fd); libcurl
- *      reads and writes, then says through on_socket_change() and
- *      on_timer_change() what to wait for next (loop_add_fd, loop_del_fd,
- *      loop_add_timer)
- *   5  fire_due_timers(): libcurl's timeout -> on_timeout() ->
- *      curl_multi_socket_action(CURL_SOCKET_TIMEOUT)
+ *   1  loop_wait(): epoll_wait sleeps until a socket libcurl asked for,
+ *      the interrupt pipe or the timerfd (armed for libcurl's timeout)
+ *      is ready -- the one place the thread sleeps
+ *   2  each ready socket goes to curl_multi_socket_action(fd): libcurl
+ *      reads and writes, and through on_socket_change() and
+ *      on_timer_change() says what to wait for next
+ *   3  libcurl's timeout, when due: curl_multi_socket_action(TIMEOUT)
+ *   4  finish_downloads(): curl_multi_info_read says which transfers
+ *      ended; each prints "Read N bytes" and starts the next download,
+ *      chosen by next_download(), the "same origin first" rule, so that
+ *      --max-conns stay in flight
  *
- * After 4 and 5, read_finished() in common/curl_loop.c asks libcurl which
- * transfers ended and calls this file's download_done() for each: it
- * prints "Read N bytes", and starts the next download -- chosen by
- * next_download(), the "same origin first" rule -- so that --max-conns
- * stay in flight.  The last one stops the loop.
+ * The epoll set, the timerfd and the timer heap are common/loop.c's, the
+ * same loop that runs the tasks of labs 1, 6, 8 and 9.
  *
- * The session is the one multi handle (common/curl_loop.c): it owns the
+ * The session is the one multi handle: it owns the
  * pool of open connections that every transfer borrows from, as an
  * aiohttp ClientSession owns its connector.  Only one thread ever touches
  * it, so unlike io_threads no thread-local storage and no lock is needed.
@@ -50,8 +46,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "curl_loop.h"
 #include "error.h"
+#include "fd_limit.h"
 #include "http.h"
 #include "interrupt.h"
 #include "io_options.h"
@@ -63,6 +59,7 @@
 
 #define DEFAULT_MAX_CONNS 100   /* aiohttp's TCPConnector(limit=100) */
 #define MAX_MAX_CONNS 100000
+#define MAX_READY 256           /* ready fds taken per turn */
 
 /* Where a connection can go: "https://127.0.0.1:8443".  The pool keeps
  * connections per origin; one made for a site serves only that origin. */
@@ -88,8 +85,11 @@ struct download {
 struct downloads {
     const struct io_settings *settings;    /* read-only */
     const struct site_list *sites;      /* read-only */
-    struct loop *loop;          /* the event loop */
-    struct curl_loop *session;  /* the multi handle: connection pool */
+    struct loop *loop;          /* the epoll set and timerfd we wait in */
+    CURLM *session;             /* the multi handle: connection pool */
+    int64_t timeout_at_us;      /* libcurl's timeout (monotonic_us()),
+                                   0: none asked for */
+    long in_flight;             /* handed to libcurl, not yet finished */
     struct download *list;      /* one per site, same order */
     struct origin *origins;     /* the distinct origins of the sites */
     size_t origin_count;        /* entries in origins */
@@ -109,16 +109,16 @@ static const struct io_program program = {
     .knob_max = MAX_MAX_CONNS,
 };
 
-static void parse_options(int argc, char *argv[],
-                          struct io_settings *settings)
+/* Every open connection is a file descriptor: fit --max-conns to the
+ * open-file limit (common/fd_limit.h), beside the epoll set, the
+ * timerfd, the multi handle's socketpair and a handshake's CA files. */
+static void fit_connections(struct io_settings *settings)
 {
-    io_parse_options(argc, argv, &program, settings);
+    long fixed = 2 + HTTP_WAKE_FDS + HTTP_CA_FDS;
 
-    /* every open connection is a file descriptor: stay within the limit;
-     * when short of them, say so once and carry on with what there is
-     * (curl_loop_fit_connections() in common/curl_loop.c) */
-    settings->concurrency = curl_loop_fit_connections(settings->concurrency,
-                                                      "--max-conns");
+    settings->concurrency = fd_limit_fit(settings->concurrency,
+                                         http_connection_fds(), fixed,
+                                         "--max-conns");
 }
 
 /* ====== Which download next: "same origin first" ====== */
@@ -183,10 +183,85 @@ static struct download *next_download(struct downloads *downloads,
     return *cursor < count ? &list[*cursor] : NULL;
 }
 
+/* ====== libcurl says what to wait for ====== */
+
+/* Stop with a clear line when a curl_multi_* call fails: with correct
+ * use it never does, so it is a bug here, not a bad site. */
+static void check_multi(CURLMcode code, const char *what)
+{
+    if (code != CURLM_OK)
+        error_fatal("%s: %s", what, curl_multi_strerror(code));
+}
+
+/* CURLMOPT_SOCKETFUNCTION: libcurl says what to wait for on a socket,
+ * and the socket joins (or leaves) the epoll set.  CURL_POLL_REMOVE
+ * comes before libcurl closes the socket, so the fd leaves epoll while
+ * it still exists.  No proc: run_loop() dispatches every fd itself. */
+static int on_socket_change(CURL *handle, curl_socket_t fd, int what,
+                            void *data, void *socket_data)
+{
+    struct downloads *downloads = data;
+    int mask = LOOP_NONE;
+
+    (void)handle;
+    (void)socket_data;
+    if (what == CURL_POLL_REMOVE) {
+        loop_del_fd(downloads->loop, fd);
+        return 0;
+    }
+    if (what & CURL_POLL_IN)
+        mask |= LOOP_READABLE;
+    if (what & CURL_POLL_OUT)
+        mask |= LOOP_WRITABLE;
+    if (loop_add_fd(downloads->loop, fd, mask, NULL, NULL) == -1)
+        error_fatal("epoll_ctl on socket %d: %s", fd, strerror(errno));
+    return 0;
+}
+
+/* CURLMOPT_TIMERFUNCTION: libcurl wants to be called after timeout_ms
+ * (0: as soon as possible, -1: never mind).  It is one deadline,
+ * replaced on each call; libcurl must not be called from in here, so
+ * even 0 waits for step 3 of the next turn. */
+static int on_timer_change(CURLM *multi, long timeout_ms, void *data)
+{
+    struct downloads *downloads = data;
+
+    (void)multi;
+    downloads->timeout_at_us = timeout_ms < 0 ? 0 :
+                               monotonic_us() + (int64_t)timeout_ms * 1000;
+    return 0;
+}
+
+/* The session: one multi handle, its pool capped like aiohttp's
+ * connector (so many connections in all, no cap per host, as many kept
+ * open when idle), telling us what to wait for through the two
+ * callbacks above. */
+static CURLM *session_create(struct downloads *downloads)
+{
+    CURLM *multi = curl_multi_init();
+    long cap = downloads->settings->concurrency;
+
+    if (multi == NULL)
+        error_fatal("curl_multi_init failed");
+    check_multi(curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION,
+                                  on_socket_change), "SOCKETFUNCTION");
+    check_multi(curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, downloads),
+                "SOCKETDATA");
+    check_multi(curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION,
+                                  on_timer_change), "TIMERFUNCTION");
+    check_multi(curl_multi_setopt(multi, CURLMOPT_TIMERDATA, downloads),
+                "TIMERDATA");
+    check_multi(curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+                                  cap), "MAX_TOTAL_CONNECTIONS");
+    check_multi(curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, cap),
+                "MAXCONNECTS");
+    return multi;
+}
+
 /* ====== Starting and finishing downloads ====== */
 
 /* Hand a download to libcurl.  It only records the wish: the connecting
- * and sending happen later, from the loop's callbacks. */
+ * and sending happen later, in the turns of run_loop(). */
 static void start_download(struct downloads *downloads,
                            struct download *download)
 {
@@ -194,6 +269,7 @@ static void start_download(struct downloads *downloads,
 
     curl_easy_setopt(handle, CURLOPT_URL, download->url);
     curl_easy_setopt(handle, CURLOPT_WRITEDATA, &download->bytes);
+    curl_easy_setopt(handle, CURLOPT_PRIVATE, download);
     /* like aiohttp: HTTP/1.1, one request at a time on a connection */
     curl_easy_setopt(handle, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
     if (downloads->settings->no_session) {
@@ -206,21 +282,20 @@ static void start_download(struct downloads *downloads,
     download->started = true;
     download->handle = handle;
     download->start_us = program_us();
-    curl_loop_add(downloads->session, handle, download);
+    check_multi(curl_multi_add_handle(downloads->session, handle),
+                "curl_multi_add_handle");
+    downloads->in_flight++;
 }
 
-/* common/curl_loop.c calls this for each download libcurl has finished
- * (its connection is back in the pool already).  Start one more for
- * each: at most --max-conns are in flight, the rest wait their turn
+/* A download libcurl has finished: report it, free its handle (its
+ * connection is back in the pool already), and start one more in its
+ * place: at most --max-conns are in flight, the rest wait their turn
  * here (so that --timeout times a download, not its wait in a queue). */
-static void download_done(CURL *handle, CURLcode result, void *transfer,
-                          void *data)
+static void download_done(struct downloads *downloads,
+                          struct download *download, CURLcode result)
 {
-    struct downloads *downloads = data;
-    struct download *download = transfer;
+    int status = http_check(download->handle, result, download->url);
 
-    download->handle = NULL;
-    int status = http_check(handle, result, download->url);
     trace_record(download->id, download->id, download->url,
                  download->start_us, program_us(),
                  status == 0 ? "ok" : "failed");
@@ -233,31 +308,52 @@ static void download_done(CURL *handle, CURLcode result, void *transfer,
     } else {
         downloads->failed++;
     }
-    curl_easy_cleanup(handle);
+    curl_easy_cleanup(download->handle);
+    download->handle = NULL;
 
     struct download *next = next_download(
         downloads, &downloads->origins[download->origin]);
     if (next != NULL)
         start_download(downloads, next);
-    if (curl_loop_running(downloads->session) == 0)
-        loop_stop(downloads->loop);             /* all done */
+}
+
+/* Step 4 of a turn: ask libcurl which transfers have ended.  The result
+ * is read before the handle leaves the multi handle; leaving it gives
+ * its connection back to the pool. */
+static void finish_downloads(struct downloads *downloads)
+{
+    CURLMsg *message;
+    int messages_left;
+
+    while ((message = curl_multi_info_read(downloads->session,
+                                           &messages_left)) != NULL) {
+        if (message->msg != CURLMSG_DONE)
+            continue;
+        CURLcode result = message->data.result;
+        char *private = NULL;           /* CURLINFO_PRIVATE is a char * */
+        curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, &private);
+        check_multi(curl_multi_remove_handle(downloads->session,
+                                             message->easy_handle),
+                    "curl_multi_remove_handle");
+        downloads->in_flight--;
+        download_done(downloads, (struct download *)private, result);
+    }
 }
 
 /* The first SIGINT or SIGTERM (common/interrupt.h) made interrupt_fd()
  * readable: start nothing more, drop every download in flight at once
  * (libcurl closes its connection mid-transfer), and let main() report
  * what was done.  A second signal would end the program at once. */
-static void on_interrupt(struct loop *loop, int fd, int mask, void *data)
+static void cancel_downloads(struct downloads *downloads)
 {
-    struct downloads *downloads = data;
-
-    (void)mask;
-    loop_del_fd(loop, fd);      /* it stays readable: look once */
     for (size_t i = 0; i < downloads->sites->count; i++) {
         struct download *download = &downloads->list[i];
         if (download->handle == NULL)
             continue;           /* not started, or finished */
-        curl_loop_remove(downloads->session, download->handle);
+        check_multi(curl_multi_remove_handle(downloads->session,
+                                             download->handle),
+                    "curl_multi_remove_handle");
+        downloads->in_flight--;
         curl_easy_cleanup(download->handle);
         download->handle = NULL;
         trace_record(download->id, download->id, download->url,
@@ -272,7 +368,59 @@ static void on_interrupt(struct loop *loop, int fd, int mask, void *data)
             trace_record(download->id, download->id, download->url,
                          now_us, now_us, "cancelled");
     }
-    loop_stop(loop);
+}
+
+/* ====== The loop ====== */
+
+/* Tell libcurl that fd is ready (or, for CURL_SOCKET_TIMEOUT, that its
+ * timeout is due): it reads and writes what it can, moves its transfers
+ * on, and calls on_socket_change()/on_timer_change() with new wishes. */
+static void socket_action(struct downloads *downloads, curl_socket_t fd,
+                          int mask)
+{
+    int flags = 0, still_running;
+
+    if (mask & LOOP_READABLE)
+        flags |= CURL_CSELECT_IN;
+    if (mask & LOOP_WRITABLE)
+        flags |= CURL_CSELECT_OUT;
+    if (mask & LOOP_ERROR)
+        flags |= CURL_CSELECT_ERR;
+    check_multi(curl_multi_socket_action(downloads->session, fd, flags,
+                                         &still_running),
+                "curl_multi_socket_action");
+}
+
+/* Turn the loop until every download has finished or a signal came. */
+static void run_loop(struct downloads *downloads)
+{
+    struct loop_event ready[MAX_READY];
+
+    while (downloads->in_flight > 0) {
+        /* 1: sleep until a socket libcurl asked for, the interrupt
+         * pipe, or libcurl's timeout (the timerfd) is ready */
+        int count = loop_wait(downloads->loop, downloads->timeout_at_us,
+                              ready, MAX_READY);
+
+        /* 2: every ready socket to libcurl */
+        for (int i = 0; i < count; i++) {
+            if (ready[i].fd == interrupt_fd()) {
+                cancel_downloads(downloads);
+                return;
+            }
+            socket_action(downloads, ready[i].fd, ready[i].mask);
+        }
+
+        /* 3: libcurl's timeout, when it is due */
+        if (downloads->timeout_at_us != 0 &&
+            monotonic_us() >= downloads->timeout_at_us) {
+            downloads->timeout_at_us = 0;   /* libcurl may set a new one */
+            socket_action(downloads, CURL_SOCKET_TIMEOUT, LOOP_NONE);
+        }
+
+        /* 4: the transfers that ended; each starts the next */
+        finish_downloads(downloads);
+    }
 }
 
 static void download_all_sites(struct downloads *downloads)
@@ -282,11 +430,7 @@ static void download_all_sites(struct downloads *downloads)
     downloads->loop = loop_create();
     if (downloads->loop == NULL)
         error_fatal("cannot make the event loop: %s", strerror(errno));
-    /* the session: one multi handle, its pool capped like aiohttp's
-     * connector (100 in all, no cap per host) */
-    downloads->session = curl_loop_create(downloads->loop,
-                                          downloads->settings->concurrency,
-                                          download_done, downloads);
+    downloads->session = session_create(downloads);
 
     downloads->list = calloc(sites->count, sizeof *downloads->list);
     if (downloads->list == NULL)
@@ -296,18 +440,17 @@ static void download_all_sites(struct downloads *downloads)
         downloads->list[i].url = sites->urls[i];
     }
     find_origins(downloads);
-    if (loop_add_fd(downloads->loop, interrupt_fd(), LOOP_READABLE,
-                    on_interrupt, downloads) == -1)
+    /* the interrupt pipe waits in the same epoll set as the sockets */
+    if (loop_add_fd(downloads->loop, interrupt_fd(), LOOP_READABLE, NULL,
+                    NULL) == -1)
         error_fatal("cannot watch for interrupts: %s", strerror(errno));
 
     /* the first --max-conns at once; each one finished starts another */
     struct download *next;
-    while (curl_loop_running(downloads->session) <
-               downloads->settings->concurrency &&
+    while (downloads->in_flight < downloads->settings->concurrency &&
            (next = next_download(downloads, NULL)) != NULL)
         start_download(downloads, next);
-    if (curl_loop_running(downloads->session) > 0)
-        loop_run(downloads->loop);      /* the turns: see the top */
+    run_loop(downloads);                /* the turns: see the top */
     loop_del_fd(downloads->loop, interrupt_fd());
     /* interrupted, main() says what was done (io_run_finish) */
     if (!interrupt_requested() &&
@@ -315,7 +458,10 @@ static void download_all_sites(struct downloads *downloads)
         error_fatal("the loop ended with %zu downloads unfinished",
                     sites->count - downloads->done - downloads->failed);
 
-    curl_loop_free(downloads->session);         /* closes the pool */
+    /* closes the pooled connections: CURL_POLL_REMOVE for each socket
+     * (so the loop must still exist) */
+    check_multi(curl_multi_cleanup(downloads->session),
+                "curl_multi_cleanup");
     loop_free(downloads->loop);
     free(downloads->origins);
     free(downloads->list);
@@ -330,8 +476,9 @@ int main(int argc, char *argv[])
 
     error_init(argv[0]);
     interrupt_install();        /* before libcurl makes any thread */
-    parse_options(argc, argv, &settings);
+    io_parse_options(argc, argv, &program, &settings);
     io_run_start(&settings, &sites);
+    fit_connections(&settings);
 
     downloads.settings = &settings;
     downloads.sites = &sites;

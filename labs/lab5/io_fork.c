@@ -58,6 +58,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "fd_limit.h"
 #include "http.h"
 #include "interrupt.h"
 #include "io_options.h"
@@ -590,6 +591,12 @@ int main(int argc, char *argv[])
      * (and the lab CA) and then makes its own handles -- none ever
      * crosses a fork. */
     io_run_start(&settings, &sites);
+    /* the open-file limit is per process: a worker needs its two pipe
+     * ends and its session; the parent two ends per worker, and two more
+     * while it starts one (common/fd_limit.h) */
+    fd_limit_fit(1, 2 + io_session_fds(&sites), 0, NULL);
+    settings.concurrency = fd_limit_fit(settings.concurrency, 2, 2,
+                                        "--workers");
 
     struct pool pool = { .settings = &settings, .sites = &sites };
     timer_start(&timer);                /* starting processes is work too */

@@ -35,6 +35,7 @@
 
 #include "curl_loop.h"
 #include "error.h"
+#include "fd_limit.h"
 #include "http.h"
 #include "interrupt.h"
 #include "lib/scrape.h"
@@ -206,14 +207,18 @@ int main(int argc, char *argv[])
     error_init(argv[0]);
     interrupt_install();
     scrape_parse_options(argc, argv, &program, &settings);
-    /* each connection is a file descriptor: fit them in the limit */
-    settings.max_conns = curl_loop_fit_connections(settings.max_conns,
-                                                   "--max-conns");
     gather.settings = &settings;
     gather.pages = calloc(settings.pages, sizeof *gather.pages);
     if (gather.pages == NULL)
         error_fatal("out of memory");
     gather.results = scrape_start(&settings);
+    /* each connection is a file descriptor: fit them in the limit,
+     * beside the epoll set, the timerfd, libcurl's socketpair and the
+     * CA files (common/fd_limit.h) */
+    settings.max_conns = fd_limit_fit(settings.max_conns,
+                                      http_connection_fds(),
+                                      2 + HTTP_WAKE_FDS + HTTP_CA_FDS,
+                                      "--max-conns");
 
     timer_start(&timer);
     gather_pages(&gather);
