@@ -96,3 +96,16 @@ teardown_file() {
                  END { exit bad > 0 }' "$BATS_TEST_TMPDIR/t.csv"
     assert_success
 }
+
+@test "io_sync: an open-file limit too low for one download is one clear line, no download tried" {
+    # 8 descriptors: stdio, the interrupt pipe, then no room for the
+    # session's sockets; the old code tried anyway and failed about half
+    # the downloads with "Couldn't connect"
+    run --separate-stderr kit_limited 60 bash -c \
+        'ulimit -n 8 && exec "$0" -q' "$KIT_BIN/io_sync"
+    assert_equal "$status" 1
+    [ "${#stderr_lines[@]}" -eq 1 ] || fail "not one line: $stderr"
+    [[ "$stderr" =~ ^io_sync:\ the\ open-file\ limit\ is\ too\ low\ \(ulimit\ -Hn\ 8\):\ it\ needs\ [0-9]+\ files\ at\ least ]] ||
+        fail "$stderr"
+    assert_equal "$output" ""
+}

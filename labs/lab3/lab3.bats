@@ -120,6 +120,17 @@ assert_threads() {
     assert_success
 }
 
+@test "io_threads: --workers 64 at ulimit -n 40 is fitted to the limit, said once, every download done" {
+    # each thread's session holds its connections, libcurl's socketpair
+    # and a CA file: the old code started all 64 threads and 89 of the 100
+    # downloads failed with "Couldn't connect"
+    run --separate-stderr kit_limited 60 bash -c \
+        'ulimit -n 40 && exec "$0" -q --workers 64' "$KIT_BIN/io_threads"
+    assert_success
+    assert_line "Downloaded 100 of 100 sites, $((50 * JYTHON_BYTES + 50 * DICE_BYTES)) bytes"
+    assert_fitted io_threads --workers 64 40
+}
+
 @test "io_threads: a thread that cannot be created is said once, the others do every download" {
     local file run_number
     file="$(starved_sites 40)"

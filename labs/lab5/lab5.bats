@@ -308,6 +308,16 @@ count() {
     rm -rf "$(dirname "$file")"
 }
 
+@test "io_fork: --workers 16 at ulimit -n 20 is fitted to the limit before any fork, said once" {
+    # two pipe ends per worker in the parent: the old code forked until
+    # pipe() failed ("cannot start ForkProcess-7: Too many open files")
+    run --separate-stderr kit_limited 60 bash -c \
+        'ulimit -n 20 && exec "$0" -q --workers 16' "$KIT_BIN/io_fork"
+    assert_success
+    assert_line "Downloaded 100 of 100 sites, $((50 * JYTHON_BYTES + 50 * DICE_BYTES)) bytes"
+    assert_fitted io_fork --workers 16 20
+}
+
 @test "io_fork: Ctrl-C to the whole process group ends it cleanly, 20 times in a row" {
     local file run_number pid status err="$BATS_TEST_TMPDIR/err"
     file="$(slow_sites 80 50)"

@@ -17,6 +17,20 @@ stderr_has() {
     [[ "$stderr" == *"$1"* ]] || fail "stderr lacks '$1': $stderr"
 }
 
+# assert_fitted PROG OPTION WANTED LIMIT: the last run's stderr is one
+# line saying OPTION WANTED was cut to what an open-file limit of LIMIT
+# holds (common/fd_limit.h), and the number used is what the line's own
+# budget gives: (LIMIT - the program's files) / the files of each.
+assert_fitted() {
+    local re="^$1: $2 $3 is more than the open-file limit allows "
+    re+="\\(ulimit -Hn $4, ([0-9]+) files for the program, ([0-9]+) for "
+    re+="each\\): using ([0-9]+)\$"
+    [ "${#stderr_lines[@]}" -eq 1 ] || fail "expected one line: $stderr"
+    [[ "$stderr" =~ $re ]] || fail "not the fit line: $stderr"
+    assert_equal "${BASH_REMATCH[3]}" \
+        "$((($4 - BASH_REMATCH[1]) / BASH_REMATCH[2]))"
+}
+
 # read_prefix PROG: the start of a "Read" line (io_fork names its worker).
 read_prefix() {
     if [ "$1" = io_fork ]; then
