@@ -2,6 +2,7 @@
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -73,6 +74,11 @@ void http_global_init(void)
         error_fatal("curl_global_init: %s", curl_easy_strerror(code));
 
     lab_ca_path(lab_ca_file, sizeof lab_ca_file);
+    /* a CA the user named must be there: ignoring it would fail every
+     * https download later, for a reason no line would give */
+    const char *named = getenv("CONKIT_CA");
+    if (named != NULL && *named != '\0' && access(named, R_OK) != 0)
+        error_usage("CONKIT_CA names '%s': %s", named, strerror(errno));
     if (!holds_certificate(lab_ca_file))
         lab_ca_file[0] = '\0';
 }

@@ -17,7 +17,9 @@
  *   - the body is counted, not stored: pass a size_t * as WRITEDATA.
  *
  * The lab CA is the file named by $CONKIT_CA, else $CONKIT_SIMDIR/ca.pem,
- * else .sitesim/ca.pem beside the program.
+ * else .sitesim/ca.pem beside the program.  A $CONKIT_CA that cannot be
+ * read is a usage error (exit 2); the other two may be missing (the
+ * simulator has not made its CA yet).
  */
 #ifndef CONKIT_HTTP_H
 #define CONKIT_HTTP_H

@@ -11,11 +11,11 @@
 void io_run_start(const struct io_settings *settings,
                   struct site_list *sites)
 {
+    http_global_init();         /* first: a bad CONKIT_CA is exit 2 */
     sites_load(sites, settings->sites, settings->repeat);
     if (settings->trace != NULL)
         trace_open(settings->trace);
     sites_check_simulator(sites);
-    http_global_init();
 }
 
 /* How many origins ("https://host:port") the list has, counting no

@@ -200,6 +200,35 @@ fault/bigheader fault/badchunk redirect/offhost redirect/file"
 
 # ====== Interrupted ======
 
+@test "every I/O program: a CONKIT_CA naming a missing file is one line naming both, exit 2" {
+    local program missing="$BATS_TEST_TMPDIR/no-such-ca.pem"
+    while read -r program; do
+        CONKIT_CA="$missing" run --separate-stderr kit "$program" -q
+        assert_equal "$status" 2
+        assert_equal "$stderr" \
+            "$program: CONKIT_CA names '$missing': No such file or directory"
+        assert_equal "$output" ""
+    done < <(make -s -C "$KIT" --no-print-directory list-io-programs)
+}
+
+@test "io_fork and cpu_fork: when no worker can start, one line, and the run still ends with its timer line, exit 1" {
+    local file
+    file="$(starved_sites 4)"
+    run_starved 0 io_fork -q --sites "$file"
+    assert_equal "$status" 1
+    assert_equal "$stderr" "io_fork: cannot start ForkProcess-1: Resource temporarily unavailable: no worker, none of 4 downloads done"
+    assert_line "Downloaded 0 of 4 sites, 0 bytes"
+    [[ "${lines[-1]}" =~ ^Execution\ time:\ [0-9]+\.[0-9]{2}s$ ]] ||
+        fail "last line is not the timer line: ${lines[-1]:-}"
+    rm -rf "$(dirname "$file")"
+    run_starved 0 cpu_fork --n 20 --jobs 4
+    assert_equal "$status" 1
+    assert_equal "$stderr" "cpu_fork: fork: Resource temporarily unavailable: no worker, none of 4 jobs run"
+    refute_line --partial "results="       # no result of a job never run
+    [[ "${lines[-1]}" =~ ^Execution\ time:\ [0-9]+\.[0-9]{2}s$ ]] ||
+        fail "last line is not the timer line: ${lines[-1]:-}"
+}
+
 # A run of each program long enough to interrupt, and how many trace rows
 # it has in all ("PROGRAM ROWS ARGS...").  Each lasts 10 s or more on an
 # idle machine, where the signal comes after 1 to 3 s: a run that could

@@ -553,27 +553,35 @@ static void download_all_sites(struct pool *pool)
     if (pool->workers == NULL)
         error_fatal("out of memory");
     for (long k = 0; k < pool->settings->concurrency; k++) {
-        if (start_worker(pool, k) != 0) {
+        if (start_worker(pool, k) == 0)
+            continue;
+        if (k > 0) {
             /* starved (ulimit -u, memory): said once, not a failure of
              * the work -- the workers we got do it all */
             error_report("cannot start ForkProcess-%ld: %s: carrying on "
                          "with %ld of %ld workers", k + 1, strerror(errno),
                          k, pool->settings->concurrency);
-            break;
+        } else {
+            /* not one: every download fails, and main() still prints
+             * the summary and the timer line of the attempt */
+            error_report("cannot start ForkProcess-1: %s: no worker, none "
+                         "of %zu downloads done", strerror(errno),
+                         pool->sites->count);
+            pool->failed = pool->sites->count;
         }
+        break;
     }
-    if (pool->started == 0)
-        error_fatal("no worker process could be started");
-
-    run_pool(pool);
+    if (pool->started > 0)
+        run_pool(pool);
     free(pool->workers);
     pool->workers = NULL;
 
-    /* interrupted: the downloads never handed out are cancelled */
+    /* interrupted: the downloads never handed out are cancelled (or,
+     * with no worker at all, failed) */
     for (; pool->next < pool->sites->count; pool->next++) {
         int64_t now = program_us();
         trace_record((long)pool->next, 0, pool->sites->urls[pool->next],
-                     now, now, "cancelled");
+                     now, now, pool->started > 0 ? "cancelled" : "failed");
     }
 }
 

@@ -147,6 +147,12 @@ static long start_workers(const struct settings *settings, int job_fd,
     fflush(stdout);             /* nothing buffered may be copied */
     for (started = 0; started < settings->workers; started++) {
         pid_t pid = fork();
+        if (pid < 0 && started == 0) {
+            /* not one: main() still ends with the timer line */
+            error_report("fork: %s: no worker, none of %ld jobs run",
+                         strerror(errno), settings->jobs.count);
+            break;
+        }
         if (pid < 0) {
             /* starved (ulimit -u): said once, the others do the work */
             error_report("fork: %s: carrying on with %ld of %ld workers",
@@ -263,17 +269,16 @@ static int run_all_jobs(const struct settings *settings,
      * worker has exited, reading it gives end of file */
     close(job_pipe[0]);
     close(result_pipe[1]);
-    if (started == 0)
-        error_fatal("no worker process could be started");
-
-    long count = collect_results(settings, result_pipe[0], results,
-                                 received, started);
+    long count = 0;             /* no worker: no result, nothing to reap */
+    if (started > 0)
+        count = collect_results(settings, result_pipe[0], results, received,
+                                started);
     close(result_pipe[0]);
     long failed = reap_workers(started);
 
     for (long k = 0; k < settings->jobs.count; k++) {
-        if (received[k])
-            continue;
+        if (received[k] || started == 0)
+            continue;           /* (no worker was said once already) */
         if (interrupt_requested()) {    /* stopped: cancelled, not lost */
             int64_t now = program_us();
             trace_job(&settings->jobs, k, 0, now, now, "cancelled");
@@ -351,7 +356,10 @@ int main(int argc, char *argv[])
 
     timer_start(&timer);
     int status = run_all_jobs(&settings, results, received);
-    if (!interrupt_requested())
+    bool all_came_back = true;  /* a job that never ran has no result */
+    for (long k = 0; k < settings.jobs.count; k++)
+        all_came_back = all_came_back && received[k];
+    if (!interrupt_requested() && all_came_back)
         print_results(&settings.jobs, results);
     timer_print(&timer);
 
