@@ -8,28 +8,21 @@
  * flight together, so the total time drops to about one latency per
  * --max-conns downloads.
  *
- * The loop's turn -- read it first: run_loop() below, in the shape of
- * curl's docs/examples/ephiperfifo.c.  One turn:
+ * Read the loop's turn first: run_loop(), lines 373-402, in the shape
+ * of curl's docs/examples/ephiperfifo.c.  (1) loop_wait() sleeps in
+ * epoll_wait until a socket libcurl asked for (on_socket_change), the
+ * interrupt pipe or the timerfd armed for libcurl's timeout
+ * (on_timer_change) is ready; (2) each ready socket goes to
+ * curl_multi_socket_action(); (3) so does the timeout when it is due;
+ * (4) finish_downloads() reads the transfers that ended, and each starts
+ * the next download (next_download(): "same origin first").  The epoll
+ * set, timerfd and timer heap are common/loop.c's, the loop that also
+ * runs the tasks of labs 1, 6, 8 and 9.
  *
- *   1  loop_wait(): epoll_wait sleeps until a socket libcurl asked for,
- *      the interrupt pipe or the timerfd (armed for libcurl's timeout)
- *      is ready -- the one place the thread sleeps
- *   2  each ready socket goes to curl_multi_socket_action(fd): libcurl
- *      reads and writes, and through on_socket_change() and
- *      on_timer_change() says what to wait for next
- *   3  libcurl's timeout, when due: curl_multi_socket_action(TIMEOUT)
- *   4  finish_downloads(): curl_multi_info_read says which transfers
- *      ended; each prints "Read N bytes" and starts the next download,
- *      chosen by next_download(), the "same origin first" rule, so that
- *      --max-conns stay in flight
- *
- * The epoll set, the timerfd and the timer heap are common/loop.c's, the
- * same loop that runs the tasks of labs 1, 6, 8 and 9.
- *
- * The session is the one multi handle: it owns the
- * pool of open connections that every transfer borrows from, as an
- * aiohttp ClientSession owns its connector.  Only one thread ever touches
- * it, so unlike io_threads no thread-local storage and no lock is needed.
+ * The session is the one multi handle: it owns the pool of open
+ * connections that every transfer borrows from, as an aiohttp
+ * ClientSession owns its connector.  Only one thread ever touches it, so
+ * unlike io_threads no thread-local storage and no lock is needed.
  *
  * Run:    make lab4 && ./io_async
  *         ./io_async --repeat 5000 --max-conns 100 -q
@@ -108,18 +101,6 @@ static const struct io_program program = {
     .knob_default = DEFAULT_MAX_CONNS,
     .knob_max = MAX_MAX_CONNS,
 };
-
-/* Every open connection is a file descriptor: fit --max-conns to the
- * open-file limit (common/fd_limit.h), beside the epoll set, the
- * timerfd, the multi handle's socketpair and a handshake's CA files. */
-static void fit_connections(struct io_settings *settings)
-{
-    long fixed = 2 + HTTP_WAKE_FDS + HTTP_CA_FDS;
-
-    settings->concurrency = fd_limit_fit(settings->concurrency,
-                                         http_connection_fds(), fixed,
-                                         "--max-conns");
-}
 
 /* ====== Which download next: "same origin first" ====== */
 
@@ -343,30 +324,27 @@ static void finish_downloads(struct downloads *downloads)
 /* The first SIGINT or SIGTERM (common/interrupt.h) made interrupt_fd()
  * readable: start nothing more, drop every download in flight at once
  * (libcurl closes its connection mid-transfer), and let main() report
- * what was done.  A second signal would end the program at once. */
+ * what was done.  A second signal would end the program at once.  Every
+ * site of the list gets its trace row, those never started included. */
 static void cancel_downloads(struct downloads *downloads)
 {
     for (size_t i = 0; i < downloads->sites->count; i++) {
         struct download *download = &downloads->list[i];
-        if (download->handle == NULL)
-            continue;           /* not started, or finished */
-        check_multi(curl_multi_remove_handle(downloads->session,
-                                             download->handle),
-                    "curl_multi_remove_handle");
-        downloads->in_flight--;
-        curl_easy_cleanup(download->handle);
-        download->handle = NULL;
+        int64_t now_us = program_us();
+        if (download->handle != NULL) {         /* in flight */
+            check_multi(curl_multi_remove_handle(downloads->session,
+                                                 download->handle),
+                        "curl_multi_remove_handle");
+            downloads->in_flight--;
+            curl_easy_cleanup(download->handle);
+            download->handle = NULL;
+        } else if (download->started) {
+            continue;                           /* finished */
+        } else {
+            download->start_us = now_us;        /* never started */
+        }
         trace_record(download->id, download->id, download->url,
-                     download->start_us, program_us(), "cancelled");
-    }
-    /* the ones never handed to libcurl get their row too: the trace
-     * accounts for every site of the list */
-    int64_t now_us = program_us();
-    for (size_t i = 0; i < downloads->sites->count; i++) {
-        struct download *download = &downloads->list[i];
-        if (!download->started)
-            trace_record(download->id, download->id, download->url,
-                         now_us, now_us, "cancelled");
+                     download->start_us, now_us, "cancelled");
     }
 }
 
@@ -478,7 +456,13 @@ int main(int argc, char *argv[])
     interrupt_install();        /* before libcurl makes any thread */
     io_parse_options(argc, argv, &program, &settings);
     io_run_start(&settings, &sites);
-    fit_connections(&settings);
+    /* every connection is a file descriptor: fit --max-conns in the
+     * open-file limit, beside the epoll set, the timerfd, the multi
+     * handle's socketpair and a CA file (common/fd_limit.h) */
+    settings.concurrency = fd_limit_fit(settings.concurrency,
+                                        http_connection_fds(),
+                                        2 + HTTP_WAKE_FDS + HTTP_CA_FDS,
+                                        "--max-conns");
 
     downloads.settings = &settings;
     downloads.sites = &sites;
