@@ -392,6 +392,19 @@ fail_fast_check() {
         fail "$stderr"
 }
 
+@test "scrape_threads: --workers 32 at ulimit -n 40 is fitted to the limit, said once, and every page comes" {
+    # every thread's session holds sockets: the old code started all 32
+    # and pages failed with "Couldn't connect"
+    run --separate-stderr bash -c \
+        'ulimit -n 40 && exec timeout 60 "$0" -q --pages 118 --workers 32' \
+        "$KIT_BIN/scrape_threads"
+    assert_success
+    assert_line "$(expected_results 118)"
+    [ "${#stderr_lines[@]}" -eq 1 ] || fail "not one line: $stderr"
+    [[ "$stderr" =~ ^scrape_threads:\ --workers\ 32\ is\ more\ than\ the\ open-file\ limit\ allows\ \(ulimit\ -Hn\ 40,\ [0-9]+\ files\ for\ the\ program,\ [0-9]+\ for\ each\):\ using\ [0-9]+$ ]] ||
+        fail "$stderr"
+}
+
 @test "scrape_*: the simulator's fault paths and bad redirects fail each page with a reason, never a crash or a hang" {
     local program fault
     for program in "${SCRAPERS[@]}"; do

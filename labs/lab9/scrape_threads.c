@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "fd_limit.h"
 #include "http.h"
 #include "interrupt.h"
 #include "lib/scrape.h"
@@ -411,6 +412,12 @@ int main(int argc, char *argv[])
     if (jobs == NULL || futures == NULL)
         error_fatal("out of memory");
     struct page_result *results = scrape_start(&settings);
+    /* each thread's session holds its connection, libcurl's socketpair
+     * and a CA file: no more threads than the open-file limit can feed
+     * (common/fd_limit.h) */
+    settings.workers = fd_limit_fit(settings.workers,
+                                    http_connection_fds() + HTTP_WAKE_FDS +
+                                    HTTP_CA_FDS, 0, "--workers");
     s = pthread_key_create(&session_key, session_free);
     if (s != 0)
         error_fatal_errno(s, "pthread_key_create");
