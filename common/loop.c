@@ -8,7 +8,7 @@
  *     3. epoll_wait: sleep until an fd or the timerfd is ready (do not
  *        sleep at all when the hook has work ready);
  *     4. call the fd procs for the fds that are ready;
- *     5. loop_fire_timers(): call the procs of the timers that are due.
+ *     5. call the procs of the timers that are due.
  *
  * labs/lab4/io_async.c turns the loop itself: steps 2 and 3 here, its
  * own dispatch in its own file.
@@ -286,7 +286,7 @@ static void arm_timer_fd(struct loop *loop, int64_t when)
 /* Call the procs of the timers that were due when this pass began.  A
  * timer added meanwhile has when_us >= now, so it waits for the next
  * turn: a proc that keeps adding 0-delay timers cannot starve the fds. */
-void loop_fire_timers(struct loop *loop)
+static void fire_due_timers(struct loop *loop)
 {
     int64_t now = monotonic_us();
 
@@ -359,7 +359,7 @@ int loop_wait(struct loop *loop, int64_t wake_us, struct loop_event *ready,
     int found = 0;
     for (int i = 0; i < count; i++) {
         if (events[i].data.fd == loop->timer_fd)
-            drain_timer_fd(loop);       /* the timers: loop_fire_timers */
+            drain_timer_fd(loop);       /* the timers: loop_run's step 5 */
         else
             ready[found++] = (struct loop_event){
                 events[i].data.fd, loop_mask(events[i].events) };
@@ -410,6 +410,6 @@ void loop_run(struct loop *loop)
                                         LOOP_WAKE_NOW : LOOP_WAKE_NEVER,
                               ready, LOOP_MAX_EVENTS);          /* 2, 3 */
         call_fd_procs(loop, ready, count);                      /* 4 */
-        loop_fire_timers(loop);                                 /* 5 */
+        fire_due_timers(loop);                                  /* 5 */
     }
 }

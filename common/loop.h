@@ -112,13 +112,11 @@ void loop_run(struct loop *loop);
  * LOOP_WAKE_NEVER: none), then sleep in epoll_wait until a watched fd is
  * ready or that time has come (LOOP_WAKE_NOW: do not sleep).  Fills
  * ready with up to max of the ready fds and returns how many: 0 when
- * only the timerfd fired or a signal came (EINTR).  The timers' procs
- * are not called: that is loop_fire_timers(). */
+ * only the timerfd fired or a signal came (EINTR).  Timer procs are
+ * loop_run()'s to call: a caller that turns the loop itself adds no
+ * timers, it keeps its own deadline in wake_us. */
 int loop_wait(struct loop *loop, int64_t wake_us, struct loop_event *ready,
               int max);
-
-/* Step 5: call the procs of the timers that are due. */
-void loop_fire_timers(struct loop *loop);
 
 /* Make loop_run() return after the current callback. */
 void loop_stop(struct loop *loop);
