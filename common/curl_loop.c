@@ -1,14 +1,15 @@
-/* curl_loop.c -- the libcurl multi_socket callbacks, wired to common/loop.c.
+/* curl_loop.c -- libcurl's multi_socket interface on common/loop.c.
  *
- * Three callbacks and one reader; see curl_loop.h for the picture:
+ * First the pieces (curl_loop.h's end), then the whole wiring made of
+ * them, for a program that lets loop_run() turn the loop:
  *
  *   on_socket_change   libcurl says what to wait for on a socket
- *                      -> loop_add_fd / loop_del_fd
+ *                      -> curl_loop_watch: loop_add_fd / loop_del_fd
  *   on_timer_change    libcurl says when it next needs a timeout
  *                      -> loop_add_timer / loop_del_timer
  *   on_socket_ready,   the loop saw a socket ready / the timeout due
  *   on_timeout         -> curl_multi_socket_action -> read_finished
- *   read_finished      curl_multi_info_read: which transfers ended
+ *   read_finished      curl_loop_next_done: which transfers ended
  */
 #include "curl_loop.h"
 
@@ -27,57 +28,117 @@ struct curl_loop {
     void *done_data;            /* passed to done */
 };
 
-/* Stop with a clear line when a curl_multi_* call fails: with correct
- * use it never does, so it is a bug in the caller, not a bad site. */
-static void check_multi(CURLMcode code, const char *what)
+/* ====== The pieces ====== */
+
+void curl_loop_check(CURLMcode code, const char *what)
 {
     if (code != CURLM_OK)
         error_fatal("%s: %s", what, curl_multi_strerror(code));
 }
 
-/* ====== Finished transfers ====== */
+CURLM *curl_loop_multi_new(long max_connections,
+                           curl_socket_callback socket_change,
+                           curl_multi_timer_callback timer_change,
+                           void *data)
+{
+    CURLM *multi = curl_multi_init();
 
-/* Ask libcurl which transfers have ended, and report each one.  The
- * result is read before the handle leaves the multi handle; leaving it
- * gives its connection back to the pool. */
-static void read_finished(struct curl_loop *curl)
+    if (multi == NULL)
+        error_fatal("curl_multi_init failed");
+    curl_loop_check(curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION,
+                                      socket_change), "SOCKETFUNCTION");
+    curl_loop_check(curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, data),
+                    "SOCKETDATA");
+    curl_loop_check(curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION,
+                                      timer_change), "TIMERFUNCTION");
+    curl_loop_check(curl_multi_setopt(multi, CURLMOPT_TIMERDATA, data),
+                    "TIMERDATA");
+    curl_loop_check(curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+                                      max_connections),
+                    "MAX_TOTAL_CONNECTIONS");
+    curl_loop_check(curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS,
+                                      max_connections), "MAXCONNECTS");
+    return multi;
+}
+
+void curl_loop_watch(struct loop *loop, curl_socket_t fd, int what,
+                     loop_fd_proc *proc, void *data)
+{
+    int mask = LOOP_NONE;
+
+    if (what == CURL_POLL_REMOVE) {
+        loop_del_fd(loop, fd);
+        return;
+    }
+    if (what & CURL_POLL_IN)
+        mask |= LOOP_READABLE;
+    if (what & CURL_POLL_OUT)
+        mask |= LOOP_WRITABLE;
+    if (loop_add_fd(loop, fd, mask, proc, data) == -1)
+        error_fatal("epoll_ctl on socket %d: %s", fd, strerror(errno));
+}
+
+int curl_loop_select_bits(int mask)
+{
+    int bits = 0;
+
+    if (mask & LOOP_READABLE)
+        bits |= CURL_CSELECT_IN;
+    if (mask & LOOP_WRITABLE)
+        bits |= CURL_CSELECT_OUT;
+    if (mask & LOOP_ERROR)
+        bits |= CURL_CSELECT_ERR;
+    return bits;
+}
+
+CURL *curl_loop_next_done(CURLM *multi, CURLcode *result, void **transfer)
 {
     CURLMsg *message;
     int messages_left;
 
-    while ((message = curl_multi_info_read(curl->multi, &messages_left))) {
+    while ((message = curl_multi_info_read(multi, &messages_left)) != NULL) {
         if (message->msg != CURLMSG_DONE)
             continue;
         CURL *handle = message->easy_handle;
-        CURLcode result = message->data.result;
-        char *transfer = NULL;          /* CURLINFO_PRIVATE is a char * */
-        curl_easy_getinfo(handle, CURLINFO_PRIVATE, &transfer);
+        char *private = NULL;           /* CURLINFO_PRIVATE is a char * */
+        /* read the result before the handle leaves the multi handle */
+        *result = message->data.result;
+        curl_easy_getinfo(handle, CURLINFO_PRIVATE, &private);
+        *transfer = private;
+        curl_loop_check(curl_multi_remove_handle(multi, handle),
+                        "curl_multi_remove_handle");
+        return handle;
+    }
+    return NULL;
+}
 
-        check_multi(curl_multi_remove_handle(curl->multi, handle),
-                    "curl_multi_remove_handle");
+/* ====== The whole wiring, on loop_run() ====== */
+
+/* Report every finished transfer to the user's done(). */
+static void read_finished(struct curl_loop *curl)
+{
+    CURL *handle;
+    CURLcode result;
+    void *transfer;
+
+    while ((handle = curl_loop_next_done(curl->multi, &result,
+                                         &transfer)) != NULL) {
         curl->running--;
         curl->done(handle, result, transfer, curl->done_data);
     }
 }
 
-/* ====== The loop calls libcurl ====== */
-
 /* The loop saw a socket ready: tell libcurl which one and how. */
 static void on_socket_ready(struct loop *loop, int fd, int mask, void *data)
 {
     struct curl_loop *curl = data;
-    int flags = 0, still_running;
+    int still_running;
 
     (void)loop;
-    if (mask & LOOP_READABLE)
-        flags |= CURL_CSELECT_IN;
-    if (mask & LOOP_WRITABLE)
-        flags |= CURL_CSELECT_OUT;
-    if (mask & LOOP_ERROR)
-        flags |= CURL_CSELECT_ERR;
-    check_multi(curl_multi_socket_action(curl->multi, fd, flags,
-                                         &still_running),
-                "curl_multi_socket_action");
+    curl_loop_check(curl_multi_socket_action(curl->multi, fd,
+                                             curl_loop_select_bits(mask),
+                                             &still_running),
+                    "curl_multi_socket_action");
     read_finished(curl);
 }
 
@@ -90,36 +151,23 @@ static int64_t on_timeout(struct loop *loop, long id, void *data)
     (void)loop;
     (void)id;
     curl->timer_id = 0;         /* fired: before libcurl sets a new one */
-    check_multi(curl_multi_socket_action(curl->multi, CURL_SOCKET_TIMEOUT,
-                                         0, &still_running),
-                "curl_multi_socket_action");
+    curl_loop_check(curl_multi_socket_action(curl->multi,
+                                             CURL_SOCKET_TIMEOUT, 0,
+                                             &still_running),
+                    "curl_multi_socket_action");
     read_finished(curl);
     return LOOP_TIMER_DONE;     /* never repeats: libcurl asks again */
 }
 
-/* ====== libcurl tells the loop what to wait for ====== */
-
-/* CURLMOPT_SOCKETFUNCTION: libcurl says what to wait for on a socket.
- * CURL_POLL_REMOVE comes before libcurl closes the socket, so the fd
- * leaves epoll while it still exists. */
+/* CURLMOPT_SOCKETFUNCTION: libcurl says what to wait for on a socket. */
 static int on_socket_change(CURL *handle, curl_socket_t fd, int what,
                             void *data, void *socket_data)
 {
     struct curl_loop *curl = data;
-    int mask = LOOP_NONE;
 
     (void)handle;
     (void)socket_data;
-    if (what == CURL_POLL_REMOVE) {
-        loop_del_fd(curl->loop, fd);
-        return 0;
-    }
-    if (what & CURL_POLL_IN)
-        mask |= LOOP_READABLE;
-    if (what & CURL_POLL_OUT)
-        mask |= LOOP_WRITABLE;
-    if (loop_add_fd(curl->loop, fd, mask, on_socket_ready, curl) == -1)
-        error_fatal("epoll_ctl on socket %d: %s", fd, strerror(errno));
+    curl_loop_watch(curl->loop, fd, what, on_socket_ready, curl);
     return 0;
 }
 
@@ -155,39 +203,23 @@ struct curl_loop *curl_loop_create(struct loop *loop, long max_connections,
     curl->loop = loop;
     curl->done = done;
     curl->done_data = data;
-    curl->multi = curl_multi_init();
-    if (curl->multi == NULL)
-        error_fatal("curl_multi_init failed");
-    check_multi(curl_multi_setopt(curl->multi, CURLMOPT_SOCKETFUNCTION,
-                                  on_socket_change), "CURLMOPT_SOCKETFUNCTION");
-    check_multi(curl_multi_setopt(curl->multi, CURLMOPT_SOCKETDATA, curl),
-                "CURLMOPT_SOCKETDATA");
-    check_multi(curl_multi_setopt(curl->multi, CURLMOPT_TIMERFUNCTION,
-                                  on_timer_change), "CURLMOPT_TIMERFUNCTION");
-    check_multi(curl_multi_setopt(curl->multi, CURLMOPT_TIMERDATA, curl),
-                "CURLMOPT_TIMERDATA");
-    /* the pool, capped like aiohttp's connector: so many in all, no cap
-     * per host, and as many kept open when idle */
-    check_multi(curl_multi_setopt(curl->multi,
-                                  CURLMOPT_MAX_TOTAL_CONNECTIONS,
-                                  max_connections),
-                "CURLMOPT_MAX_TOTAL_CONNECTIONS");
-    check_multi(curl_multi_setopt(curl->multi, CURLMOPT_MAXCONNECTS,
-                                  max_connections), "CURLMOPT_MAXCONNECTS");
+    /* the pool, capped like aiohttp's connector */
+    curl->multi = curl_loop_multi_new(max_connections, on_socket_change,
+                                      on_timer_change, curl);
     return curl;
 }
 
 void curl_loop_add(struct curl_loop *curl, CURL *handle, void *transfer)
 {
     curl_easy_setopt(handle, CURLOPT_PRIVATE, transfer);
-    check_multi(curl_multi_add_handle(curl->multi, handle),
+    curl_loop_check(curl_multi_add_handle(curl->multi, handle),
                 "curl_multi_add_handle");
     curl->running++;
 }
 
 void curl_loop_remove(struct curl_loop *curl, CURL *handle)
 {
-    check_multi(curl_multi_remove_handle(curl->multi, handle),
+    curl_loop_check(curl_multi_remove_handle(curl->multi, handle),
                 "curl_multi_remove_handle");
     curl->running--;
 }
@@ -203,7 +235,7 @@ void curl_loop_free(struct curl_loop *curl)
         return;
     /* closes the pooled connections: CURL_POLL_REMOVE for each socket
      * (so the loop must still exist) */
-    check_multi(curl_multi_cleanup(curl->multi), "curl_multi_cleanup");
+    curl_loop_check(curl_multi_cleanup(curl->multi), "curl_multi_cleanup");
     if (curl->timer_id != 0)
         loop_del_timer(curl->loop, curl->timer_id);
     free(curl);

@@ -6,14 +6,17 @@
  * file wires those callbacks to common/loop.h, so that one epoll loop
  * waits for every transfer at once, and reports each finished transfer:
  *
- * labs/lab4/io_async.c writes this wiring out in its own file, with the
- * loop's turn; this file packages it for labs/lab9/scrape_async.c, whose
- * lesson is the tasks on top:
- *
  *     epoll_wait --> fd ready --> curl_multi_socket_action(fd)   --+
  *         ^      --> timerfd  --> curl_multi_socket_action(TIMEOUT) |
  *         |                                                        v
  *         +---- socket/timer callbacks <-- libcurl -- info_read: done
+ *
+ * Two ways to use it.  labs/lab4/io_async.c turns the loop itself, in
+ * its own file (the lesson there), and takes only the pieces at the end
+ * of this header: a multi handle, a socket watched as libcurl asks, the
+ * loop's mask in libcurl's bits, the next finished transfer.
+ * labs/lab9/scrape_async.c, whose lesson is the tasks on top, takes the
+ * whole wiring, built of the same pieces:
  *
  *     struct curl_loop *curl = curl_loop_create(loop, 100, on_done, state);
  *     curl_loop_add(curl, handle, transfer);    -- transfer: your struct
@@ -63,5 +66,36 @@ long curl_loop_running(const struct curl_loop *curl);
 
 /* Closes the pooled connections and frees the multi handle. */
 void curl_loop_free(struct curl_loop *curl);
+
+/* ====== The pieces, for a loop turned by hand ====== */
+
+/* Stop with one line when a curl_multi_* call failed: with correct use
+ * it never does, so it is a bug in the caller, not a bad site. */
+void curl_loop_check(CURLMcode code, const char *what);
+
+/* A multi handle capped at max_connections open connections in all
+ * (CURLMOPT_MAX_TOTAL_CONNECTIONS and as many kept idle, like aiohttp's
+ * limit, no cap per host), telling socket_change which sockets it waits
+ * for and timer_change when it next needs a timeout, with data. */
+CURLM *curl_loop_multi_new(long max_connections,
+                           curl_socket_callback socket_change,
+                           curl_multi_timer_callback timer_change,
+                           void *data);
+
+/* Do what libcurl asked of a CURLMOPT_SOCKETFUNCTION for fd: watch it on
+ * loop for CURL_POLL_IN/OUT (proc may be NULL: the caller dispatches),
+ * or stop watching it for CURL_POLL_REMOVE, which libcurl says before
+ * it closes the socket -- so the fd leaves epoll while it exists. */
+void curl_loop_watch(struct loop *loop, curl_socket_t fd, int what,
+                     loop_fd_proc *proc, void *data);
+
+/* The loop's mask (LOOP_*) as curl_multi_socket_action's bits
+ * (CURL_CSELECT_*). */
+int curl_loop_select_bits(int mask);
+
+/* The next transfer libcurl has finished, taken out of the multi handle
+ * (its connection back in the pool), or NULL when none is left: result
+ * is libcurl's verdict, *transfer the handle's CURLOPT_PRIVATE. */
+CURL *curl_loop_next_done(CURLM *multi, CURLcode *result, void **transfer);
 
 #endif

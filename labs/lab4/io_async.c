@@ -8,16 +8,18 @@
  * flight together, so the total time drops to about one latency per
  * --max-conns downloads.
  *
- * Read the loop's turn first: run_loop(), lines 373-402, in the shape
- * of curl's docs/examples/ephiperfifo.c.  (1) loop_wait() sleeps in
+ * Read the loop's turn first: run_loop(), lines 305-339, in the shape of
+ * curl's docs/examples/ephiperfifo.c.  (1) loop_wait() sleeps in
  * epoll_wait until a socket libcurl asked for (on_socket_change), the
  * interrupt pipe or the timerfd armed for libcurl's timeout
  * (on_timer_change) is ready; (2) each ready socket goes to
  * curl_multi_socket_action(); (3) so does the timeout when it is due;
- * (4) finish_downloads() reads the transfers that ended, and each starts
- * the next download (next_download(): "same origin first").  The epoll
- * set, timerfd and timer heap are common/loop.c's, the loop that also
- * runs the tasks of labs 1, 6, 8 and 9.
+ * (4) curl_loop_next_done() hands back each transfer that ended
+ * (curl_multi_info_read), and download_done() starts the next download
+ * in its place (next_download(): "same origin first").  The epoll set,
+ * timerfd and timer heap are common/loop.c's, the loop that also runs
+ * the tasks of labs 1, 6, 8 and 9; common/curl_loop.h has the small
+ * pieces (a multi handle, a watched socket, a finished transfer).
  *
  * The session is the one multi handle: it owns the pool of open
  * connections that every transfer borrows from, as an aiohttp
@@ -39,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "curl_loop.h"
 #include "error.h"
 #include "fd_limit.h"
 #include "http.h"
@@ -166,36 +169,18 @@ static struct download *next_download(struct downloads *downloads,
 
 /* ====== libcurl says what to wait for ====== */
 
-/* Stop with a clear line when a curl_multi_* call fails: with correct
- * use it never does, so it is a bug here, not a bad site. */
-static void check_multi(CURLMcode code, const char *what)
-{
-    if (code != CURLM_OK)
-        error_fatal("%s: %s", what, curl_multi_strerror(code));
-}
-
-/* CURLMOPT_SOCKETFUNCTION: libcurl says what to wait for on a socket,
- * and the socket joins (or leaves) the epoll set.  CURL_POLL_REMOVE
- * comes before libcurl closes the socket, so the fd leaves epoll while
- * it still exists.  No proc: run_loop() dispatches every fd itself. */
+/* CURLMOPT_SOCKETFUNCTION: libcurl says what to wait for on a socket
+ * (CURL_POLL_IN, _OUT, or _REMOVE before it closes it), and the socket
+ * joins, changes or leaves the epoll set.  No proc: run_loop()
+ * dispatches every ready fd itself. */
 static int on_socket_change(CURL *handle, curl_socket_t fd, int what,
                             void *data, void *socket_data)
 {
     struct downloads *downloads = data;
-    int mask = LOOP_NONE;
 
     (void)handle;
     (void)socket_data;
-    if (what == CURL_POLL_REMOVE) {
-        loop_del_fd(downloads->loop, fd);
-        return 0;
-    }
-    if (what & CURL_POLL_IN)
-        mask |= LOOP_READABLE;
-    if (what & CURL_POLL_OUT)
-        mask |= LOOP_WRITABLE;
-    if (loop_add_fd(downloads->loop, fd, mask, NULL, NULL) == -1)
-        error_fatal("epoll_ctl on socket %d: %s", fd, strerror(errno));
+    curl_loop_watch(downloads->loop, fd, what, NULL, NULL);
     return 0;
 }
 
@@ -211,32 +196,6 @@ static int on_timer_change(CURLM *multi, long timeout_ms, void *data)
     downloads->timeout_at_us = timeout_ms < 0 ? 0 :
                                monotonic_us() + (int64_t)timeout_ms * 1000;
     return 0;
-}
-
-/* The session: one multi handle, its pool capped like aiohttp's
- * connector (so many connections in all, no cap per host, as many kept
- * open when idle), telling us what to wait for through the two
- * callbacks above. */
-static CURLM *session_create(struct downloads *downloads)
-{
-    CURLM *multi = curl_multi_init();
-    long cap = downloads->settings->concurrency;
-
-    if (multi == NULL)
-        error_fatal("curl_multi_init failed");
-    check_multi(curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION,
-                                  on_socket_change), "SOCKETFUNCTION");
-    check_multi(curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, downloads),
-                "SOCKETDATA");
-    check_multi(curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION,
-                                  on_timer_change), "TIMERFUNCTION");
-    check_multi(curl_multi_setopt(multi, CURLMOPT_TIMERDATA, downloads),
-                "TIMERDATA");
-    check_multi(curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-                                  cap), "MAX_TOTAL_CONNECTIONS");
-    check_multi(curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, cap),
-                "MAXCONNECTS");
-    return multi;
 }
 
 /* ====== Starting and finishing downloads ====== */
@@ -263,8 +222,8 @@ static void start_download(struct downloads *downloads,
     download->started = true;
     download->handle = handle;
     download->start_us = program_us();
-    check_multi(curl_multi_add_handle(downloads->session, handle),
-                "curl_multi_add_handle");
+    curl_loop_check(curl_multi_add_handle(downloads->session, handle),
+                    "curl_multi_add_handle");
     downloads->in_flight++;
 }
 
@@ -277,6 +236,7 @@ static void download_done(struct downloads *downloads,
 {
     int status = http_check(download->handle, result, download->url);
 
+    downloads->in_flight--;
     trace_record(download->id, download->id, download->url,
                  download->start_us, program_us(),
                  status == 0 ? "ok" : "failed");
@@ -298,29 +258,6 @@ static void download_done(struct downloads *downloads,
         start_download(downloads, next);
 }
 
-/* Step 4 of a turn: ask libcurl which transfers have ended.  The result
- * is read before the handle leaves the multi handle; leaving it gives
- * its connection back to the pool. */
-static void finish_downloads(struct downloads *downloads)
-{
-    CURLMsg *message;
-    int messages_left;
-
-    while ((message = curl_multi_info_read(downloads->session,
-                                           &messages_left)) != NULL) {
-        if (message->msg != CURLMSG_DONE)
-            continue;
-        CURLcode result = message->data.result;
-        char *private = NULL;           /* CURLINFO_PRIVATE is a char * */
-        curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, &private);
-        check_multi(curl_multi_remove_handle(downloads->session,
-                                             message->easy_handle),
-                    "curl_multi_remove_handle");
-        downloads->in_flight--;
-        download_done(downloads, (struct download *)private, result);
-    }
-}
-
 /* The first SIGINT or SIGTERM (common/interrupt.h) made interrupt_fd()
  * readable: start nothing more, drop every download in flight at once
  * (libcurl closes its connection mid-transfer), and let main() report
@@ -332,9 +269,9 @@ static void cancel_downloads(struct downloads *downloads)
         struct download *download = &downloads->list[i];
         int64_t now_us = program_us();
         if (download->handle != NULL) {         /* in flight */
-            check_multi(curl_multi_remove_handle(downloads->session,
-                                                 download->handle),
-                        "curl_multi_remove_handle");
+            curl_loop_check(curl_multi_remove_handle(downloads->session,
+                                                     download->handle),
+                            "curl_multi_remove_handle");
             downloads->in_flight--;
             curl_easy_cleanup(download->handle);
             download->handle = NULL;
@@ -356,17 +293,12 @@ static void cancel_downloads(struct downloads *downloads)
 static void socket_action(struct downloads *downloads, curl_socket_t fd,
                           int mask)
 {
-    int flags = 0, still_running;
+    int still_running;
 
-    if (mask & LOOP_READABLE)
-        flags |= CURL_CSELECT_IN;
-    if (mask & LOOP_WRITABLE)
-        flags |= CURL_CSELECT_OUT;
-    if (mask & LOOP_ERROR)
-        flags |= CURL_CSELECT_ERR;
-    check_multi(curl_multi_socket_action(downloads->session, fd, flags,
-                                         &still_running),
-                "curl_multi_socket_action");
+    curl_loop_check(curl_multi_socket_action(downloads->session, fd,
+                                             curl_loop_select_bits(mask),
+                                             &still_running),
+                    "curl_multi_socket_action");
 }
 
 /* Turn the loop until every download has finished or a signal came. */
@@ -397,7 +329,12 @@ static void run_loop(struct downloads *downloads)
         }
 
         /* 4: the transfers that ended; each starts the next */
-        finish_downloads(downloads);
+        CURL *handle;
+        CURLcode result;
+        void *download;
+        while ((handle = curl_loop_next_done(downloads->session, &result,
+                                             &download)) != NULL)
+            download_done(downloads, download, result);
     }
 }
 
@@ -408,7 +345,11 @@ static void download_all_sites(struct downloads *downloads)
     downloads->loop = loop_create();
     if (downloads->loop == NULL)
         error_fatal("cannot make the event loop: %s", strerror(errno));
-    downloads->session = session_create(downloads);
+    /* the session: one multi handle, its pool capped like aiohttp's
+     * connector, telling the two callbacks above what to wait for */
+    downloads->session = curl_loop_multi_new(
+        downloads->settings->concurrency, on_socket_change,
+        on_timer_change, downloads);
 
     downloads->list = calloc(sites->count, sizeof *downloads->list);
     if (downloads->list == NULL)
@@ -438,8 +379,8 @@ static void download_all_sites(struct downloads *downloads)
 
     /* closes the pooled connections: CURL_POLL_REMOVE for each socket
      * (so the loop must still exist) */
-    check_multi(curl_multi_cleanup(downloads->session),
-                "curl_multi_cleanup");
+    curl_loop_check(curl_multi_cleanup(downloads->session),
+                    "curl_multi_cleanup");
     loop_free(downloads->loop);
     free(downloads->origins);
     free(downloads->list);
