@@ -148,3 +148,20 @@ pool_beats_loop() {
     done
     rm -rf "$(dirname "$file")"
 }
+
+@test "mixed: at ulimit -n 20 every model fits its downloads to the limit, says so once, and does every page" {
+    # each thread's session and each connection holds descriptors: the
+    # old code ran --workers 64 threads anyway and pages failed with
+    # "Couldn't connect" or "Problem with the SSL CA cert"
+    local model option
+    for model in threads async async+threads; do
+        option=--max-conns
+        [ "$model" = threads ] && option=--workers
+        run --separate-stderr kit_limited 60 bash -c \
+            'ulimit -n 20 && exec "$0" -q --rounds 10 --model "$1" "$2" 64' \
+            "$KIT_BIN/mixed" "$model" "$option"
+        assert_success
+        assert_line "Downloaded 20 of 20 sites, $((10 * JYTHON_BYTES + 10 * DICE_BYTES)) bytes"
+        assert_fitted mixed "$option" 64 20
+    done
+}

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "fd_limit.h"
 #include "http.h"
 #include "interrupt.h"
 #include "io_options.h"
@@ -579,6 +580,19 @@ int main(int argc, char *argv[])
     interrupt_install();
     parse_options(argc, argv, &settings);
     io_run_start(&settings.io, &sites);
+    /* every connection is a file descriptor: fit the model's downloads
+     * at once in the open-file limit (common/fd_limit.h) */
+    if (settings.model == MODEL_SYNC)
+        fd_limit_fit(1, io_session_fds(&sites), 0, NULL);
+    else if (settings.model == MODEL_THREADS)
+        settings.workers = fd_limit_fit(settings.workers,
+                                        io_session_fds(&sites), 0,
+                                        "--workers");
+    else
+        settings.max_conns = fd_limit_fit(settings.max_conns,
+                                          http_connection_fds(),
+                                          HTTP_WAKE_FDS + HTTP_CA_FDS,
+                                          "--max-conns");
 
     struct page *pages = calloc(sites.count ? sites.count : 1,
                                 sizeof *pages);
