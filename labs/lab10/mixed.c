@@ -424,6 +424,13 @@ static void run_loop(const struct settings *settings, struct page *pages,
     CURLM *multi = curl_multi_init();
     if (multi == NULL)
         error_fatal("curl_multi_init failed");
+    /* at most --max-conns connections open, idle ones included: what
+     * main() fitted in the open-file limit (as io_async caps its pool) */
+    CURLMcode cap = curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+                                      settings->max_conns);
+    if (cap != CURLM_OK)
+        error_fatal("CURLMOPT_MAX_TOTAL_CONNECTIONS: %s",
+                    curl_multi_strerror(cap));
     long in_flight = 0;
     while (in_flight < settings->max_conns && start_next(multi, &shared))
         in_flight++;
