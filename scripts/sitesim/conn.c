@@ -167,6 +167,7 @@ void conn_close(struct server *s, struct conn *c)
         stats_connection_closed(&s->stats);
     free(c->own_body);
     free(c->big_head);
+    free(c->stream);
     free(c);
 }
 
@@ -272,55 +273,105 @@ static size_t output_peek(const struct conn *c, char *out, size_t cap)
     return n;
 }
 
-/* Send the response until it is all sent (or its first c->send_limit
- * bytes, for a fault) or the socket is full. */
+/* Send n bytes of buf; *sent says how many went. For TLS, a piece that
+ * has to be retried (WANT_WRITE) is retried with the same buf and n, as
+ * OpenSSL asks: output_peek() and c->stream give the same bytes again. */
+static enum step conn_send(struct conn *c, const char *buf, size_t n,
+                           size_t *sent)
+{
+    *sent = 0;
+    if (c->ssl != NULL) {
+        ERR_clear_error();
+        int ret = SSL_write(c->ssl, buf, (int)n);
+        if (ret > 0) {
+            *sent = (size_t)ret;
+            return STEP_DONE;
+        }
+        enum step step = tls_step(c, ret);
+        return step == STEP_EOF ? STEP_FAILED : step;  /* cannot answer
+                                                     a closed session */
+    }
+
+    /* MSG_NOSIGNAL: a client gone away gives EPIPE, not SIGPIPE */
+    ssize_t done = send(c->fd, buf, n, MSG_NOSIGNAL);
+    if (done >= 0) {
+        *sent = (size_t)done;
+        return STEP_DONE;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        c->wait_events = EPOLLOUT;
+        return STEP_AGAIN;
+    }
+    return errno == EINTR ? STEP_DONE : STEP_FAILED;
+}
+
+/* A streamed body (/stats/log): the next piece, made from the log at
+ * the connection's cursor once the last one is sent. NULL when the
+ * whole body is sent; *n is the piece's unsent length. */
+static const char *stream_piece(struct server *s, struct conn *c,
+                                size_t *n)
+{
+    static char lines[SITESIM_STREAM_CHUNK - 16];  /* one thread: shared;
+                                                     16: the framing */
+
+    if (c->stream_sent == c->stream_len) {
+        if (c->stream_ended)
+            return NULL;
+        size_t len = stats_log_lines(&s->stats, &c->stream_next,
+                                     c->stream_end, lines, sizeof(lines));
+        c->stream_ended = len == 0;  /* len 0 frames the last chunk */
+        c->stream_len = http_chunk_frame(c->stream, lines, len,
+                                         c->response.http10);
+        c->stream_sent = 0;
+        if (c->stream_len == 0)
+            return NULL;  /* HTTP/1.0: no last chunk, the close ends it */
+    }
+    *n = c->stream_len - c->stream_sent;
+    return c->stream + c->stream_sent;
+}
+
+/* Send the next piece of the response (head, then body), at most
+ * SITESIM_WRITE_TURN bytes: one piece per turn of the loop, so a client
+ * that reads a big body fast gets its turns like everyone else, and
+ * epoll (level-triggered) brings us back while the socket is writable.
+ * STEP_DONE once all is sent (or the first c->send_limit bytes, for a
+ * fault). */
 static enum step conn_write(struct server *s, struct conn *c)
 {
-    static char scratch[65536];  /* one loop, one thread: shared */
+    static char scratch[SITESIM_WRITE_TURN];  /* one thread: shared */
     uint64_t total = c->head_len + c->body_len;
-    bool progress = false;
-    enum step step = STEP_DONE;
+    const char *piece = scratch;
+    size_t n, sent;
+    enum step step;
 
     if (total > c->send_limit)
         total = c->send_limit;
-    while (c->sent < total) {
-        /* TLS: at most one 16 KiB record per SSL_write */
-        size_t cap = c->ssl != NULL ? 16384 : sizeof(scratch);
-        if (cap > total - c->sent)
-            cap = (size_t)(total - c->sent);
-        size_t n = output_peek(c, scratch, cap);
-
-        if (c->ssl != NULL) {
-            ERR_clear_error();
-            int ret = SSL_write(c->ssl, scratch, (int)n);
-            if (ret > 0) {
-                c->sent += (uint64_t)ret;
-                progress = true;
-                continue;
-            }
-            step = tls_step(c, ret);
-            if (step == STEP_EOF)
-                step = STEP_FAILED;  /* cannot answer a closed session */
-            break;
-        }
-
-        /* MSG_NOSIGNAL: a client gone away gives EPIPE, not SIGPIPE */
-        ssize_t sent = send(c->fd, scratch, n, MSG_NOSIGNAL);
-        if (sent >= 0) {
-            c->sent += (uint64_t)sent;
-            progress = true;
-        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            c->wait_events = EPOLLOUT;
-            step = STEP_AGAIN;
-            break;
-        } else if (errno != EINTR) {
-            step = STEP_FAILED;
-            break;
-        }
+    if (c->sent < total) {
+        n = sizeof(scratch);
+        if (n > total - c->sent)
+            n = (size_t)(total - c->sent);
+        n = output_peek(c, scratch, n);
+    } else if (c->stream == NULL || c->fault != FAULT_NONE ||
+               (piece = stream_piece(s, c, &n)) == NULL) {
+        return STEP_DONE;  /* all sent */
     }
-    if (progress)
+
+    step = conn_send(c, piece, n, &sent);
+    if (c->sent < total)
+        c->sent += sent;
+    else
+        c->stream_sent += sent;
+    if (sent > 0)
         idle_touch(s, c);  /* a slow reader is not an idle one */
-    return step;
+    if (step != STEP_DONE)
+        return step;
+    if (c->sent < total || (c->stream != NULL &&
+                            (!c->stream_ended ||
+                             c->stream_sent < c->stream_len))) {
+        c->wait_events = EPOLLOUT;  /* more, on the next turn */
+        return STEP_AGAIN;
+    }
+    return STEP_DONE;
 }
 
 /* The last response is sent and we want to close. Closing a socket
@@ -426,15 +477,26 @@ static void conn_respond(struct server *s, struct conn *c, int64_t arrival)
     c->own_body = NULL;
     free(c->big_head);
     c->big_head = NULL;
+    free(c->stream);
+    c->stream = NULL;
+    c->stream_len = c->stream_sent = 0;
+    c->stream_ended = false;
 
     if (resp->stats_page == STATS_RESET)
         stats_reset(&s->stats, arrival);
-    if (resp->stats_page == STATS_LOG)
-        c->own_body = stats_log_format(&s->stats, &len);
-    else if (resp->stats_page != STATS_NONE)
+    if (resp->stats_page == STATS_LOG) {
+        /* streamed: a cursor into the log and one piece's room, made
+         * as the client reads (conn_write), never the whole log */
+        stats_log_span(&s->stats, &c->stream_next, &c->stream_end);
+        if (!resp->head_only) {
+            c->stream = malloc(SITESIM_STREAM_CHUNK);
+            if (c->stream == NULL)
+                http_stats_body(resp, NULL, 0);  /* a 500 */
+        }
+    } else if (resp->stats_page != STATS_NONE) {
         c->own_body = stats_format(&s->stats, &s->config, &len);
-    if (resp->stats_page != STATS_NONE)
         http_stats_body(resp, c->own_body, len);
+    }
     if (resp->counted)
         request_count(s, c, arrival);
 

@@ -42,7 +42,15 @@
 #define SITESIM_LINGER_US (2LL * 1000000) /* CONN_CLOSING lasts at most */
 #define SITESIM_LOG_MAX 100000         /* /stats/log keeps this many */
 #define SITESIM_LOG_PATH 100           /* path bytes kept per log line */
+#define SITESIM_LOG_LINE (70 + SITESIM_LOG_PATH) /* longest log line */
 #define SITESIM_DRIP_US 1000000        /* /fault/drip: one byte this often */
+#define SITESIM_WRITE_TURN 16384       /* bytes one connection may send per
+                                          turn of the loop (one TLS record):
+                                          a fast reader of a big body
+                                          cannot starve the others */
+#define SITESIM_STREAM_CHUNK SITESIM_WRITE_TURN /* /stats/log is made
+                                          and sent a piece this big (with
+                                          its chunk framing) at a time */
 
 /* ====================== Structures ====================== */
 
@@ -129,6 +137,9 @@ struct response {
     bool allow_header;          /* add "Allow: GET, HEAD" (for 405) */
     bool chunked;               /* "Transfer-Encoding: chunked", and
                                    the body is sent as it is */
+    bool streamed;              /* /stats/log: no body here; conn.c
+                                   makes it piece by piece as it sends,
+                                   chunked (HTTP/1.0: until the close) */
     size_t big_header;          /* > 0: add a header this long */
     enum fault fault;           /* /fault/...: see enum fault */
     uint64_t body_before_fault; /* RESET, SHORT: body bytes sent first */
@@ -169,6 +180,13 @@ struct conn {
                                    sent instead of head[] when set */
     size_t head_len;            /* bytes in the head */
     char *own_body;             /* malloc'd body (/stats), or NULL */
+    char *stream;               /* malloc'd piece of a streamed body,
+                                   framed (SITESIM_STREAM_CHUNK), or NULL */
+    size_t stream_len;          /* bytes in stream[] */
+    size_t stream_sent;         /* of those, sent so far */
+    uint64_t stream_next;       /* log sequence to format next */
+    uint64_t stream_end;        /* the log's end when it was asked for */
+    bool stream_ended;          /* the last piece is in stream[] */
     uint64_t body_len;          /* body bytes to send (0 for HEAD) */
     uint64_t sent;              /* bytes of head + body sent so far */
     bool close_after;           /* close once this response is sent */
@@ -254,6 +272,8 @@ char *http_big_head(const char *head, size_t head_len, size_t size,
                     size_t *len);
 size_t http_body_copy(const struct response *resp, uint64_t offset,
                       char *out, size_t cap);
+size_t http_chunk_frame(char *out, const char *data, size_t len,
+                        bool http10);
 
 /* stats.c */
 int stats_init(struct stats *st, int64_t now);
@@ -267,7 +287,10 @@ void stats_request_done(struct stats *st, uint64_t seq, int64_t now);
 void stats_reset(struct stats *st, int64_t now);
 char *stats_format(const struct stats *st, const struct config *cfg,
                    size_t *len);
-char *stats_log_format(struct stats *st, size_t *len);
+void stats_log_span(const struct stats *st, uint64_t *first,
+                    uint64_t *end);
+size_t stats_log_lines(const struct stats *st, uint64_t *next,
+                       uint64_t end, char *out, size_t cap);
 
 /* timers.c */
 void timer_add(struct server *s, struct conn *c);
