@@ -27,7 +27,7 @@ site_programs() {
     done < <(make -s -C "$KIT" --no-print-directory list-io-programs)
 }
 
-# The simulator's broken answers (scripts/sitesim/http.c), and the two
+# The simulator's broken answers (scripts/sitesim/http_server.c), and the two
 # redirects a local list must refuse.
 FAULTS="fault/reset fault/close fault/short fault/stall fault/drip
 fault/bigheader fault/badchunk redirect/offhost redirect/file"

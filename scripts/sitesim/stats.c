@@ -16,11 +16,12 @@
  * counters and the log, and calls nothing but the clock.
  */
 #define _GNU_SOURCE
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "sitesim.h"
+#include "stats.h"
 
 /* Allocate the log ring. Returns 0, or -1 when out of memory. */
 int stats_init(struct stats *st, int64_t now)

@@ -1,4 +1,4 @@
-/* http.c -- the HTTP side of sitesim: parse a request head, pick the
+/* http_server.c -- the HTTP side of sitesim: parse a request head, pick the
  * response for its path, and say how long to hold it back. It fills in
  * a struct response and changes nothing else; conn.c carries it out.
  *
@@ -30,11 +30,12 @@
  * Anything else is 404. Only GET and HEAD; other methods get 405.
  */
 #define _GNU_SOURCE
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "sitesim.h"
+#include "http_server.h"
 
 /* ====================== Pages ====================== */
 
