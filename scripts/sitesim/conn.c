@@ -25,21 +25,21 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <sys/epoll.h>
-#include <stdint.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <openssl/err.h>
 
 #include "conn.h"
+#include "deadlines.h"
 #include "http_server.h"
 #include "log.h"
 #include "stats.h"
 #include "timer.h"      /* common/: monotonic_us() */
-#include "deadlines.h"
 
 /* ====================== Constants ====================== */
 
@@ -109,14 +109,14 @@ struct conn {
     uint64_t send_limit;        /* the fault acts once this much is
                                    sent (FAULT_NONE: head + body) */
 
-    struct deadline timer;         /* when the delayed response is due
-                                   (CONN_CLOSING: when to give up) */
+    struct deadline timer;      /* when the delayed response is due
+                                   (CONN_CLOSING: when to give up);
+                                   in conns.timers while armed */
     int64_t active_at_us;       /* last progress; for the idle timeout */
 
     struct conn *prev, *next;           /* all connections */
     struct conn *idle_prev, *idle_next; /* not waiting, oldest first */
 };
-
 
 /* What a step returns. */
 enum step {

@@ -1,7 +1,8 @@
-/* deadlines.h -- a binary min-heap of deadlines (deadlines.c): conn.c keeps
- * its delayed connections here. A leaf: it knows nothing of
+/* deadlines.h -- a binary min-heap of deadlines (deadlines.c): conn.c
+ * keeps its delayed connections here. A leaf: it knows nothing of
  * connections; each embeds a struct deadline, and conn.c gets from the
- * timer back to its connection (container_of, as the kernel's lists).
+ * deadline back to its connection (offsetof, as the kernel's
+ * container_of does).
  */
 #ifndef SITESIM_DEADLINES_H
 #define SITESIM_DEADLINES_H
