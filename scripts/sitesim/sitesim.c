@@ -118,7 +118,7 @@ static void signal_read(struct server *s)
 
 /* Wait for events and timers, and hand each to its handler, until a
  * signal says stop. Returns 0, or -1 if epoll itself fails. */
-static int loop_run(struct server *s)
+static int serve(struct server *s)
 {
     struct epoll_event events[MAX_EVENTS];
 
@@ -325,7 +325,7 @@ int main(int argc, char **argv)
         goto out_close_sockets;
 
     /* 6. serve until SIGTERM or SIGINT */
-    if (loop_run(&s) == 0)
+    if (serve(&s) == 0)
         status = 0;
     log_line("stopped, closing %zu connections", s.conns.count);
     if (cfg->pidfile != NULL)
