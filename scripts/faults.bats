@@ -27,7 +27,7 @@ site_programs() {
     done < <(make -s -C "$KIT" --no-print-directory list-io-programs)
 }
 
-# The simulator's broken answers (scripts/sitesim/http.c), and the two
+# The simulator's broken answers (scripts/sitesim/http_server.c), and the two
 # redirects a local list must refuse.
 FAULTS="fault/reset fault/close fault/short fault/stall fault/drip
 fault/bigheader fault/badchunk redirect/offhost redirect/file"
@@ -68,7 +68,7 @@ fault/bigheader fault/badchunk redirect/offhost redirect/file"
 @test "every I/O program: a bodiless answer and a hostile page are downloads like any other, nothing of them printed raw" {
     local program file control=$'[\x01-\x09\x0b-\x1f\x7f]'
     # 204 and an empty 200 carry 0 bytes; the hostile page's heading holds
-    # a forged timer line and a terminal escape (scripts/sitesim/http.c)
+    # a forged timer line and a terminal escape (scripts/sitesim/http_server.c)
     file="$(sites_file hostile.txt "$(sim_url /status/204)" \
         "$(sim_url '/page/2?empty=1')" "$(sim_url '/page/1?title=hostile')")"
     for program in $(site_programs); do

@@ -83,6 +83,66 @@ svg_elements() {
     assert_failure 2
 }
 
+@test "draw-trace: a time too large for awk (310 digits) is a one-line error naming file and line, exit 2" {
+    local csv="$BATS_TEST_TMPDIR/huge.csv" huge svg
+    # a 310-digit number is infinity to awk: the time axis never ended
+    huge="$(printf '9%.0s' $(seq 310))"
+    { sample_trace; echo "5,1,too late,1000,$huge,ok"; } >"$csv"
+    for svg in --svg ""; do          # both forms: SVG and text
+        run --separate-stderr timeout -k 5 20 "$KIT/scripts/draw-trace" \
+            ${svg:+"$svg"} "$csv"
+        assert_equal "$status" 2
+        assert_equal "$output" ""
+        [ "${#stderr_lines[@]}" -eq 1 ] ||
+            fail "${svg:-text}: expected one line on stderr, got: $stderr"
+        [[ "$stderr" == "draw-trace: time out of range"*"'$csv' line 7: '99999"* ]] ||
+            fail "${svg:-text}: the error does not name file, line, value: $stderr"
+    done
+}
+
+@test "draw-trace --svg: a label with control bytes, a NUL or broken UTF-8 is still well-formed XML" {
+    local csv="$BATS_TEST_TMPDIR/bytes.csv" svg="$BATS_TEST_TMPDIR/bytes.svg"
+    # ESC, BEL, NUL, a lone 0xff, U+FFFF (not allowed in XML), and a
+    # proper e-acute that must stay as it is (printf's %b writes the
+    # bytes: a bash string cannot hold a NUL)
+    printf '%b\n' 'id,worker,label,start_us,end_us,status' \
+        '0,1,title \0033]0;owned\0007 nul\0000 bad \0377 ffff \0357\0277\0277 caf\0303\0251,1000,51000,ok' \
+        '1,2,"a, ""q"" <b> & \0033[31mred",2000,40000,failed' >"$csv"
+    run "$KIT/scripts/draw-trace" --svg --title $'io_async \x01--x' "$csv"
+    assert_success
+    printf '%s\n' "$output" >"$svg"
+    run xmllint --noout "$svg"
+    assert_success
+    # every byte XML cannot hold is shown, as \xHH
+    grep -q 'title \\x1b\]0;owned\\x07 nul\\x00 bad \\xff ffff \\xef\\xbf\\xbf café: 50.0 ms, ok' "$svg" ||
+        fail "the label is not shown as \\xHH: $(grep -a '50.0 ms' "$svg")"
+    grep -q 'a, &quot;q&quot; &lt;b&gt; &amp; \\x1b\[31mred: 38.0 ms, failed' "$svg" ||
+        fail "the quoted label is not escaped: $(grep -a '38.0 ms' "$svg")"
+    assert_equal "$(xmllint --xpath "string(/*[local-name()='svg']/*[local-name()='title'])" "$svg")" \
+        'io_async \x01--x'
+}
+
+@test "draw-trace: 20,000 lanes drawn in well under a minute, in worker order (no sort comparing every pair)" {
+    local csv="$BATS_TEST_TMPDIR/lanes.csv" svg="$BATS_TEST_TMPDIR/lanes.svg"
+    # one worker per row, shuffled (7919 is prime): like io_async's tasks
+    # for --repeat 10000.  Comparing every pair of lanes took about 3
+    # minutes here; sorted in n log n it takes seconds.  (Not a ratio of
+    # two sizes: awk's arrays are hash tables whose cost per lookup grows
+    # with their size, so even n log n looks 5-9x slower at 4x the lanes.)
+    awk 'BEGIN { print "id,worker,label,start_us,end_us,status"
+                 for (i = 0; i < 20000; i++)
+                     printf "%d,%d,get %d,%d,%d,ok\n", i,
+                         (i * 7919) % 20000, i, i * 10, i * 10 + 500 }' >"$csv"
+    run timeout -k 5 60 "$KIT/scripts/draw-trace" --svg --title io_async "$csv"
+    assert_success
+    printf '%s\n' "$output" >"$svg"
+    # the lanes, top to bottom: task 0, task 1, ... task 19999
+    grep -o '>task [0-9]*<' "$svg" | tr -dc '0-9\n' >"$BATS_TEST_TMPDIR/order"
+    assert_equal "$(wc -l <"$BATS_TEST_TMPDIR/order")" 20000
+    seq 0 19999 | cmp -s - "$BATS_TEST_TMPDIR/order" ||
+        fail "lanes out of order: $(head -n 5 "$BATS_TEST_TMPDIR/order" | tr '\n' ' ')"
+}
+
 @test "draw-trace --svg on a real run: one lane per thread, one bar per download" {
     local csv="$BATS_TEST_TMPDIR/run.trace.csv" svg="$BATS_TEST_TMPDIR/run.svg"
     run kit io_threads -q --repeat 3 --workers 3 --trace "$csv"

@@ -14,6 +14,14 @@ teardown_file() {
     sim_stop
 }
 
+# a check's own second simulator (own_sim) never outlives it
+teardown() {
+    if [ -n "${OWN_PID:-}" ]; then
+        kill "$OWN_PID" 2>/dev/null || true
+        wait "$OWN_PID" 2>/dev/null || true
+    fi
+}
+
 # get PATH [curl options]: the body of PATH, under a time limit.
 get() {
     local path="$1"
@@ -246,6 +254,99 @@ seconds_for() {
     for i in "${pids[@]}"; do wait "$i" 2>/dev/null || true; done
     # same work, same latency: a blocked server would take 20 s or more
     ratio_at_least "$((alone * 3 + 500))" "$busy" 1
+}
+
+# own_sim DIR [options]: start another simulator (not the file's one) with
+# its own folder and ports; sets OWN_PID and OWN_HTTP, waits for its pidfile.
+own_sim() {
+    local dir="$1"
+    shift
+    mkdir -p "$dir"
+    OWN_HTTP="$(free_port)"
+    "${KIT_SITESIM:-$KIT/sitesim}" --dir "$dir" --pidfile "$dir/pid" \
+        --http-port "$OWN_HTTP" --https-port "$(free_port)" "$@" \
+        >"$dir/out" 2>&1 3>&- &
+    OWN_PID=$!
+    for _ in $(seq 100); do
+        [ -s "$dir/pid" ] && return 0
+        kill -0 "$OWN_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    fail "the second simulator did not start: $(cat "$dir/out")"
+}
+
+# rss_kb PID: the resident memory of PID, in kB, as the kernel counts it.
+rss_kb() {
+    sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB$/\1/p' "/proc/$1/status"
+}
+
+@test "sitesim: clients that ask for /stats/log and never read cost little memory and do not hold up /dice" {
+    local dir="$BATS_TEST_TMPDIR/flood" clients=40 entries=20000
+    local long fd fds=() i request writer got log_bytes one_log ten_logs
+    local dice before after
+    own_sim "$dir" --latency 0 --jitter 0 --conn-delay 0
+    # 1. fill the log: $entries HEAD requests with a long path, pipelined
+    # on one connection, then /stats to see that all were counted
+    long="/$(printf 'x%.0s' $(seq 98))"
+    request="HEAD $long HTTP/1.1\r\nHost: x\r\n\r\n"
+    exec {fd}<>"/dev/tcp/127.0.0.1/$OWN_HTTP"
+    {
+        for ((i = 0; i < entries; i += 100)); do
+            printf "%0.s$request" $(seq 100)
+        done
+        printf 'GET /stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
+    } >&"$fd" &
+    writer=$!
+    got="$(timeout -k 5 60 cat <&"$fd" | tail -c 400)"
+    exec {fd}>&-
+    wait "$writer"
+    [[ "$got" == *"requests_total=$entries"* ]] ||
+        fail "the log was not filled: $got"
+
+    # 2. the baseline: one client reads the whole log, ten times over
+    # (curl's own clock, without its start-up)
+    ten_logs=0
+    for ((i = 0; i < 10; i++)); do
+        read -r log_bytes one_log < <(timeout -k 5 60 curl -sf \
+            -o /dev/null -w '%{size_download} %{time_total}\n' \
+            "http://127.0.0.1:$OWN_HTTP/stats/log")
+        ten_logs="$(awk -v a="$ten_logs" -v b="$one_log" \
+            'BEGIN { print a + b }')"
+    done
+    [ "$log_bytes" -gt $((entries * 100)) ] ||
+        fail "the log is only $log_bytes bytes"
+    before="$(rss_kb "$OWN_PID")"
+
+    # 3. $clients clients ask for the log, read its status line, and
+    # never read more; meanwhile /dice is asked for
+    for ((i = 0; i < clients; i++)); do
+        exec {fd}<>"/dev/tcp/127.0.0.1/$OWN_HTTP"
+        printf 'GET /stats/log HTTP/1.1\r\nHost: x\r\n\r\n' >&"$fd"
+        fds+=("$fd")
+    done
+    dice="$(timeout -k 5 60 curl -sf -o /dev/null -w '%{time_total}' \
+        "http://127.0.0.1:$OWN_HTTP/dice")"
+    for fd in "${fds[@]}"; do
+        read -r -t 30 got <&"$fd" || got="nothing"
+        [[ "$got" == "HTTP/1.1 200 OK"* ]] ||
+            fail "a log client got: $got"
+    done
+    after="$(rss_kb "$OWN_PID")"
+    for fd in "${fds[@]}"; do exec {fd}>&-; done
+    echo "# log of $log_bytes bytes read 10 times in ${ten_logs}s;" \
+        "/dice in ${dice}s beside $clients clients not reading;" \
+        "RSS $before -> $after kB" >&3
+
+    # every client left MBs unread: a simulator that kept each answer
+    # whole would hold all of them; streamed, it holds a chunk or none
+    [ $(((after - before) * 1024)) -lt $((clients * log_bytes / 10)) ] ||
+        fail "RSS grew from $before to $after kB for $clients clients" \
+            "of a $log_bytes-byte log"
+    # and /dice did not wait while all $clients logs were made: it took
+    # less than reading the whole log 10 times (a quarter of their work)
+    ratio_at_least "$ten_logs" "$dice" 1 ||
+        fail "/dice took ${dice}s while $clients clients held the log;" \
+            "reading the whole log 10 times took ${ten_logs}s"
 }
 
 # second_sim ARGS...: run another simulator that should fail to start.

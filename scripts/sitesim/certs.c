@@ -16,6 +16,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -29,7 +31,8 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
-#include "sitesim.h"
+#include "certs.h"
+#include "error.h"      /* common/: error_report() */
 
 #define CERT_DAYS 3650          /* ten years, for the CA and the server */
 #define LOCK_WAIT_MS 10000      /* give up waiting for another sitesim */
@@ -43,7 +46,7 @@ static void tls_problem(const char *what, const char *subject)
 
     if (err != 0)
         ERR_error_string_n(err, reason, sizeof(reason));
-    fprintf(stderr, "sitesim: %s '%s': %s\n", what, subject, reason);
+    error_report("%s '%s': %s", what, subject, reason);
     ERR_clear_error();
 }
 
@@ -55,7 +58,7 @@ static int mkdir_parents(const char *dir)
     char path[PATH_MAX];
 
     if ((size_t)snprintf(path, sizeof(path), "%s", dir) >= sizeof(path)) {
-        fprintf(stderr, "sitesim: folder name too long: '%s'\n", dir);
+        error_report("folder name too long: '%s'", dir);
         return -1;
     }
     for (char *p = path + 1;; p++) {
@@ -64,8 +67,8 @@ static int mkdir_parents(const char *dir)
         char saved = *p;
         *p = '\0';
         if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-            fprintf(stderr, "sitesim: cannot create folder '%s': %s\n",
-                    path, strerror(errno));
+            error_report("cannot create folder '%s': %s",
+                         path, strerror(errno));
             return -1;
         }
         *p = saved;
@@ -78,7 +81,7 @@ static int path_join(char *out, size_t cap, const char *dir,
                      const char *name)
 {
     if ((size_t)snprintf(out, cap, "%s/%s", dir, name) >= cap) {
-        fprintf(stderr, "sitesim: path too long: '%s/%s'\n", dir, name);
+        error_report("path too long: '%s/%s'", dir, name);
         return -1;
     }
     return 0;
@@ -99,13 +102,13 @@ static int pem_write(const char *dir, const char *name, mode_t mode,
         return -1;
     fd = mkstemp(tmp);  /* made with mode 0600 */
     if (fd < 0) {
-        fprintf(stderr, "sitesim: cannot create a file in '%s': %s\n",
-                dir, strerror(errno));
+        error_report("cannot create a file in '%s': %s",
+                     dir, strerror(errno));
         return -1;
     }
     if (fchmod(fd, mode) != 0 || (fp = fdopen(fd, "w")) == NULL) {
-        fprintf(stderr, "sitesim: cannot write '%s': %s\n", tmp,
-                strerror(errno));
+        error_report("cannot write '%s': %s", tmp,
+                     strerror(errno));
         close(fd);
         goto out_unlink;
     }
@@ -120,14 +123,14 @@ static int pem_write(const char *dir, const char *name, mode_t mode,
     }
     /* on disk before the rename, so a crash leaves old or new, not half */
     if (fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
-        fprintf(stderr, "sitesim: cannot write '%s': %s\n", tmp,
-                strerror(errno));
+        error_report("cannot write '%s': %s", tmp,
+                     strerror(errno));
         fclose(fp);
         goto out_unlink;
     }
     if (fclose(fp) != 0 || rename(tmp, path) != 0) {
-        fprintf(stderr, "sitesim: cannot write '%s': %s\n", path,
-                strerror(errno));
+        error_report("cannot write '%s': %s", path,
+                     strerror(errno));
         goto out_unlink;
     }
     return 0;
@@ -329,21 +332,21 @@ int certs_ensure(const char *dir)
         return -1;
     lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (lock_fd < 0) {
-        fprintf(stderr, "sitesim: cannot open '%s': %s\n", lock_path,
-                strerror(errno));
+        error_report("cannot open '%s': %s", lock_path,
+                     strerror(errno));
         return -1;
     }
     /* another sitesim may be generating: wait for it, but not forever */
     while (flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
         struct timespec pause = { .tv_nsec = 50 * 1000000 };
         if (errno != EWOULDBLOCK && errno != EINTR) {
-            fprintf(stderr, "sitesim: cannot lock '%s': %s\n", lock_path,
-                    strerror(errno));
+            error_report("cannot lock '%s': %s", lock_path,
+                         strerror(errno));
             goto out_close;
         }
         if (waited_ms >= LOCK_WAIT_MS) {
-            fprintf(stderr, "sitesim: cannot lock '%s': timed out\n",
-                    lock_path);
+            error_report("cannot lock '%s': timed out",
+                         lock_path);
             goto out_close;
         }
         nanosleep(&pause, NULL);

@@ -13,7 +13,8 @@
 #include <unistd.h>
 
 #include "options.h"    /* common/: option_long() */
-#include "sitesim.h"
+#include "config.h"
+#include "error.h"      /* common/: error_report() */
 
 #define DEFAULT_HTTP_PORT 8480
 #define DEFAULT_HTTPS_PORT 8443
@@ -99,13 +100,13 @@ static int exe_dir(char *dir, size_t cap)
     ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 
     if (n < 0) {
-        fprintf(stderr, "sitesim: cannot read '/proc/self/exe': %s\n",
-                strerror(errno));
+        error_report("cannot read '/proc/self/exe': %s",
+                     strerror(errno));
         return -1;
     }
     exe[n] = '\0';
     if ((size_t)snprintf(dir, cap, "%s", dirname(exe)) >= cap) {
-        fprintf(stderr, "sitesim: path too long: '%s'\n", exe);
+        error_report("path too long: '%s'", exe);
         return -1;
     }
     return 0;
@@ -205,29 +206,29 @@ int config_load(struct config *cfg, int argc, char **argv)
             usage(stdout);
             return 1;
         case ':':
-            fprintf(stderr, "sitesim: option needs a value: '%s'\n",
-                    argv[optind - 1]);
+            error_report("option needs a value: '%s'",
+                         argv[optind - 1]);
             return -1;
         default:
-            fprintf(stderr, "sitesim: unknown option: '%s'\n",
-                    argv[optind - 1]);
+            error_report("unknown option: '%s'",
+                         argv[optind - 1]);
             return -1;
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "sitesim: unexpected argument: '%s'\n",
-                argv[optind]);
+        error_report("unexpected argument: '%s'",
+                     argv[optind]);
         return -1;
     }
     if (cfg->http_port == cfg->https_port) {
-        fprintf(stderr, "sitesim: the HTTP and HTTPS ports must differ: "
-                "'%d'\n", cfg->http_port);
+        error_report("the HTTP and HTTPS ports must differ: "
+                     "'%d'", cfg->http_port);
         return -1;
     }
     if ((cfg->pidfile != NULL && cfg->pidfile[0] == '\0') ||
         (cfg->logfile != NULL && cfg->logfile[0] == '\0') ||
         (dir != NULL && dir[0] == '\0')) {
-        fprintf(stderr, "sitesim: a file or folder name is empty: ''\n");
+        error_report("a file or folder name is empty: ''");
         return -1;
     }
 
@@ -239,14 +240,14 @@ int config_load(struct config *cfg, int argc, char **argv)
         /* the default: .sitesim next to the executable */
         if ((size_t)snprintf(cfg->dir, sizeof(cfg->dir), "%s/.sitesim",
                              exe) >= sizeof(cfg->dir)) {
-            fprintf(stderr, "sitesim: path too long: '%s'\n", exe);
+            error_report("path too long: '%s'", exe);
             return -1;
         }
         return 0;
     }
     if ((size_t)snprintf(cfg->dir, sizeof(cfg->dir), "%s", dir) >=
         sizeof(cfg->dir)) {
-        fprintf(stderr, "sitesim: folder name too long: '%s'\n", dir);
+        error_report("folder name too long: '%s'", dir);
         return -1;
     }
     return 0;

@@ -16,7 +16,8 @@
  * (a sitesim answers with its pid= and kit=, whoever owns it), then look
  * the socket up in /proc/net/tcp and the fds in /proc (which works for
  * the HTTPS port too, but only for our own user's processes).
- * Accepting calls conn.c (conn_new, conn_event) and log.c, nothing else.
+ * Accepting hands each socket down to conn.c (conn_accepted) and may
+ * write to log.c; nothing here calls back up.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -32,8 +33,12 @@
 #include <sys/time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <sys/epoll.h>
 
-#include "sitesim.h"
+#include "error.h"      /* common/: error_report() */
+#include "listen.h"
+#include "log.h"
+#include "timer.h"      /* common/: monotonic_us() */
 
 #define ACCEPT_PAUSE_US 100000  /* out of fds: stop accepting this long */
 
@@ -281,63 +286,109 @@ static void port_taken(const struct config *cfg, int port)
     }
 
     if (h.pid > 0 && strcmp(h.name, "sitesim") == 0 && h.kit[0] != '\0') {
-        fprintf(stderr, "sitesim: port %d is held by another sitesim: "
-                "pid %d, kit '%s'", port, h.pid, h.kit);
+        char certs[PATH_MAX + 32] = "";
         if (h.dir[0] != '\0')
-            fprintf(stderr, " (certificates in '%s')", h.dir);
-        fprintf(stderr, "\nsitesim: stop that one:    make -C '%s' stop\n",
-                h.kit);
+            snprintf(certs, sizeof(certs), " (certificates in '%s')",
+                     h.dir);
+        error_report("port %d is held by another sitesim: pid %d, "
+                     "kit '%s'%s", port, h.pid, h.kit, certs);
+        error_report("stop that one:    make -C '%s' stop", h.kit);
     } else if (h.pid > 0) {
-        fprintf(stderr, "sitesim: port %d is held by pid %d (%s)\n"
-                "sitesim: stop that one:    kill %d\n", port, h.pid,
-                h.name[0] != '\0' ? h.name : "unknown", h.pid);
+        error_report("port %d is held by pid %d (%s)", port, h.pid,
+                     h.name[0] != '\0' ? h.name : "unknown");
+        error_report("stop that one:    kill %d", h.pid);
     } else {
-        fprintf(stderr, "sitesim: port %d is held by a process this user "
-                "cannot see\nsitesim: stop that one, or\n", port);
+        error_report("port %d is held by a process this user cannot see",
+                     port);
+        error_report("stop that one, or");
     }
     free_ports(cfg, &http, &https);
-    fprintf(stderr, "sitesim: or move this one: CONKIT_HTTP_PORT=%d "
-            "CONKIT_HTTPS_PORT=%d make serve\n"
-            "sitesim:   (every program and make target of the kit reads "
-            "CONKIT_HTTP_PORT and CONKIT_HTTPS_PORT)\n", http, https);
+    error_report("or move this one: CONKIT_HTTP_PORT=%d "
+                 "CONKIT_HTTPS_PORT=%d make serve", http, https);
+    error_report("  (every program and make target of the kit reads "
+                 "CONKIT_HTTP_PORT and CONKIT_HTTPS_PORT)");
 }
 
 /* A non-blocking socket listening on 127.0.0.1:port, or -1 after
  * printing why, and if the port is taken, who holds it. */
-int listen_on(const struct config *cfg, int port)
+static int listen_on(const struct config *cfg, int port)
 {
     int fd = socket_on(port, true);
+    int saved = errno;
 
     if (fd >= 0)
         return fd;
-    fprintf(stderr, "sitesim: cannot listen on 127.0.0.1:%d: %s\n", port,
-            strerror(errno));
-    if (errno == EADDRINUSE)
+    error_report("cannot listen on 127.0.0.1:%d: %s", port,
+                 strerror(saved));
+    if (saved == EADDRINUSE)
         port_taken(cfg, port);
     return -1;
+}
+
+/* Watch fd for EPOLLIN, or nothing (on = false); its key is the fd. */
+static int listener_watch(int epfd, int fd, int op, bool on)
+{
+    struct epoll_event ev = { .events = on ? EPOLLIN : 0,
+                              .data.u64 = (uint64_t)fd };
+
+    return epoll_ctl(epfd, op, fd, &ev);
+}
+
+int listeners_open(struct listeners *ls, int epfd,
+                   const struct config *cfg)
+{
+    ls->epfd = epfd;
+    ls->paused = false;
+    ls->https_fd = -1;
+    ls->http_fd = listen_on(cfg, cfg->http_port);
+    if (ls->http_fd < 0)
+        return -1;
+    ls->https_fd = listen_on(cfg, cfg->https_port);
+    if (ls->https_fd < 0)
+        return -1;
+    if (listener_watch(epfd, ls->http_fd, EPOLL_CTL_ADD, true) != 0 ||
+        listener_watch(epfd, ls->https_fd, EPOLL_CTL_ADD, true) != 0) {
+        error_report("epoll_ctl: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+void listeners_close(struct listeners *ls)
+{
+    if (ls->https_fd >= 0)
+        close(ls->https_fd);
+    if (ls->http_fd >= 0)
+        close(ls->http_fd);
+    ls->http_fd = ls->https_fd = -1;
+}
+
+bool listeners_own(const struct listeners *ls, uint64_t key)
+{
+    return (ls->http_fd >= 0 && key == (uint64_t)ls->http_fd) ||
+           (ls->https_fd >= 0 && key == (uint64_t)ls->https_fd);
 }
 
 /* ====================== Accepting ====================== */
 
 /* Switch both listening sockets on or off in epoll. */
-static int listeners_watch(struct server *s, bool on)
+static int listeners_watch(struct listeners *ls, bool on)
 {
-    struct epoll_event ev = { .events = on ? EPOLLIN : 0 };
-
-    ev.data.u64 = epoll_key(s->http_fd, 0);
-    if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->http_fd, &ev) != 0)
+    if (listener_watch(ls->epfd, ls->http_fd, EPOLL_CTL_MOD, on) != 0 ||
+        listener_watch(ls->epfd, ls->https_fd, EPOLL_CTL_MOD, on) != 0)
         return -1;
-    ev.data.u64 = epoll_key(s->https_fd, 0);
-    if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->https_fd, &ev) != 0)
-        return -1;
-    s->accept_paused = !on;
+    ls->paused = !on;
     return 0;
 }
 
 /* Accept the connections waiting on a listening socket (a bounded
  * number per call, so one busy port cannot starve the rest). */
-void listener_accept(struct server *s, int listen_fd, bool tls)
+void listeners_accept(struct listeners *ls, uint64_t key,
+                      struct conns *cs)
 {
+    int listen_fd = (int)key;
+    bool tls = listen_fd == ls->https_fd;
+
     for (int i = 0; i < 256; i++) {
         int one = 1;
         int fd = accept4(listen_fd, NULL, NULL,
@@ -351,35 +402,32 @@ void listener_accept(struct server *s, int listen_fd, bool tls)
                 errno == ENOMEM) {
                 /* out of fds: the listener stays readable, so epoll
                  * would wake us in a busy loop; look away a while */
-                log_line(s, "accept: %s (%zu connections): pausing",
-                         strerror(errno), s->conn_count);
-                if (listeners_watch(s, false) == 0)
-                    s->accept_resume_us = monotonic_us() + ACCEPT_PAUSE_US;
+                log_line("accept: %s (%zu connections): pausing",
+                         strerror(errno), cs->count);
+                if (listeners_watch(ls, false) == 0)
+                    ls->resume_us = monotonic_us() + ACCEPT_PAUSE_US;
                 return;
             }
-            log_line(s, "accept: %s", strerror(errno));
+            log_line("accept: %s", strerror(errno));
             return;
         }
-        struct conn *c = NULL;
         /* TCP_NODELAY: send small responses now, not after 40 ms */
-        if ((size_t)fd < s->fd_limit &&
-            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
-                       sizeof(one)) == 0)
-            c = conn_new(s, fd, tls);
-        if (c == NULL) {
-            log_line(s, "cannot take connection on fd %d", fd);
+        if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+                       sizeof(one)) != 0 ||
+            conn_accepted(cs, fd, tls) != 0) {
+            log_line("cannot take connection on fd %d", fd);
             close(fd);
-            continue;
         }
-        conn_event(s, c, EPOLLIN);  /* the request may be there already */
     }
 }
 
-
-/* A pause for want of fds is over: switch the listeners on again. */
-void listeners_resume(struct server *s, int64_t now)
+void listeners_resume(struct listeners *ls, int64_t now)
 {
-    if (s->accept_paused && s->accept_resume_us <= now &&
-        listeners_watch(s, true) != 0)
-        log_line(s, "cannot resume accepting: %s", strerror(errno));
+    if (ls->paused && ls->resume_us <= now && listeners_watch(ls, true) != 0)
+        log_line("cannot resume accepting: %s", strerror(errno));
+}
+
+int64_t listeners_next_deadline(const struct listeners *ls)
+{
+    return ls->paused ? ls->resume_us : INT64_MAX;
 }

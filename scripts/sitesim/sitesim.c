@@ -19,8 +19,25 @@
  * thousands of entries in a heap. Compare with io_async (lab 4), the
  * same kind of loop on the client side.
  *
- * The other files, and which calls which: see sitesim.h. This file is
- * the top: it calls the others, and none of them calls it.
+ * The files call downward only, never back up (scripts/sitesim/README
+ * has the picture):
+ *
+ *   sitesim.c   main(): startup, the epoll loop, signals, pidfile
+ *     |-- config.c      defaults, environment, options, --help
+ *     |-- certs.c       the lab CA and the server certificate
+ *     +-- listen.c      listening sockets, accepting; a taken port
+ *           +-- conn.c  one connection: reading, writing, TLS, delays,
+ *                 |     faults; it alone changes a connection's state
+ *                 |-- http_server.c  parse a request, decide the
+ *                 |                  response; changes nothing
+ *                 |-- stats.c    /stats counters and the /stats/log ring
+ *                 +-- deadlines.c   the min-heap of delayed connections
+ *   log.c   the --log file (any file may write a line)
+ *
+ * The loop hands listener events to listen.c and the rest to conn.c,
+ * and asks both for their next deadline. From the kit's common/ it
+ * links timer.c (the clock), options.c and error.c (checked numbers,
+ * one-line errors).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,45 +49,49 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "error.h"      /* common/: error_init() for option_long() */
-#include "sitesim.h"
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/epoll.h>
+
+#include "certs.h"
+#include "config.h"
+#include "conn.h"
+#include "error.h"      /* common/: error_init(), error_report() */
+#include "http_server.h"
+#include "listen.h"
+#include "log.h"
+#include "timer.h"      /* common/: monotonic_us() */
 
 /* ====================== Constants ====================== */
 
 #define WANTED_FD_LIMIT 20000   /* 10,000 connections, with room */
+#define MAX_EVENTS 256          /* events taken per epoll_wait */
+
+/* ====================== Structures ====================== */
+
+/* The whole simulator: one of these lives in main(). */
+struct server {
+    struct config config;       /* settings */
+    int epfd;                   /* the epoll instance */
+    int signal_fd;              /* signalfd for SIGTERM and SIGINT */
+    SSL_CTX *tls;               /* certificate and key for HTTPS */
+    bool stopping;              /* a signal came: leave the loop */
+    struct listeners listeners; /* the two listening sockets */
+    struct conns conns;         /* every client connection */
+};
 
 /* ====================== Timers ====================== */
 
-/* Fire the timers that are due, close idle connections, and resume
- * accepting if a pause is over. */
-static void timers_run(struct server *s)
-{
-    int64_t now = monotonic_us();
-    struct conn *c;
-
-    while ((c = timer_first(s)) != NULL && c->wake_at_us <= now)
-        conn_timer_fired(s, c);  /* conn.c takes it off the heap */
-    while (s->idle_head != NULL &&
-           s->idle_head->active_at_us + SITESIM_IDLE_US <= now)
-        conn_close(s, s->idle_head);
-    listeners_resume(s, now);
-}
-
-/* How long epoll_wait() may sleep: until the nearest deadline, rounded
- * up to whole milliseconds (rounding down would wake us too early and
- * spin), or -1 (forever) when nothing is due. */
+/* How long epoll_wait() may sleep: until the nearest deadline of the
+ * connections or the listeners, rounded up to whole milliseconds
+ * (rounding down would wake us too early and spin), or -1 (forever)
+ * when nothing is due. */
 static int timers_next_ms(const struct server *s)
 {
-    int64_t next = INT64_MAX, wait;
-    const struct conn *first = timer_first(s);
+    int64_t next = conns_next_deadline(&s->conns), wait;
 
-    if (first != NULL)
-        next = first->wake_at_us;
-    if (s->idle_head != NULL &&
-        s->idle_head->active_at_us + SITESIM_IDLE_US < next)
-        next = s->idle_head->active_at_us + SITESIM_IDLE_US;
-    if (s->accept_paused && s->accept_resume_us < next)
-        next = s->accept_resume_us;
+    if (listeners_next_deadline(&s->listeners) < next)
+        next = listeners_next_deadline(&s->listeners);
     if (next == INT64_MAX)
         return -1;
     wait = next - monotonic_us();
@@ -90,45 +111,40 @@ static void signal_read(struct server *s)
 
     if (n != (ssize_t)sizeof(info))
         return;  /* EAGAIN: nothing after all */
-    log_line(s, "stopping on %s",
+    log_line("stopping on %s",
              info.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
     s->stopping = true;
 }
 
 /* Wait for events and timers, and hand each to its handler, until a
  * signal says stop. Returns 0, or -1 if epoll itself fails. */
-static int loop_run(struct server *s)
+static int serve(struct server *s)
 {
-    struct epoll_event events[SITESIM_MAX_EVENTS];
+    struct epoll_event events[MAX_EVENTS];
 
     while (!s->stopping) {
-        int n = epoll_wait(s->epfd, events, SITESIM_MAX_EVENTS,
-                           timers_next_ms(s));
+        int n = epoll_wait(s->epfd, events, MAX_EVENTS, timers_next_ms(s));
         if (n < 0) {
             if (errno == EINTR)
                 n = 0;  /* as Redis ae: an interruption is zero events */
             else {
-                fprintf(stderr, "sitesim: epoll_wait: %s\n",
-                        strerror(errno));
+                error_report("epoll_wait: %s", strerror(errno));
                 return -1;
             }
         }
         for (int i = 0; i < n; i++) {
-            int fd = (int)(uint32_t)events[i].data.u64;
-            uint64_t id = events[i].data.u64 >> 32;
-            struct conn *c = s->conn_by_fd[fd];
+            uint64_t key = events[i].data.u64;
 
-            if (fd == s->signal_fd)
+            if (key == (uint64_t)s->signal_fd)
                 signal_read(s);
-            else if (fd == s->http_fd)
-                listener_accept(s, fd, false);
-            else if (fd == s->https_fd)
-                listener_accept(s, fd, true);
-            else if (c != NULL && (uint32_t)c->id == (uint32_t)id)
-                conn_event(s, c, events[i].events);
-            /* else: its connection closed earlier in this batch */
+            else if (listeners_own(&s->listeners, key))
+                listeners_accept(&s->listeners, key, &s->conns);
+            else
+                conns_event(&s->conns, key, events[i].events);
         }
-        timers_run(s);
+        int64_t now = monotonic_us();
+        conns_expire(&s->conns, now);
+        listeners_resume(&s->listeners, now);
     }
     return 0;
 }
@@ -142,7 +158,7 @@ static size_t fd_limit_raise(void)
     struct rlimit lim;
 
     if (getrlimit(RLIMIT_NOFILE, &lim) != 0) {
-        fprintf(stderr, "sitesim: getrlimit: %s\n", strerror(errno));
+        error_report("getrlimit: %s", strerror(errno));
         return 1024;
     }
     if (lim.rlim_max == RLIM_INFINITY || lim.rlim_max > (1u << 20))
@@ -150,15 +166,15 @@ static size_t fd_limit_raise(void)
     if (lim.rlim_cur < lim.rlim_max) {
         lim.rlim_cur = lim.rlim_max;
         if (setrlimit(RLIMIT_NOFILE, &lim) != 0) {
-            fprintf(stderr, "sitesim: setrlimit: %s\n", strerror(errno));
+            error_report("setrlimit: %s", strerror(errno));
             if (getrlimit(RLIMIT_NOFILE, &lim) != 0)
                 return 1024;
         }
     }
     if (lim.rlim_cur < WANTED_FD_LIMIT)
-        fprintf(stderr, "sitesim: warning: open file limit below %d, "
-                "too low for 10000 connections: '%llu'\n",
-                WANTED_FD_LIMIT, (unsigned long long)lim.rlim_cur);
+        error_report("warning: open file limit below %d, "
+                     "too low for 10000 connections: '%llu'",
+                     WANTED_FD_LIMIT, (unsigned long long)lim.rlim_cur);
     return lim.rlim_cur;
 }
 
@@ -186,8 +202,8 @@ static int pidfile_write(const char *path)
 out_unlink:
     unlink(tmp);
 out_error:
-    fprintf(stderr, "sitesim: cannot write pidfile '%s': %s\n", path,
-            strerror(errno));
+    error_report("cannot write pidfile '%s': %s", path,
+                 strerror(errno));
     return -1;
 }
 
@@ -203,8 +219,8 @@ static void pidfile_remove(const char *path)
         pid = 0;
     fclose(fp);
     if (pid == (int)getpid() && unlink(path) != 0)
-        fprintf(stderr, "sitesim: cannot remove '%s': %s\n", path,
-                strerror(errno));
+        error_report("cannot remove '%s': %s", path,
+                     strerror(errno));
 }
 
 /* Block SIGTERM and SIGINT and receive them through a signalfd, as
@@ -216,29 +232,29 @@ static int signals_setup(void)
     int fd;
 
     if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
-        fprintf(stderr, "sitesim: signal: %s\n", strerror(errno));
+        error_report("signal: %s", strerror(errno));
         return -1;
     }
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGINT);
     if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0) {
-        fprintf(stderr, "sitesim: sigprocmask: %s\n", strerror(errno));
+        error_report("sigprocmask: %s", strerror(errno));
         return -1;
     }
     fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     if (fd < 0)
-        fprintf(stderr, "sitesim: signalfd: %s\n", strerror(errno));
+        error_report("signalfd: %s", strerror(errno));
     return fd;
 }
 
-static int epoll_watch(int epfd, int fd)
+/* Watch the signalfd for input; its epoll key is the bare fd. */
+static int signal_watch(int epfd, int fd)
 {
-    struct epoll_event ev = { .events = EPOLLIN,
-                              .data.u64 = epoll_key(fd, 0) };
+    struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)fd };
 
     if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-        fprintf(stderr, "sitesim: epoll_ctl: %s\n", strerror(errno));
+        error_report("epoll_ctl: %s", strerror(errno));
         return -1;
     }
     return 0;
@@ -246,8 +262,10 @@ static int epoll_watch(int epfd, int fd)
 
 int main(int argc, char **argv)
 {
-    struct server s = { .epfd = -1, .http_fd = -1, .https_fd = -1 };
+    struct server s = { .epfd = -1,
+                        .listeners = { .http_fd = -1, .https_fd = -1 } };
     struct config *cfg = &s.config;
+    size_t fd_limit;
     int rc, status = 1;
 
     /* 1. settings: usage errors exit 2, --help exits 0 */
@@ -261,28 +279,14 @@ int main(int argc, char **argv)
     if (s.signal_fd < 0)
         return 1;
     if (pages_init() != 0) {
-        fprintf(stderr, "sitesim: pages do not fit their sizes: 'http.c'\n");
+        error_report("pages do not fit their sizes: 'http_server.c'");
         goto out_close_signal;
     }
-    s.fd_limit = fd_limit_raise();
-    s.random_state = (uint64_t)monotonic_us() ^ ((uint64_t)getpid() << 32);
-    if (s.random_state == 0)
-        s.random_state = 1;  /* xorshift must not start at zero */
-    s.conn_by_fd = calloc(s.fd_limit, sizeof(*s.conn_by_fd));
-    s.timers = calloc(s.fd_limit, sizeof(*s.timers));
-    if (s.conn_by_fd == NULL || s.timers == NULL ||
-        stats_init(&s.stats, monotonic_us()) != 0) {
-        fprintf(stderr, "sitesim: out of memory: '%zu fds'\n", s.fd_limit);
-        goto out_free_tables;
-    }
-    if (cfg->logfile != NULL) {
-        s.log = fopen(cfg->logfile, "a");
-        if (s.log == NULL) {
-            fprintf(stderr, "sitesim: cannot open '%s': %s\n",
-                    cfg->logfile, strerror(errno));
-            goto out_free_tables;
-        }
-        setvbuf(s.log, NULL, _IOLBF, 0);
+    fd_limit = fd_limit_raise();
+    if (cfg->logfile != NULL && log_open(cfg->logfile) != 0) {
+        error_report("cannot open '%s': %s", cfg->logfile,
+                     strerror(errno));
+        goto out_close_signal;
     }
 
     /* 3. the lab CA and server certificate (made on first start) */
@@ -292,21 +296,18 @@ int main(int argc, char **argv)
     if (s.tls == NULL)
         goto out_close_log;
 
-    /* 4. sockets and the loop */
+    /* 4. the loop, the connections' tables, the sockets */
     s.epfd = epoll_create1(EPOLL_CLOEXEC);
     if (s.epfd < 0) {
-        fprintf(stderr, "sitesim: epoll_create1: %s\n", strerror(errno));
+        error_report("epoll_create1: %s", strerror(errno));
         goto out_free_tls;
     }
-    s.http_fd = listen_on(cfg, cfg->http_port);
-    if (s.http_fd < 0)
-        goto out_close_sockets;
-    s.https_fd = listen_on(cfg, cfg->https_port);
-    if (s.https_fd < 0)
-        goto out_close_sockets;
-    if (epoll_watch(s.epfd, s.signal_fd) != 0 ||
-        epoll_watch(s.epfd, s.http_fd) != 0 ||
-        epoll_watch(s.epfd, s.https_fd) != 0)
+    if (conns_init(&s.conns, s.epfd, s.tls, cfg, fd_limit) != 0) {
+        error_report("out of memory: '%zu fds'", fd_limit);
+        goto out_close_epoll;
+    }
+    if (listeners_open(&s.listeners, s.epfd, cfg) != 0 ||
+        signal_watch(s.epfd, s.signal_fd) != 0)
         goto out_close_sockets;
 
     /* 5. listening now: say so (stdout, log, then the pidfile, so
@@ -316,7 +317,7 @@ int main(int argc, char **argv)
            cfg->http_port, cfg->https_port, cfg->latency_ms,
            cfg->jitter_ms, cfg->conn_delay_ms);
     fflush(stdout);
-    log_line(&s, "serving http://127.0.0.1:%d and https://127.0.0.1:%d "
+    log_line("serving http://127.0.0.1:%d and https://127.0.0.1:%d "
              "(latency %d+-%d ms, connection delay %d ms, certificates "
              "in %s)", cfg->http_port, cfg->https_port, cfg->latency_ms,
              cfg->jitter_ms, cfg->conn_delay_ms, cfg->dir);
@@ -324,30 +325,22 @@ int main(int argc, char **argv)
         goto out_close_sockets;
 
     /* 6. serve until SIGTERM or SIGINT */
-    if (loop_run(&s) == 0)
+    if (serve(&s) == 0)
         status = 0;
-    log_line(&s, "stopped, closing %zu connections", s.conn_count);
-
-    /* 7. always clean up, in the reverse order */
-    while (s.conns != NULL)
-        conn_close(&s, s.conns);
+    log_line("stopped, closing %zu connections", s.conns.count);
     if (cfg->pidfile != NULL)
         pidfile_remove(cfg->pidfile);
+
+    /* 7. always clean up, in the reverse order */
 out_close_sockets:
-    if (s.https_fd >= 0)
-        close(s.https_fd);
-    if (s.http_fd >= 0)
-        close(s.http_fd);
+    listeners_close(&s.listeners);
+    conns_free(&s.conns);  /* closes every connection */
+out_close_epoll:
     close(s.epfd);
 out_free_tls:
     SSL_CTX_free(s.tls);
 out_close_log:
-    if (s.log != NULL)
-        fclose(s.log);
-out_free_tables:
-    stats_free(&s.stats);
-    free(s.timers);
-    free(s.conn_by_fd);
+    log_close();
 out_close_signal:
     close(s.signal_fd);
     return status;

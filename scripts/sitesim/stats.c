@@ -16,11 +16,12 @@
  * counters and the log, and calls nothing but the clock.
  */
 #define _GNU_SOURCE
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "sitesim.h"
+#include "stats.h"
 
 /* Allocate the log ring. Returns 0, or -1 when out of memory. */
 int stats_init(struct stats *st, int64_t now)
@@ -146,31 +147,42 @@ char *stats_format(const struct stats *st, const struct config *cfg,
     return text;
 }
 
-/* The /stats/log body in a malloc'd string (the caller frees it); *len
- * is its length. NULL when out of memory. */
-char *stats_log_format(struct stats *st, size_t *len)
+/* The part of the log a /stats/log asks for at this moment: sequence
+ * numbers [*first, *end), the requests since the last reset that the
+ * ring still holds. */
+void stats_log_span(const struct stats *st, uint64_t *first,
+                    uint64_t *end)
 {
-    uint64_t first = st->log_first;
-    size_t cap, used = 0;
-    char *text;
+    *first = st->log_first;
+    if (st->log_next - *first > SITESIM_LOG_MAX)
+        *first = st->log_next - SITESIM_LOG_MAX;
+    *end = st->log_next;
+}
 
-    if (st->log_next - first > SITESIM_LOG_MAX)
-        first = st->log_next - SITESIM_LOG_MAX;
-    /* 20 + 20 + 3 + 20 digits, four spaces and a newline, plus the path */
-    cap = (size_t)(st->log_next - first) * (70 + SITESIM_LOG_PATH) + 1;
-    text = malloc(cap);
-    if (text == NULL)
-        return NULL;
-    for (uint64_t seq = first; seq < st->log_next; seq++) {
-        const struct log_entry *e = &st->log[seq % SITESIM_LOG_MAX];
-        int n = snprintf(text + used, cap - used, "%lld %lld %d %llu %s\n",
+/* Format the log's lines from *next on (up to end) into out, as many
+ * whole lines as fit in cap bytes (cap >= SITESIM_LOG_LINE), and move
+ * *next past them. Returns the bytes written; 0 once *next reaches end.
+ * A line is written as it is now (a DONE_US of -1 may have become a
+ * time); lines the ring has dropped meanwhile, because over
+ * SITESIM_LOG_MAX newer requests came while a slow client read, are
+ * skipped. So a client of /stats/log costs a cursor, not a copy. */
+size_t stats_log_lines(const struct stats *st, uint64_t *next,
+                       uint64_t end, char *out, size_t cap)
+{
+    size_t used = 0;
+
+    if (st->log_next - *next > SITESIM_LOG_MAX)
+        *next = st->log_next - SITESIM_LOG_MAX;  /* dropped: skip them */
+    while (*next < end) {
+        const struct log_entry *e = &st->log[*next % SITESIM_LOG_MAX];
+        int n = snprintf(out + used, cap - used, "%lld %lld %d %llu %s\n",
                          (long long)e->arrival_us, (long long)e->done_us,
                          e->status, (unsigned long long)e->conn_id,
                          e->path);
         if (n < 0 || (size_t)n >= cap - used)
-            break;  /* cannot happen: cap counts the longest line */
+            break;  /* full: this line goes first in the next piece */
         used += (size_t)n;
+        (*next)++;
     }
-    *len = used;
-    return text;
+    return used;
 }

@@ -1,4 +1,4 @@
-/* http.c -- the HTTP side of sitesim: parse a request head, pick the
+/* http_server.c -- the HTTP side of sitesim: parse a request head, pick the
  * response for its path, and say how long to hold it back. It fills in
  * a struct response and changes nothing else; conn.c carries it out.
  *
@@ -25,15 +25,17 @@
  *   /stats           counters, one key=value per line (never delayed)
  *   /stats/reset     zero the counters and the log, then answer as /stats
  *   /stats/log       every non-stats request since the last reset, one
- *                    line each (see stats.c)
+ *                    line each (see stats.c); chunked, made as it is
+ *                    sent (conn.c), so it costs no copy of the log
  * Anything else is 404. Only GET and HEAD; other methods get 405.
  */
 #define _GNU_SOURCE
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "sitesim.h"
+#include "http_server.h"
 
 /* ====================== Pages ====================== */
 
@@ -494,7 +496,9 @@ size_t http_head_format(const struct response *resp, char *out, size_t cap)
         connection = "Connection: close\r\n";
     else if (resp->http10)
         connection = "Connection: keep-alive\r\n";
-    if (resp->chunked)
+    if (resp->streamed && resp->http10)
+        length[0] = '\0';  /* HTTP/1.0 has no chunks: the close ends it */
+    else if (resp->chunked || resp->streamed)
         snprintf(length, sizeof(length), "Transfer-Encoding: chunked\r\n");
     else
         snprintf(length, sizeof(length), "Content-Length: %llu\r\n",
@@ -544,12 +548,32 @@ void http_stats_body(struct response *resp, const char *body, size_t len)
 {
     if (body == NULL) {
         resp->status = 500;
+        resp->streamed = false;
         respond_text(resp, "500 out of memory");
         return;
     }
     resp->type = "text/plain; charset=utf-8";
     resp->body = body;
     resp->body_len = len;
+}
+
+/* Frame len bytes of a streamed body (at data) as one piece in out,
+ * which has room for len + 16 bytes: a chunk, "1a\r\n<data>\r\n"; len 0
+ * is the last one, "0\r\n\r\n". HTTP/1.0 gets the bytes as they are
+ * (its body ends when the connection does). Returns the bytes in out. */
+size_t http_chunk_frame(char *out, const char *data, size_t len,
+                        bool http10)
+{
+    int n;
+
+    if (http10) {
+        memcpy(out, data, len);
+        return len;
+    }
+    n = snprintf(out, 16, "%zx\r\n", len);
+    memcpy(out + n, data, len);
+    memcpy(out + n + len, "\r\n", 2);
+    return (size_t)n + len + 2;
 }
 
 /* The Location for /redirect and /redirect/N?to=PATH: N-1 more hops,
@@ -746,6 +770,12 @@ void http_handle(const struct config *cfg, bool tls, char *head,
     } else if (resp->stats_page != STATS_NONE) {
         resp->delayed = false;  /* stats: never delayed; conn.c asks
                                    stats.c for the body */
+        if (resp->stats_page == STATS_LOG) {
+            resp->streamed = true;
+            resp->type = "text/plain; charset=utf-8";
+            if (resp->http10)
+                resp->keep_alive = false;  /* the close ends the body */
+        }
     } else if (strcmp(path, "/jython") == 0) {
         resp->type = "text/html; charset=utf-8";
         resp->body = jython_page;
