@@ -68,7 +68,8 @@ static bool holds_certificate(const char *path)
 
 void http_global_init(void)
 {
-    /* libcurl's global state is not thread-safe to set up: do it first */
+    /* libcurl's global set-up: once, before any thread (thread-safe
+     * only since 7.84, with CURL_VERSION_THREADSAFE) */
     CURLcode code = curl_global_init(CURL_GLOBAL_DEFAULT);
     if (code != CURLE_OK)
         error_fatal("curl_global_init: %s", curl_easy_strerror(code));

@@ -24,7 +24,7 @@
  *         with it.  With --gil, the gil_switches line counts how often the
  *         lock moved from one thread to another, and --trace adds a
  *         "wait: gil" row for every time a worker waited for it
- *         (scripts/draw-trace --svg draws those as striped bars).
+ *         (scripts/draw-trace --svg draws those as thin amber bars).
  *
  * Compare with cpu_sync.c (the same jobs in a plain loop) and cpu_fork.c
  * (processes: Python's way to use every core).

@@ -37,7 +37,9 @@
  *         hung on); in one global order, no deadlock in any schedule.
  *
  * Ctrl-C:  no new transfer starts (--mode sync stops its loop; threads and
- *         tasks all start at once and end within a fraction of a second);
+ *         tasks all start at once and end within a fraction of a second,
+ *         but for threads deadlocked on their locks, which are said and
+ *         left behind half a second later: join_threads());
  *         the balances and sum= are printed as they are, the transfers
  *         not made are traced `cancelled`; exit 130.  --explore stops
  *         after the schedule in flight (not counted) and says how many it
@@ -48,6 +50,7 @@
  * Compare with labs/lab7/race_condition.c, where the shared data is one
  * counter and the window between read and write is a busy loop.
  */
+#define _GNU_SOURCE             /* pthread_timedjoin_np */
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -55,6 +58,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "color.h"
@@ -233,15 +237,41 @@ static long start_threads(struct transfer *transfers, long count)
     return count;
 }
 
-/* ... then all joined. */
+/* ... then all joined.  A thread stuck for good -- two transfers that
+ * took their account locks in opposite orders (--lock per-account
+ * --order transfer) -- never returns, and no signal can pull it out of
+ * pthread_mutex_lock.  So after Ctrl-C the threads get half a second more,
+ * then the stuck ones are said and left behind: the run still ends with
+ * its summary, and exit() ends them. */
 static void join_threads(struct transfer *transfers, long count)
 {
-    int s;
+    int64_t give_up_us = 0;             /* set at the interrupt */
 
     for (long i = 0; i < count; i++) {
-        s = pthread_join(transfers[i].thread, NULL);
-        if (s != 0)
-            error_fatal_errno(s, "pthread_join");
+        for (;;) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);  /* timedjoin's clock */
+            until.tv_nsec += 100 * 1000 * 1000;     /* 100 ms a look */
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            int s = pthread_timedjoin_np(transfers[i].thread, NULL, &until);
+            if (s == 0)
+                break;
+            if (s != ETIMEDOUT)
+                error_fatal_errno(s, "pthread_timedjoin_np");
+            if (!interrupt_requested())
+                continue;               /* still working: wait on */
+            if (give_up_us == 0)
+                give_up_us = monotonic_us() + 500000;
+            if (monotonic_us() >= give_up_us) {
+                error_report("half a second after the interrupt, %ld of %ld "
+                             "transfer threads have not ended: deadlocked, "
+                             "left behind", count - i, count);
+                return;
+            }
+        }
     }
 }
 

@@ -401,3 +401,26 @@ field_of() {
     assert_equal "$(grep -E '^(final|sum)=' <<<"$output")" \
         "$(cat "$KIT/expected/lab8/seed-1.txt")"
 }
+
+@test "bank: a real deadlock (--lock per-account --order transfer) still ends on SIGTERM, with its summary" {
+    # 200 threads over 3 banks, locks in transfer order: some take two
+    # locks in opposite orders and wait for each other for good -- no
+    # signal pulls a thread out of pthread_mutex_lock.  The signal goes
+    # once the program is at work (its first line out); the threads go on
+    # into their transfers after it, so the deadlock forms either way.
+    kit_background bank --mode threads --lock per-account --order transfer \
+        --transfers 200 --banks 3 --seed 7 -q
+    local tick
+    exec {tick}<> <(:)
+    for _ in {1..1000}; do
+        grep -q '^initial=' "$BATS_TEST_TMPDIR/out" 2>/dev/null && break
+        read -rt 0.01 -u "$tick" _ || true
+    done
+    exec {tick}>&-
+    interrupt_and_wait TERM bank "$KIT_PID"
+    assert_equal "$status" 143
+    [ "$waited" -le 3000 ] || fail "bank ran on $waited ms after SIGTERM"
+    assert_line --regexp '^sum=[0-9]+$'
+    [[ "${lines[-1]}" =~ ^Execution\ time: ]] || fail "no timer line last"
+    [[ "$stderr" == *"interrupted by SIGTERM"* ]] || fail "$stderr"
+}
