@@ -391,6 +391,7 @@ explore_counts() {
     assert_equal "$count" "$(multinomial 9 9)"
 }
 
+# bats test_tags=serial
 @test "race_condition: a thread that cannot be created is said once, the main thread adds for it, the count stays exact" {
     # room for 3 more tasks as nobody: some of the 8 threads cannot start
     # (each adds long enough to still be running when the next is made)

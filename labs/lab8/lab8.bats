@@ -125,6 +125,7 @@ broken_sums() {
     [ "$BROKEN" -ge 8 ]
 }
 
+# bats test_tags=serial
 @test "bank: threads with the lock are still at least 3x faster than sync (graded)" {
     run --separate-stderr kit bank -q --seed 1 --mode sync
     assert_success
@@ -390,6 +391,7 @@ field_of() {
     fi
 }
 
+# bats test_tags=serial
 @test "bank: a thread that cannot be created is said once, the main thread makes that transfer, the sum holds" {
     # room for 3 more tasks as nobody: most of the 20 transfers' threads
     # cannot start

@@ -272,6 +272,7 @@ fail_fast_check() {
     done
 }
 
+# bats test_tags=serial
 @test "scrape_threads and scrape_async: at least 3x faster than scrape_sync (graded)" {
     local sync threads async
     run kit scrape_sync -q
@@ -433,6 +434,7 @@ fail_fast_check() {
     done
 }
 
+# bats test_tags=serial
 @test "scrape_*: SIGINT stops within a second: finished and cancelled rows, summary, exit 130; SIGTERM 143 (graded)" {
     local line program trace="$BATS_TEST_TMPDIR/int.csv" cancelled
     # 118 pages, one at a time: about 6 s, so the signal finds work left
@@ -441,7 +443,7 @@ fail_fast_check() {
         program="${line%% *}"
         rm -f "$trace"
         # shellcheck disable=SC2086
-        interrupt_run INT 0.5 $line --pages 118 --trace "$trace"
+        interrupt_run INT line $line --pages 118 --trace "$trace"
         assert_equal "$status" 130
         [ "$waited" -le 1500 ] || fail "$line took $waited ms to stop"
         assert_line --regexp '^Retrieved [0-9]+ of 118 pages, 0 failed, [0-9]+ cancelled$'
@@ -453,7 +455,7 @@ fail_fast_check() {
         assert_equal "$(($(wc -l <"$trace") - 1))" 118
         assert_equal "$(grep -c ',cancelled$' "$trace")" "$cancelled"
         # shellcheck disable=SC2086
-        interrupt_run TERM 0.5 $line --pages 118 -q
+        interrupt_run TERM start $line --pages 118 -q
         assert_equal "$status" 143
         [ "$waited" -le 1500 ] || fail "$line took $waited ms to stop"
     done

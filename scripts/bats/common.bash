@@ -130,6 +130,39 @@ kit_background() {
     fail "kit_background: $(basename "$program") did not start"
 }
 
+# wait_started PID [FILE]: wait until PID has its SIGINT and SIGTERM
+# handlers in place (/proc/PID/status SigCgt: before that a background
+# job dies of SIGINT or ignores it) and, given FILE, until FILE holds a
+# whole first line (work is under way) -- the events a check waits for
+# before it signals a program, never a fixed sleep.  30 s at most; fails
+# with a line saying what never came.
+wait_started() {
+    local pid="$1" file="${2:-}" key value mask="" state="" tick waited
+    exec {tick}<> <(:)
+    for waited in $(seq 1500); do
+        mask="" state=""
+        while read -r key value; do
+            [ "$key" != SigCgt: ] || mask="$value"
+            [ "$key" != State: ] || state="$value"
+        done 2>/dev/null <"/proc/$pid/status" || true
+        # gone, or a zombie nobody has waited for yet
+        [ -n "$mask" ] && [ "${state:0:1}" != Z ] || { mask=""; break; }
+        # read succeeds only on a line with its newline
+        if (( (0x$mask & 0x4002) == 0x4002 )) &&
+            { [ -z "$file" ] ||
+                { IFS= read -r _ <"$file"; } 2>/dev/null; }; then
+            exec {tick}>&-
+            return 0
+        fi
+        read -rt 0.02 -u "$tick" _ || true
+    done
+    exec {tick}>&-
+    if [ -z "$mask" ]; then
+        fail "wait_started: pid $pid ended before it was signalled"
+    fi
+    fail "wait_started: pid $pid: no SIGINT/SIGTERM handler (SigCgt $mask)${file:+ or no first line in $file} after 30 s"
+}
+
 # kit_threads PROGRAM ARGS...: run a kit program (as kit_background does)
 # and count its threads in /proc/PID/task about every 10 ms while it runs
 # -- evidence of how many threads it really had, which it cannot print.
