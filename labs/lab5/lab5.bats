@@ -320,7 +320,10 @@ count() {
         setsid "$KIT_BIN/io_fork" --workers 4 --sites "$file" \
             >"$BATS_TEST_TMPDIR/out" 2>"$err" 3>&- &
         pid=$!
-        sleep "0.$((RANDOM % 5 + 4))"
+        # once its first download is done (workers at work), then at a
+        # moment chance picks within 0.4 s: each run is cut elsewhere
+        wait_started "$pid" "$BATS_TEST_TMPDIR/out"
+        sleep "$(printf '0.%02d' $((RANDOM % 40)))"
         kill -INT -- "-$pid"            # what Ctrl-C does
         timeout 10 tail --pid="$pid" -f /dev/null || kill -9 -- "-$pid"
         status=0
