@@ -144,7 +144,7 @@ load bats/grade
         pidfile="$BATS_TEST_TMPDIR/pid$method"
         CONKIT_NO_CGROUP="$method" CONKIT_LIMIT_QUIET=1 "$KIT/scripts/limit" \
             --time 20 --pidfile "$pidfile" -- \
-            bash -c 'trap "exit 7" TERM; while :; do sleep 0.1; done' 3>&- &
+            bash -c 'trap "exit 7" TERM INT; while :; do sleep 0.1; done' 3>&- &
         pid=$!
         for _ in $(seq 100); do
             [ -s "$pidfile" ] && break
@@ -153,6 +153,9 @@ load bats/grade
         [ -s "$pidfile" ] || fail "no pidfile (CONKIT_NO_CGROUP=$method)"
         grep -q 'trap' "/proc/$(cat "$pidfile")/cmdline" ||
             fail "the pidfile names another process (CONKIT_NO_CGROUP=$method)"
+        # the pidfile is out when the command starts, its trap a moment
+        # later: a SIGTERM before it would kill bash (143) on a busy machine
+        wait_started "$(cat "$pidfile")"
         kill -TERM "$pid"
         local status=0
         wait "$pid" || status=$?
