@@ -132,12 +132,19 @@ kit_background() {
 
 # wait_started PID [FILE]: wait until PID has its SIGINT and SIGTERM
 # handlers in place (/proc/PID/status SigCgt: before that a background
-# job dies of SIGINT or ignores it) and, given FILE, until FILE holds a
-# whole first line (work is under way) -- the events a check waits for
-# before it signals a program, never a fixed sleep.  30 s at most; fails
-# with a line saying what never came.
+# job dies of SIGINT or ignores it) and, given FILE (its stdout), until
+# its stdout holds a whole first line (work is under way) -- the events a
+# check waits for before it signals a program, never a fixed sleep.  Its
+# stdout is read through /proc/PID/fd/1 when that is a file: under the
+# grader, scripts/limit keeps a program's output in a file of its own
+# until the program ends.  30 s at most; fails with a line saying what
+# never came.
 wait_started() {
     local pid="$1" file="${2:-}" key value mask="" state="" tick waited
+    if [ -n "$file" ] && [ -f "/proc/$pid/fd/1" ] &&
+        [ -r "/proc/$pid/fd/1" ]; then
+        file="/proc/$pid/fd/1"
+    fi
     exec {tick}<> <(:)
     for waited in $(seq 1500); do
         mask="" state=""
