@@ -130,17 +130,30 @@ kit_background() {
     fail "kit_background: $(basename "$program") did not start"
 }
 
-# wait_started PID [FILE]: wait until PID has its SIGINT and SIGTERM
-# handlers in place (/proc/PID/status SigCgt: before that a background
-# job dies of SIGINT or ignores it) and, given FILE (its stdout), until
-# its stdout holds a whole first line (work is under way) -- the events a
-# check waits for before it signals a program, never a fixed sleep.  Its
+# has_line FILE [REGEX]: FILE holds a whole line (read succeeds only on
+# one with its newline), or a line matching REGEX.
+has_line() {
+    if [ -z "${2:-}" ]; then
+        { IFS= read -r _ <"$1"; } 2>/dev/null
+    else
+        grep -qE -- "$2" "$1" 2>/dev/null
+    fi
+}
+
+# wait_started PID [FILE [REGEX]]: wait until PID has its SIGINT and
+# SIGTERM handlers in place (/proc/PID/status SigCgt: before that a
+# background job dies of SIGINT or ignores it) and, given FILE (its
+# stdout), until its stdout holds a whole first line (work is under way),
+# or with REGEX a whole line matching that extended regex (that work is
+# done) -- the events a check waits for before it signals a program,
+# never a fixed sleep.  Its
 # stdout is read through /proc/PID/fd/1 when that is a file: under the
 # grader, scripts/limit keeps a program's output in a file of its own
 # until the program ends.  30 s at most; fails with a line saying what
 # never came.
 wait_started() {
-    local pid="$1" file="${2:-}" key value mask="" state="" tick waited
+    local pid="$1" file="${2:-}" regex="${3:-}" key value mask="" state=""
+    local tick waited
     if [ -n "$file" ] && [ -f "/proc/$pid/fd/1" ] &&
         [ -r "/proc/$pid/fd/1" ]; then
         file="/proc/$pid/fd/1"
@@ -154,10 +167,8 @@ wait_started() {
         done 2>/dev/null <"/proc/$pid/status" || true
         # gone, or a zombie nobody has waited for yet
         [ -n "$mask" ] && [ "${state:0:1}" != Z ] || { mask=""; break; }
-        # read succeeds only on a line with its newline
         if (( (0x$mask & 0x4002) == 0x4002 )) &&
-            { [ -z "$file" ] ||
-                { IFS= read -r _ <"$file"; } 2>/dev/null; }; then
+            { [ -z "$file" ] || has_line "$file" "$regex"; }; then
             exec {tick}>&-
             return 0
         fi
@@ -167,7 +178,7 @@ wait_started() {
     if [ -z "$mask" ]; then
         fail "wait_started: pid $pid ended before it was signalled"
     fi
-    fail "wait_started: pid $pid: no SIGINT/SIGTERM handler (SigCgt $mask)${file:+ or no first line in $file} after 30 s"
+    fail "wait_started: pid $pid: no SIGINT/SIGTERM handler (SigCgt $mask)${file:+ or no line ${regex:+matching '$regex' }in $file} after 30 s"
 }
 
 # kit_threads PROGRAM ARGS...: run a kit program (as kit_background does)
