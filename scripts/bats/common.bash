@@ -141,8 +141,8 @@ has_line() {
 }
 
 # wait_started PID [FILE [REGEX]]: wait until PID has its SIGINT and
-# SIGTERM handlers in place (/proc/PID/status SigCgt: before that a
-# background job dies of SIGINT or ignores it) and, given FILE (its
+# SIGTERM handlers in place (/proc/PID/status SigCgt, SigIgn: before that
+# a background job dies of SIGTERM or ignores SIGINT) and, given FILE (its
 # stdout), until its stdout holds a whole first line (work is under way),
 # or with REGEX a whole line matching that extended regex (that work is
 # done) -- the events a check waits for before it signals a program,
@@ -153,21 +153,26 @@ has_line() {
 # never came.
 wait_started() {
     local pid="$1" file="${2:-}" regex="${3:-}" key value mask="" state=""
-    local tick waited
+    local ignored tick waited
     if [ -n "$file" ] && [ -f "/proc/$pid/fd/1" ] &&
         [ -r "/proc/$pid/fd/1" ]; then
         file="/proc/$pid/fd/1"
     fi
     exec {tick}<> <(:)
     for waited in $(seq 1500); do
-        mask="" state=""
+        mask="" ignored=0 state=""
         while read -r key value; do
             [ "$key" != SigCgt: ] || mask="$value"
+            [ "$key" != SigIgn: ] || ignored="$value"
             [ "$key" != State: ] || state="$value"
         done 2>/dev/null <"/proc/$pid/status" || true
         # gone, or a zombie nobody has waited for yet
         [ -n "$mask" ] && [ "${state:0:1}" != Z ] || { mask=""; break; }
-        if (( (0x$mask & 0x4002) == 0x4002 )) &&
+        # a handler for one of them, neither left at its default (which
+        # kills): a program that ignores one on purpose is ready too, and
+        # its check says what that costs
+        if (( (0x$mask & 0x4002) != 0 &&
+              ((0x$mask | 0x$ignored) & 0x4002) == 0x4002 )) &&
             { [ -z "$file" ] || has_line "$file" "$regex"; }; then
             exec {tick}>&-
             return 0
