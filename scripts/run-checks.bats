@@ -36,6 +36,7 @@ run_checks() {
 
 # await FILE: a line of bats code that waits (10 s at most) for FILE.
 await() {
+    # shellcheck disable=SC2016  # expanded by the bats that runs it
     printf 'for i in $(seq 500); do [ -e "%s" ] && break; sleep 0.02; done; [ -e "%s" ]' \
         "$1" "$1"
 }

@@ -167,7 +167,10 @@ wait_started() {
             [ "$key" != State: ] || state="$value"
         done 2>/dev/null <"/proc/$pid/status" || true
         # gone, or a zombie nobody has waited for yet
-        [ -n "$mask" ] && [ "${state:0:1}" != Z ] || { mask=""; break; }
+        if [ -z "$mask" ] || [ "${state:0:1}" = Z ]; then
+            mask=""
+            break
+        fi
         # a handler for one of them, neither left at its default (which
         # kills): a program that ignores one on purpose is ready too, and
         # its check says what that costs
