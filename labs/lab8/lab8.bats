@@ -307,6 +307,7 @@ field_of() {
     KIT_TIMEOUT=20 assert_golden --mode async --lock per-account
 }
 
+# bats test_tags=serial
 @test "bank --explore: SIGTERM ends it within a second with the summary of the schedules explored" {
     # 3 transfers: 12!/(4!*4!*4!) = 34,650 schedules, many seconds
     local trace="$BATS_TEST_TMPDIR/explore.csv" runs broken

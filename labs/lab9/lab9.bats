@@ -176,6 +176,7 @@ trace_order() {
     done
 }
 
+# bats test_tags=serial
 @test "scrape_threads: when no worker thread can start, it says so once, fetches the pages itself and ends with the timer line" {
     run_starved 0 scrape_threads --pages 3 --workers 4
     assert_success
