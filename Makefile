@@ -64,8 +64,8 @@ COMMON_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard common/*.c))
 SITESIM_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard scripts/sitesim/*.c))
 IO_LABS      := lab2 lab3 lab4 lab5 lab9 lab10
 
-.PHONY: all $(LABS) demo report test test-slow check grade autograder serve stop clean \
-        deps tsan check-races fresh-check
+.PHONY: all $(LABS) demo report test test-slow check grade autograder serve \
+        stop clean deps tsan check-races fresh-check
 .DEFAULT_GOAL := all
 
 all: $(addprefix $(BIN),$(PROGRAMS) sitesim)
