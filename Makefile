@@ -6,6 +6,8 @@
 #   make demo            build, start the simulator, run the labs, compare
 #   make report          run the labs small and draw them in report.html
 #   make test            install what is missing, build, run every check
+#                        but the slow tier (about 4 minutes on 2 cores)
+#   make test-slow       the slow tier: every *.slow.bats (CI runs it too)
 #   make check LAB=3     run one lab's checks
 #   make grade           score the graded checks (scripts/grade)
 #   make autograder      autograder.zip for Gradescope (scripts/gradescope)
@@ -62,8 +64,8 @@ COMMON_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard common/*.c))
 SITESIM_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard scripts/sitesim/*.c))
 IO_LABS      := lab2 lab3 lab4 lab5 lab9 lab10
 
-.PHONY: all $(LABS) demo report test check grade autograder serve stop clean \
-        deps tsan check-races fresh-check
+.PHONY: all $(LABS) demo report test test-slow check grade autograder serve \
+        stop clean deps tsan check-races fresh-check
 .DEFAULT_GOAL := all
 
 all: $(addprefix $(BIN),$(PROGRAMS) sitesim)
@@ -159,6 +161,12 @@ test:
 	@scripts/deps
 	@$(MAKE) --no-print-directory all
 	@scripts/run-checks all
+
+# the slow tier: end-to-end checks too long for every change (*.slow.bats)
+test-slow:
+	@scripts/deps
+	@$(MAKE) --no-print-directory all
+	@scripts/run-checks slow
 
 check: all
 	@scripts/run-checks $(if $(LAB),lab$(LAB:lab%=%),all)

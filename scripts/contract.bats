@@ -187,6 +187,7 @@ sanitized() {
 }
 
 @test "every program runs clean under ASan and UBSan" {
+    # built once already when scripts/run-checks runs several files
     run timeout -k 5 600 make -C "$KIT" --no-print-directory -j2 \
         SAN=address all
     assert_success

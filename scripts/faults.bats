@@ -229,29 +229,31 @@ fault/bigheader fault/badchunk redirect/offhost redirect/file"
         fail "last line is not the timer line: ${lines[-1]:-}"
 }
 
-# A run of each program long enough to interrupt, and how many trace rows
-# it has in all ("PROGRAM ROWS ARGS...").  Each lasts 10 s or more on an
-# idle machine, where the signal comes after 1 to 3 s: a run that could
+# A run of each program long enough to interrupt, how many trace rows it
+# has in all, and when to signal it (as interrupt_run's WHEN: `line` once
+# its first line of output is out, `start` once its handlers are in place,
+# for a program that prints nothing while it works): "PROGRAM ROWS WHEN
+# ARGS...".  Each lasts 10 s or more on an idle machine: a run that could
 # end first (race_condition with its threads one after another took
-# 3.3 s) makes the check fail for the wrong reason.  Every program of the kit has
-# one (checked below), so a new program joins these checks.
+# 3.3 s) makes the check fail for the wrong reason.  Every program of the
+# kit has one (checked below), so a new program joins these checks.
 long_runs() {
     cat <<'RUNS'
-models 1800 --steps 200 --work-ms 10
-io_sync 400 --repeat 200
-io_threads 400 --repeat 200 --workers 2
-io_async 400 --repeat 200 --max-conns 2
-io_fork 400 --repeat 200 --workers 2
-cpu_sync 1000 --n 34 --jobs 1000
-cpu_threads 1000 --n 34 --jobs 1000 --workers 2
-cpu_async 1000 --n 34 --jobs 1000
-cpu_fork 1000 --n 34 --jobs 1000 --workers 2
-race_condition 2 --increments 100000000 --window 1000
-bank 200 --mode sync --transfers 200
-scrape_sync 118 --pages 118
-scrape_threads 118 --pages 118 --workers 2
-scrape_async 118 --pages 118 --max-conns 2
-mixed 400 --repeat 100 --model threads --workers 2 --rounds 2000
+models 1800 start --steps 200 --work-ms 10
+io_sync 400 line --repeat 200
+io_threads 400 line --repeat 200 --workers 2
+io_async 400 line --repeat 200 --max-conns 2
+io_fork 400 line --repeat 200 --workers 2
+cpu_sync 1000 line --n 34 --jobs 1000
+cpu_threads 1000 line --n 34 --jobs 1000 --workers 2
+cpu_async 1000 start --n 34 --jobs 1000
+cpu_fork 1000 line --n 34 --jobs 1000 --workers 2
+race_condition 2 start --increments 100000000 --window 1000
+bank 200 line --mode sync --transfers 200
+scrape_sync 118 line --pages 118
+scrape_threads 118 line --pages 118 --workers 2
+scrape_async 118 line --pages 118 --max-conns 2
+mixed 400 line --repeat 100 --model threads --workers 2 --rounds 2000
 RUNS
 }
 
@@ -263,27 +265,27 @@ RUNS
     done < <(make -s -C "$KIT" --no-print-directory list-programs)
 }
 
-# interrupt_long_run SIGNAL PROGRAM ROWS ARGS...: start a long run in its own
-# process group, wait until it has printed its first result, send SIGNAL
+# interrupt_long_run SIGNAL PROGRAM ROWS WHEN ARGS...: start a long run in
+# its own process group, wait for WHEN (as in long_runs), send SIGNAL
 # to the program alone, and check the contract: exit 128 + signal number
 # within seconds, the summary and the timer line, a complete trace (one
 # row per unit of work: finished ones plus `cancelled` ones), every
 # finished download's row kept, no process of its group left.
 interrupt_long_run() {
-    local signal="$1" program="$2" rows="$3"
-    shift 3
+    local signal="$1" program="$2" rows="$3" when="$4"
+    shift 4
     local out="$BATS_TEST_TMPDIR/$program.out" err="$BATS_TEST_TMPDIR/$program.err"
     local trace="$BATS_TEST_TMPDIR/$program.trace.csv" pid status=0 waited
     rm -f "$out" "$err" "$trace"
     setsid "$KIT_BIN/$program" "$@" --trace "$trace" >"$out" 2>"$err" 3>&- &
     pid=$!
-    # a second, or until its first per-item line: its handler is in place
-    # (a background job starts with SIGINT ignored until then), work done
-    sleep 1
-    for waited in $(seq 20); do
-        [ -s "$out" ] && break
-        sleep 0.1
-    done
+    # its handler in place (a background job starts with SIGINT ignored
+    # until then) and, for `line`, its first result out: work done
+    if [ "$when" = line ]; then
+        wait_started "$pid" "$out"
+    else
+        wait_started "$pid"
+    fi
     kill -"$signal" "$pid" || fail "$program ended before the signal"
     timeout 15 tail --pid="$pid" -f /dev/null || kill -9 -- "-$pid"
     wait "$pid" || status=$?
@@ -322,29 +324,46 @@ interrupt_long_run() {
 }
 
 @test "every program: SIGINT mid-run: exit 130, the summary, a complete trace, no process left" {
-    local program rows args
-    while read -r program rows args; do
+    local program rows when args
+    while read -r program rows when args; do
         # shellcheck disable=SC2086
-        interrupt_long_run INT "$program" "$rows" $args
+        interrupt_long_run INT "$program" "$rows" "$when" $args
     done < <(long_runs)
 }
 
 @test "every program: SIGTERM mid-run: exit 143, the summary, a complete trace, no process left" {
-    local program rows args
-    while read -r program rows args; do
+    local program rows when args
+    while read -r program rows when args; do
         # shellcheck disable=SC2086
-        interrupt_long_run TERM "$program" "$rows" $args
+        interrupt_long_run TERM "$program" "$rows" "$when" $args
     done < <(long_runs)
 }
 
+# stalled_only: wait (30 s at most) until the simulator's log shows a
+# /fault/stall request in flight and nothing else in flight: the program
+# under test is stuck on stalls alone.
+stalled_only() {
+    local tries
+    for tries in $(seq 300); do
+        timeout 10 curl -sf "$(sim_url /stats/log)" | awk '
+            $2 == -1 { if ($NF ~ /\/fault\/stall$/) stall++; else other++ }
+            END { exit !(stall > 0 && other == 0) }' && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# bats test_tags=serial
 @test "every I/O program: a stalled download is abandoned within a second of SIGINT" {
     local program file pid status started ended
     file="$(sites_file stall.txt "$(sim_url /dice)" "$(sim_url /fault/stall)")"
     for program in $(site_programs); do
+        sim_reset
         "$KIT_BIN/$program" --sites "$file" --repeat 4 \
             >"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
         pid=$!
-        sleep 1.5               # every worker is stuck on a stall now
+        wait_started "$pid"
+        stalled_only || fail "$program never got stuck on /fault/stall"
         started="$(date +%s%N)"
         kill -INT "$pid"
         timeout 15 tail --pid="$pid" -f /dev/null || kill -9 "$pid"

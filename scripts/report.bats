@@ -173,6 +173,7 @@ svg_elements() {
     assert_output 0
 }
 
+# bats test_tags=serial
 @test "sweep: time and speed-up against the value, with the bound, as SVG" {
     command -v gnuplot >/dev/null || skip "gnuplot is not installed (make deps)"
     local svg="$BATS_TEST_TMPDIR/sweep.svg"

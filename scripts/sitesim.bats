@@ -230,6 +230,7 @@ seconds_for() {
     echo "$(((end - start) / 1000000))"
 }
 
+# bats test_tags=serial
 @test "sitesim: stalled and dripping connections do not slow other requests" {
     local alone busy i pids=()
     alone="$(seconds_for 5 /dice)"

@@ -7,6 +7,10 @@
 # CPUs used).  The tasks' order is fully determined by where they yield,
 # so it is checked exactly.
 
+# The machine to itself (scripts/run-checks runs it after the others):
+# its checks count CPUs used and compare CPU seconds.
+# bats file_tags=serial
+
 bats_require_minimum_version 1.5.0
 load ../../scripts/bats/common
 

@@ -85,6 +85,7 @@ printed_cpu() {
     sed -n 's/^CPU time \([0-9.]*\)s .*/\1/p' <<<"$output"
 }
 
+# bats test_tags=serial
 @test "mixed: the CPU line tells waiting from computing, and agrees with the kernel's count" {
     run --separate-stderr kit mixed -q --rounds 0
     assert_success
@@ -125,6 +126,7 @@ pool_beats_loop() {
     ratio_at_least "$loop" "$pool" 1.3 && ratio_at_least "$sync" "$threads" 2
 }
 
+# bats test_tags=serial
 @test "mixed: a pool beside the loop beats the loop that computes, and threads beat sync" {
     need_cores 2
     # expected near 2x and 4x on an idle 2-core machine; a second sample
@@ -132,6 +134,7 @@ pool_beats_loop() {
     pool_beats_loop || pool_beats_loop
 }
 
+# bats test_tags=serial
 @test "mixed: a thread that cannot be created is said once, the others do the work" {
     local file model
     file="$(starved_sites 20)"

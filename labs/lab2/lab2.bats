@@ -67,6 +67,7 @@ teardown_file() {
     assert_equal "$(sim_stat connections_total)" 20
 }
 
+# bats test_tags=serial
 @test "io_sync: --no-session is slower when connecting costs time" {
     run kit io_sync -q --repeat 10
     assert_success

@@ -59,6 +59,7 @@ faster_than_sync() {
     ratio_at_least "$sync" "$threads" 3
 }
 
+# bats test_tags=serial
 @test "io_threads: is at least 3x faster than io_sync at 40 ms latency" {
     # the ratio is near 5; a second sample only guards against a moment
     # when other work starved this 2-core machine
@@ -131,6 +132,7 @@ assert_threads() {
     assert_fitted io_threads --workers 64 40
 }
 
+# bats test_tags=serial
 @test "io_threads: a thread that cannot be created is said once, the others do every download" {
     local file run_number
     file="$(starved_sites 40)"

@@ -64,10 +64,11 @@ teardown_file() {
         fail "$stderr"
 }
 
+# bats test_tags=serial
 @test "io_async: SIGINT stops it within a second: finished rows, cancelled rows, summary, exit 130" {
     local trace="$BATS_TEST_TMPDIR/t.csv"
     # 20 downloads one after another at 100 ms: about 2 s in all
-    interrupt_run INT 1 io_async --repeat 10 --max-conns 1 --trace "$trace"
+    interrupt_run INT line io_async --repeat 10 --max-conns 1 --trace "$trace"
     assert_equal "$status" 130
     [ "$waited" -le 1500 ] || fail "it took $waited ms to stop"
     local done
@@ -83,10 +84,11 @@ teardown_file() {
         fail "$stderr"
 }
 
+# bats test_tags=serial
 @test "io_async: SIGTERM is the same contract, exit 143" {
     # 40 downloads one after another at 100 ms: about 4 s, so the signal
-    # at 1 s lands mid-run even on a fast, idle machine
-    interrupt_run TERM 1 io_async --repeat 20 --max-conns 1 -q
+    # as soon as its handlers are in place lands mid-run
+    interrupt_run TERM start io_async --repeat 20 --max-conns 1 -q
     assert_equal "$status" 143
     [ "$waited" -le 1500 ] || fail "it took $waited ms to stop"
     assert_line --regexp '^Downloaded [0-9]+ of 40 sites, [0-9]+ bytes$'
@@ -104,6 +106,7 @@ teardown_file() {
     assert_lab_ca_required io_async
 }
 
+# bats test_tags=serial
 @test "io_async: 1,000 downloads at 100 ms latency are all in flight at once" {
     [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge 1064 ] ||
         skip "needs an open-file limit of 1064, this one is $(ulimit -Hn)"

@@ -205,6 +205,7 @@ count() {
         fail "$slow_worker did $its_downloads downloads"
 }
 
+# bats test_tags=serial
 @test "io_fork: with 4 workers is at least 2x faster than io_sync on slow sites" {
     local file sync_seconds
     file="$(slow_sites 16 100)"
@@ -219,6 +220,7 @@ count() {
 
 # ====== Signals and dying workers ======
 
+# bats test_tags=serial
 @test "io_fork: SIGINT mid-run is passed on to the workers, all reaped, exit 130" {
     # 10 s downloads: only a signal passed on to the workers ends them soon
     start_io_fork -q --workers 2 --sites "$(slow_sites 4 10000)"
@@ -234,6 +236,7 @@ count() {
     assert_gone "${WORKER_PIDS[@]}"
 }
 
+# bats test_tags=serial
 @test "io_fork: SIGTERM mid-run is passed on to the workers, all reaped, exit 143" {
     start_io_fork -q --workers 3 --sites "$(slow_sites 6 10000)"
     wait_for_workers 3
@@ -295,6 +298,7 @@ count() {
     [ "$never" -ge 1 ] || fail "expected downloads that were never taken"
 }
 
+# bats test_tags=serial
 @test "io_fork: a worker that cannot start is said once; every download done is exit 0" {
     local file
     file="$(starved_sites 20)"
@@ -326,7 +330,10 @@ count() {
         setsid "$KIT_BIN/io_fork" --workers 4 --sites "$file" \
             >"$BATS_TEST_TMPDIR/out" 2>"$err" 3>&- &
         pid=$!
-        sleep "0.$((RANDOM % 5 + 4))"
+        # once its first download is done (workers at work), then at a
+        # moment chance picks within 0.4 s: each run is cut elsewhere
+        wait_started "$pid" "$BATS_TEST_TMPDIR/out"
+        sleep "$(printf '0.%02d' $((RANDOM % 40)))"
         kill -INT -- "-$pid"            # what Ctrl-C does
         timeout 10 tail --pid="$pid" -f /dev/null || kill -9 -- "-$pid"
         status=0

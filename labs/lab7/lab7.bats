@@ -290,6 +290,7 @@ explore_counts() {
     assert_line "as tasks (an await between additions, none inside): schedules: 6 = 4!/(2!*2!), lost an update: 0 of 6"
 }
 
+# bats test_tags=serial
 @test "race_condition --explore: Ctrl-C ends it within a second, counting only the schedules that ran, and says so" {
     # 4 x 3 with the atomic add: 12!/(3!^4) = 369,600 schedules, minutes
     local trace="$BATS_TEST_TMPDIR/explore.csv" runs
@@ -391,6 +392,7 @@ explore_counts() {
     assert_equal "$count" "$(multinomial 9 9)"
 }
 
+# bats test_tags=serial
 @test "race_condition: a thread that cannot be created is said once, the main thread adds for it, the count stays exact" {
     # room for 3 more tasks as nobody: some of the 8 threads cannot start
     # (each adds long enough to still be running when the next is made)

@@ -125,6 +125,7 @@ broken_sums() {
     [ "$BROKEN" -ge 8 ]
 }
 
+# bats test_tags=serial
 @test "bank: threads with the lock are still at least 3x faster than sync (graded)" {
     run --separate-stderr kit bank -q --seed 1 --mode sync
     assert_success
@@ -306,6 +307,7 @@ field_of() {
     KIT_TIMEOUT=20 assert_golden --mode async --lock per-account
 }
 
+# bats test_tags=serial
 @test "bank --explore: SIGTERM ends it within a second with the summary of the schedules explored" {
     # 3 transfers: 12!/(4!*4!*4!) = 34,650 schedules, many seconds
     local trace="$BATS_TEST_TMPDIR/explore.csv" runs broken
@@ -390,6 +392,7 @@ field_of() {
     fi
 }
 
+# bats test_tags=serial
 @test "bank: a thread that cannot be created is said once, the main thread makes that transfer, the sum holds" {
     # room for 3 more tasks as nobody: most of the 20 transfers' threads
     # cannot start

@@ -176,6 +176,7 @@ trace_order() {
     done
 }
 
+# bats test_tags=serial
 @test "scrape_threads: when no worker thread can start, it says so once, fetches the pages itself and ends with the timer line" {
     run_starved 0 scrape_threads --pages 3 --workers 4
     assert_success
@@ -272,6 +273,7 @@ fail_fast_check() {
     done
 }
 
+# bats test_tags=serial
 @test "scrape_threads and scrape_async: at least 3x faster than scrape_sync (graded)" {
     local sync threads async
     run kit scrape_sync -q
@@ -448,6 +450,7 @@ fail_fast_check() {
     done
 }
 
+# bats test_tags=serial
 @test "scrape_*: SIGINT stops within a second: finished and cancelled rows, summary, exit 130; SIGTERM 143 (graded)" {
     local line program trace="$BATS_TEST_TMPDIR/int.csv" cancelled
     # 118 pages, one at a time: about 6 s, so the signal finds work left
@@ -456,7 +459,9 @@ fail_fast_check() {
         program="${line%% *}"
         rm -f "$trace"
         # shellcheck disable=SC2086
-        interrupt_run INT 0.5 $line --pages 118 --trace "$trace"
+        # once page 1 is in (the check wants its result kept)
+        interrupt_run INT 'line:Retrieved 01=' $line --pages 118 \
+            --trace "$trace"
         assert_equal "$status" 130
         [ "$waited" -le 1500 ] || fail "$line took $waited ms to stop"
         assert_line --regexp '^Retrieved [0-9]+ of 118 pages, 0 failed, [0-9]+ cancelled$'
@@ -468,7 +473,7 @@ fail_fast_check() {
         assert_equal "$(($(wc -l <"$trace") - 1))" 118
         assert_equal "$(grep -c ',cancelled$' "$trace")" "$cancelled"
         # shellcheck disable=SC2086
-        interrupt_run TERM 0.5 $line --pages 118 -q
+        interrupt_run TERM start $line --pages 118 -q
         assert_equal "$status" 143
         [ "$waited" -le 1500 ] || fail "$line took $waited ms to stop"
     done

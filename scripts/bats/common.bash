@@ -130,6 +130,65 @@ kit_background() {
     fail "kit_background: $(basename "$program") did not start"
 }
 
+# has_line FILE [REGEX]: FILE holds a whole line (read succeeds only on
+# one with its newline), or a line matching REGEX.
+has_line() {
+    if [ -z "${2:-}" ]; then
+        { IFS= read -r _ <"$1"; } 2>/dev/null
+    else
+        grep -qE -- "$2" "$1" 2>/dev/null
+    fi
+}
+
+# wait_started PID [FILE [REGEX]]: wait until PID has its SIGINT and
+# SIGTERM handlers in place (/proc/PID/status SigCgt, SigIgn: before that
+# a background job dies of SIGTERM or ignores SIGINT) and, given FILE (its
+# stdout), until its stdout holds a whole first line (work is under way),
+# or with REGEX a whole line matching that extended regex (that work is
+# done) -- the events a check waits for before it signals a program,
+# never a fixed sleep.  Its
+# stdout is read through /proc/PID/fd/1 when that is a file: under the
+# grader, scripts/limit keeps a program's output in a file of its own
+# until the program ends.  30 s at most; fails with a line saying what
+# never came.
+wait_started() {
+    local pid="$1" file="${2:-}" regex="${3:-}" key value mask="" state=""
+    local ignored tick waited
+    if [ -n "$file" ] && [ -f "/proc/$pid/fd/1" ] &&
+        [ -r "/proc/$pid/fd/1" ]; then
+        file="/proc/$pid/fd/1"
+    fi
+    exec {tick}<> <(:)
+    for waited in $(seq 1500); do
+        mask="" ignored=0 state=""
+        while read -r key value; do
+            [ "$key" != SigCgt: ] || mask="$value"
+            [ "$key" != SigIgn: ] || ignored="$value"
+            [ "$key" != State: ] || state="$value"
+        done 2>/dev/null <"/proc/$pid/status" || true
+        # gone, or a zombie nobody has waited for yet
+        if [ -z "$mask" ] || [ "${state:0:1}" = Z ]; then
+            mask=""
+            break
+        fi
+        # a handler for one of them, neither left at its default (which
+        # kills): a program that ignores one on purpose is ready too, and
+        # its check says what that costs
+        if (( (0x$mask & 0x4002) != 0 &&
+              ((0x$mask | 0x$ignored) & 0x4002) == 0x4002 )) &&
+            { [ -z "$file" ] || has_line "$file" "$regex"; }; then
+            exec {tick}>&-
+            return 0
+        fi
+        read -rt 0.02 -u "$tick" _ || true
+    done
+    exec {tick}>&-
+    if [ -z "$mask" ]; then
+        fail "wait_started: pid $pid ended before it was signalled"
+    fi
+    fail "wait_started: pid $pid: no SIGINT/SIGTERM handler (SigCgt $mask)${file:+ or no line ${regex:+matching '$regex' }in $file} after 30 s"
+}
+
 # kit_threads PROGRAM ARGS...: run a kit program (as kit_background does)
 # and count its threads in /proc/PID/task about every 10 ms while it runs
 # -- evidence of how many threads it really had, which it cannot print.

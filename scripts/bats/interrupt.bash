@@ -3,24 +3,35 @@
 # the summary printed, trace rows for finished and cancelled work.
 #
 #   load ../../scripts/bats/interrupt
-#   interrupt_run INT 0.5 scrape_sync --pages 118 --trace "$trace"
+#   interrupt_run INT line scrape_sync --pages 118 --trace "$trace"
 #   assert_equal "$status" 130
 #   [ "$waited" -le 1500 ]
 #
 #   interrupt_on_output TERM "$trace" bank --explore --trace "$trace" ...
 #                           # the signal follows the program's first row
 
-# interrupt_run SIGNAL DELAY PROGRAM ARGS...: start PROGRAM, send SIGNAL
-# after DELAY seconds, wait (10 s at most, then SIGKILL), and set status,
-# output, lines, stderr and waited (milliseconds from the signal to the
-# exit) as `run --separate-stderr` would.
+# interrupt_run SIGNAL WHEN PROGRAM ARGS...: start PROGRAM, send SIGNAL
+# at an event, never after a fixed sleep: WHEN is `start` (its SIGINT and
+# SIGTERM handlers are in place: a quiet run, or one that prints nothing
+# while it works), `line` (also its first line of output is out: work is
+# under way) or `line:REGEX` (a line matching that extended regex is out:
+# that work is done); then wait (10 s at most, then SIGKILL), and set
+# status, output, lines, stderr and waited (milliseconds from the signal
+# to the exit) as `run --separate-stderr` would.  (A number for WHEN, the
+# old delay in seconds, is taken as `start`.)
 interrupt_run() {
-    local signal="$1" delay="$2" program="$3" pid
+    local signal="$1" when="$2" program="$3" pid
     shift 3
     # under the limits of every kit run (common.bash kit_background)
     kit_background "$program" "$@"
     pid="$KIT_PID"
-    sleep "$delay"
+    if [ "$when" = line ]; then
+        wait_started "$pid" "$BATS_TEST_TMPDIR/out"
+    elif [[ "$when" == line:* ]]; then
+        wait_started "$pid" "$BATS_TEST_TMPDIR/out" "${when#line:}"
+    else
+        wait_started "$pid"
+    fi
     interrupt_and_wait "$signal" "$program" "$pid"
 }
 

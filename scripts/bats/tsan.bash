@@ -7,7 +7,11 @@
 #   tsan_run race_condition --lock none     # status 66: a race was found
 
 # tsan_build PROGRAM...: build the ThreadSanitizer binaries (seconds; make
-# does nothing when they are up to date) and set TSAN_BIN.
+# does nothing when they are up to date) and set TSAN_BIN.  In `make
+# test`, scripts/run-checks has built all of build/thread once before any
+# file runs (files run side by side must not build into one folder at
+# once): here make finds nothing to do.  Under the grader it builds the
+# student's own.
 tsan_build() {
     # the student's Makefile: under the same limits as the programs, for
     # as long as the grader gives a build (--build-time: KIT_BUILD_TIME)

@@ -1,0 +1,167 @@
+# grade.bash -- what scripts/grade.bats and scripts/grade.slow.bats share:
+# a copy of the kit as it is (made once per file, built, so make has
+# little to do), the C test programs, points tables for one check, and
+# asserts on the grader's lines.
+#
+#   load bats/common
+#   load bats/grade
+
+POINTS="$KIT/scripts/grade-points"
+
+setup_file() {
+    # test programs, in a folder every user may read (limit may run them
+    # as nobody)
+    TOOLS="$(mktemp -d "${TMPDIR:-/tmp}/conkit-grade-tools.XXXXXX")"
+    chmod 755 "$TOOLS"
+    export TOOLS
+    # the kit as it is now, without its git history or runtime state
+    PRISTINE="$BATS_FILE_TMPDIR/kit"
+    export PRISTINE
+    mkdir -p "$PRISTINE"
+    tar -C "$KIT" --exclude=./.git --exclude=./.sitesim \
+        --exclude=./grade-output --exclude=./grade.json -cf - . |
+        tar -C "$PRISTINE" -xf -
+    make -C "$PRISTINE" --no-print-directory -j2 all >/dev/null 2>&1 || true
+
+    build_c forker <<'EOF'
+/* forker N [--setsid]: the parent alone forks N children that sleep
+ * (in a session of their own with --setsid); it prints how many forks
+ * worked and failed, and leaves.  Linear: at most N processes. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+int main(int argc, char **argv)
+{
+    int n = argc > 1 ? atoi(argv[1]) : 0, ok = 0, failed = 0;
+    for (int i = 0; i < n; i++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            if (argc > 2 && strcmp(argv[2], "--setsid") == 0)
+                setsid();       /* leave the process group */
+            sleep(60);
+            _exit(0);
+        }
+        if (pid < 0)
+            failed++;
+        else
+            ok++;
+    }
+    printf("forked=%d failed=%d\n", ok, failed);
+    return 0;                   /* the children are left behind, asleep */
+}
+EOF
+}
+
+teardown_file() {
+    rm -rf "$TOOLS"
+}
+
+# copy_kit NAME: a private copy of the pristine kit; prints its path.
+copy_kit() {
+    cp -a "$PRISTINE" "$BATS_TEST_TMPDIR/$1"
+    echo "$BATS_TEST_TMPDIR/$1"
+}
+
+# points_of LAB NAME: the points the table gives that check.
+points_of() {
+    awk -F'\t' -v lab="$1" -v name="$2" \
+        '$1 == lab && $3 == name { print $2 }' "$POINTS"
+}
+
+# table_total LAB...: the points of those labs in the table.
+table_total() {
+    local labs=" $* "
+    awk -F'\t' -v labs="$labs" '
+        /^lab[0-9]+\t/ && index(labs, " " $1 " ") { total += $2 }
+        END { print total + 0 }' "$POINTS"
+}
+
+# points_file NAME LINES...: a points table for one test (LINES are
+# "lab<TAB>points<TAB>name[<TAB>retry]"); prints its path.
+points_file() {
+    local file="$BATS_TEST_TMPDIR/$1"
+    shift
+    printf '# a points table for one check of grade.bats\n' >"$file"
+    printf '%s\n' "$@" >>"$file"
+    echo "$file"
+}
+
+# table_line LAB NAME: the table's own line for that check.
+table_line() {
+    awk -F'\t' -v lab="$1" -v name="$2" '$1 == lab && $3 == name' "$POINTS"
+}
+
+# grade ARGS...: run the grader with its results in this test's folder,
+# and its temporary folders in $BATS_TEST_TMPDIR/tmp (GRADE_TMP), so that
+# a check looking for what it left behind (`pgrep -f "$GRADE_TMP/"`)
+# never finds another grader's, run beside this one.  The student's user
+# must pass through every folder above it.
+grade() {
+    local dir="$GRADE_TMP"
+    mkdir -p "$GRADE_TMP"
+    while [ "$dir" != / ] && [ "$dir" != . ]; do
+        chmod o+x "$dir"
+        dir="$(dirname "$dir")"
+    done
+    TMPDIR="$GRADE_TMP" "$KIT/scripts/grade" --out "$BATS_TEST_TMPDIR/out" "$@"
+}
+
+setup() {
+    GRADE_TMP="$BATS_TEST_TMPDIR/tmp"
+}
+
+# assert_check LAB NAME STATUS: the grader's line for that check says
+# STATUS ("OK" with full points, "FAIL"/"SKIP" with none).
+assert_check() {
+    local points earned
+    points="$(awk -F'\t' -v lab="$1" -v name="$2" \
+        '$1 == lab && $3 == name { print $2 }' "${TABLE:-$POINTS}")"
+    [ -n "$points" ] || fail "no points for '$2' in ${TABLE:-$POINTS}"
+    earned=0
+    [ "$3" != OK ] || earned="$points"
+    assert_line --regexp "^$1: $(regex_quote "$2"): $3 \($earned/$points\)"
+}
+
+# regex_quote TEXT: TEXT with the characters special in an ERE escaped.
+regex_quote() {
+    # shellcheck disable=SC2001
+    sed 's/[][\.*^$+?(){}|]/\\&/g' <<<"$1"
+}
+
+# forks_refused_regex PROGRAM: what limit says of a program that ran into
+# its task limit.  With a pids cgroup, the forks it refused (counted by the
+# kernel); without one (a container), nothing counts refusals: then the
+# time limit or the processes it left running are the evidence named.
+forks_refused_regex() {
+    if CONKIT_LIMIT_QUIET= "$KIT/scripts/limit" -- true 2>&1 |
+        grep -q "no usable pids cgroup"; then
+        echo "$1: (stopped after [0-9]+ s \\(time limit\\)|[0-9]+ processes it started still ran when it ended)"
+    else
+        echo "$1: fork or thread creation refused [0-9]+ times \\(limit of [0-9]+ tasks\\)"
+    fi
+}
+
+# assert_no_lab_stopped LAB_TIME: the last grade run (its stderr in
+# $stderr) ended every program at the program's own limits: no lab ran
+# into its time limit (LAB_TIME, the run's --lab-time), however slow or
+# busy this machine.  (No absolute time: a lab that was stopped is the
+# sign of a limit that did not work.)
+assert_no_lab_stopped() {
+    [[ "$stderr" != *"lab stopped"* ]] || fail "a lab hit its limit: $stderr"
+    [ "$SECONDS" -lt "$1" ] ||
+        fail "grading took $SECONDS s, the lab time limit was $1 s"
+}
+
+# assert_evidence REGEX FILE: a failed check's output FILE names its
+# evidence (an extended regex); else the file is shown.
+assert_evidence() {
+    grep -qE "$1" "$2" 2>/dev/null ||
+        fail "no '$1' in $2: $(cat "$2" 2>&1)"
+}
+
+# build_c NAME: compile the C program on stdin to $TOOLS/NAME.
+build_c() {
+    cat >"$TOOLS/$1.c"
+    cc -O2 -Wall -o "$TOOLS/$1" "$TOOLS/$1.c"
+}
