@@ -40,22 +40,52 @@ kit() {
 # When the grader sets KIT_LIMIT, scripts/limit also caps the tasks
 # (KIT_MAX_PROCS) and the bytes printed (KIT_MAX_OUTPUT), kills anything
 # the command left behind, and runs it as KIT_USER (the grader's
-# unprivileged user), who may write only this check's temporary folder.
+# unprivileged user) with a clean environment (nothing that says a
+# grader runs it).
+#
+# As KIT_USER the command writes only its own folder (kit_work): the
+# check's $BATS_TEST_TMPDIR stays the grader's, where the grader alone
+# writes (kit.times, kit.pid, limit notes, sites files, out and err), so
+# a link the student's code plants can never redirect a write of root's.
+# An argument naming a file in $BATS_TEST_TMPDIR that is not there yet (a
+# --trace file the program is to write) is handed to the command as the
+# same name in kit_work, and what the command wrote there is copied back
+# afterwards -- read as KIT_USER, so a link there yields only what that
+# user may read.
 kit_limited() {
     local seconds="$1" times="${BATS_TEST_TMPDIR:-/tmp}/kit.times" status=0
     shift
     if [ -n "${KIT_LIMIT:-}" ]; then
-        if [ -n "${KIT_USER:-}" ] && [ -n "${BATS_TEST_TMPDIR:-}" ]; then
-            chmod 1777 "$BATS_TEST_TMPDIR"
-        fi
         local notes="${BATS_TEST_TMPDIR:-/tmp}/limit-notes.$BASHPID"
+        local work="" arg args=() outputs=() name
+        if [ -n "${KIT_USER:-}" ] && [ -n "${BATS_TEST_TMPDIR:-}" ]; then
+            work="$(kit_work)"
+            for arg in "$@"; do
+                name="${arg#"$BATS_TEST_TMPDIR"/}"
+                if [ "$name" != "$arg" ] && [[ "$name" != */* ]] &&
+                    { [ ! -e "$arg" ] && [ ! -L "$arg" ] ||
+                      grep -qxF "$name" "$BATS_TEST_TMPDIR/kit.outputs" \
+                          2>/dev/null; }; then
+                    outputs+=("$name")
+                    echo "$name" >>"$BATS_TEST_TMPDIR/kit.outputs"
+                    arg="$work/$name"
+                fi
+                args+=("$arg")
+            done
+            set -- "${args[@]}"
+        fi
+        rm -f "$notes" "$times"
         # shellcheck disable=SC2086  # the options are words or nothing
-        "$KIT/scripts/limit" --time "$seconds" \
+        CONKIT_LIMIT_TMPDIR="${work:-${TMPDIR:-/tmp}}" \
+            "$KIT/scripts/limit" --time "$seconds" \
             --procs "${KIT_MAX_PROCS:-256}" \
             --output "${KIT_MAX_OUTPUT:-1048576}" --notes "$notes" \
-            --times "$times" ${KIT_USER:+--user "$KIT_USER"} \
+            --times "$times" ${KIT_USER:+--user "$KIT_USER" --clean-env} \
             ${KIT_PIDFILE:+--pidfile "$KIT_PIDFILE"} \
             -- "$@" 3>&- || status=$?
+        for name in "${outputs[@]}"; do
+            kit_copy_back "$work/$name" "$BATS_TEST_TMPDIR/$name"
+        done
         # what stopped it, as TAP comments the grader puts on its line
         if [ -s "$notes" ]; then
             sed 's/^/# /' "$notes" >&3 2>/dev/null || true
@@ -70,6 +100,38 @@ kit_limited() {
         rm -f "$before" "$times.after"
     fi
     return "$status"
+}
+
+# kit_work: print the folder of this check where KIT_USER's runs may
+# write (made on first use, that user's alone); without KIT_USER, the
+# check's own $BATS_TEST_TMPDIR.  Its parent, $BATS_TEST_TMPDIR, is the
+# grader's: KIT_USER may pass through it, never write it.
+kit_work() {
+    local work="$BATS_TEST_TMPDIR/work"
+    if [ -z "${KIT_USER:-}" ]; then
+        echo "$BATS_TEST_TMPDIR"
+        return
+    fi
+    chmod 711 "$BATS_TEST_TMPDIR"
+    if [ ! -d "$work" ]; then
+        mkdir -m 700 "$work"
+        chown "$KIT_USER:" "$work"
+    fi
+    echo "$work"
+}
+
+# kit_copy_back FROM TO: copy the file KIT_USER's run wrote at FROM to the
+# grader's TO, reading it as KIT_USER (never root through a link); no TO
+# when it cannot be read.
+kit_copy_back() {
+    rm -f "$2"
+    # root opens TO, in the grader's own folder; KIT_USER reads FROM
+    if ! timeout -k 1 10 setpriv --reuid="$(id -u "$KIT_USER")" \
+        --regid="$(id -g "$KIT_USER")" --clear-groups --no-new-privs \
+        --inh-caps=-all --bounding-set=-all -- \
+        head -c "${KIT_MAX_OUTPUT:-1048576}" -- "$1" >"$2" 2>/dev/null; then
+        rm -f "$2"
+    fi
 }
 
 # cpu_seconds BEFORE AFTER STARTED: "WALL CPU" from two outputs of the

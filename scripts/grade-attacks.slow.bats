@@ -1,0 +1,199 @@
+#!/usr/bin/env bats
+# grade-attacks.slow.bats -- the grader against a clever student (slow
+# tier: `make test-slow`, and CI).
+#
+# Each check builds an attack as a student kit -- a small patch on a copy
+# of this kit -- grades it on the few checks the attack is about, and
+# shows that it scores nothing on what it fakes, with the reason on the
+# grade line, and that it changes nothing outside its own score: no file
+# of root's written through a link, no other student's files or
+# processes reached, every Gradescope submission given a results.json.
+#
+# The uid parts (a user per grading run, root never writing where that
+# user can) are what is under test: most checks need root and skip with
+# one line when not.  Each runs with and without a pids cgroup where it
+# matters (CONKIT_NO_CGROUP=1: a container that has none).
+
+bats_require_minimum_version 1.5.0
+load bats/common
+
+setup_file() {
+    # the kit as it is now, built, without its git history or state
+    PRISTINE="$BATS_FILE_TMPDIR/kit"
+    export PRISTINE
+    mkdir -p "$PRISTINE"
+    tar -C "$KIT" --exclude=./.git --exclude=./.sitesim \
+        --exclude=./grade-output --exclude=./grade.json -cf - . |
+        tar -C "$PRISTINE" -xf -
+    make -C "$PRISTINE" --no-print-directory -j2 all >/dev/null 2>&1 || true
+}
+
+setup() {
+    GRADE_TMP="$BATS_TEST_TMPDIR/tmp"
+}
+
+need_root() {
+    [ "$(id -u)" -eq 0 ] ||
+        skip "needs root: the student's code runs as its own user only then"
+}
+
+# copy_kit NAME [DIR]: a copy of the pristine kit in DIR (default: this
+# check's folder); prints its path.
+copy_kit() {
+    local dir="${2:-$BATS_TEST_TMPDIR}"
+    mkdir -p "$dir"
+    cp -a "$PRISTINE" "$dir/$1"
+    echo "$dir/$1"
+}
+
+# table LAB NAME...: a points table of those checks (their lines in the
+# kit's table); prints its path.
+table() {
+    local lab="$1" file="$BATS_TEST_TMPDIR/points.$RANDOM" name
+    shift
+    echo '# a points table for one check of grade-attacks.slow.bats' >"$file"
+    for name in "$@"; do
+        awk -F'\t' -v lab="$lab" -v name="$name" \
+            '$1 == lab && $3 == name' "$KIT/scripts/grade-points" >>"$file"
+        grep -qF "$name" "$file" || fail "not in the points table: $name"
+    done
+    echo "$file"
+}
+
+# grade ARGS...: the grader, results in $BATS_TEST_TMPDIR/out (or --out),
+# temporary folders under GRADE_TMP, which every user may pass through.
+grade() {
+    local dir="$GRADE_TMP"
+    mkdir -p "$GRADE_TMP"
+    while [ "$dir" != / ] && [ "$dir" != . ]; do
+        chmod o+x "$dir"
+        dir="$(dirname "$dir")"
+    done
+    TMPDIR="$GRADE_TMP" "$KIT/scripts/grade" --out "$BATS_TEST_TMPDIR/out" "$@"
+}
+
+# patch_c FILE: append the C on stdin to a program's source (a student's
+# "small patch": e.g. a constructor that runs before main).
+patch_c() {
+    cat >>"$1"
+}
+
+# users_of OUT: the grading users the grade.json files under OUT name.
+users_of() {
+    find "$1" -name grade.json -exec jq -r '.limits.user' {} + | sort -u
+}
+
+# assert_user_gone USER: no process of USER runs, and it owns nothing in
+# the shared temporary folders.
+assert_user_gone() {
+    local left
+    left="$(ps -U "$1" -o pid=,args= 2>/dev/null || true)"
+    [ -z "$left" ] || fail "$1 still runs: $left"
+    left="$(find /tmp /var/tmp /dev/shm -xdev -user "$1" 2>/dev/null | head -n 3)"
+    [ -z "$left" ] || fail "$1 left files: $left"
+}
+
+LAB2_HELP="io_sync: --help lists every option and exits 0"
+LAB2_TRACE="io_sync: --trace writes one row per download"
+LAB2_ALL="io_sync: every download of the default list succeeds with the right byte counts"
+
+@test "attack: links planted in every folder the student's user can write never redirect a write or a read of root's" {
+    need_root
+    local copy canary secret before
+    # what root must never write (a file of root's, as a target) nor
+    # read for the student (a secret only root may read)
+    canary="$(mktemp -d /tmp/conkit-canary.XXXXXX)"
+    chmod 755 "$canary"
+    echo "canary" >"$canary/file"
+    echo "SECRET-$RANDOM$RANDOM" >"$canary/secret"
+    chmod 600 "$canary/secret"
+    secret="$(cat "$canary/secret")"
+    copy="$(copy_kit links)"
+    # io_sync plants, before main, a link named after each file the
+    # grader keeps in every folder it can write or guess (its arguments'
+    # folders and theirs above, its working folder, TMPDIR), pointing at
+    # the canary; at exit its --trace file becomes a link to the secret
+    sed -e "s|@CANARY@|$canary/file|" -e "s|@SECRET@|$canary/secret|" \
+        <<'EOF' | patch_c "$copy/labs/lab2/io_sync.c"
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <limits.h>
+static char attack_trace[PATH_MAX];
+static void attack_plant(const char *dir)
+{
+    static const char *names[] = {
+        "kit.times", "kit.pid", "kit.outputs", "out", "err", "tsan.err",
+        "t.csv", "sites.txt", "https.txt", "limit-notes", "report.xml",
+        "build.log", "grade.json", NULL
+    };
+    char path[PATH_MAX];
+    if (strcmp(dir, "/") == 0 || strcmp(dir, "/tmp") == 0)
+        return;                 /* never the machine's shared folders */
+    for (int i = 0; names[i]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        unlink(path);
+        if (symlink("@CANARY@", path) != 0)
+            continue;
+    }
+    for (int pid = getpid() - 64; pid < getpid() + 64; pid++) {
+        snprintf(path, sizeof path, "%s/limit-notes.%d", dir, pid);
+        if (symlink("@CANARY@", path) != 0)
+            break;
+    }
+}
+static void attack_up(const char *start)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", start);
+    while (strlen(dir) > 1) {
+        attack_plant(dir);
+        snprintf(dir, sizeof dir, "%s", dirname(dir));
+    }
+}
+static void attack_exit(void)
+{
+    if (attack_trace[0]) {
+        unlink(attack_trace);
+        if (symlink("@SECRET@", attack_trace) != 0)
+            return;
+    }
+}
+__attribute__((constructor)) static void attack(int argc, char **argv)
+{
+    char cwd[PATH_MAX], copy[PATH_MAX];
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--trace") == 0 && i + 1 < argc)
+            snprintf(attack_trace, sizeof attack_trace, "%s", argv[i + 1]);
+        if (argv[i][0] == '/') {
+            snprintf(copy, sizeof copy, "%s", argv[i]);
+            attack_up(dirname(copy));
+        }
+    }
+    if (getcwd(cwd, sizeof cwd))
+        attack_up(cwd);
+    if (getenv("TMPDIR"))
+        attack_up(getenv("TMPDIR"));
+    atexit(attack_exit);
+}
+EOF
+    TABLE="$(table lab2 "$LAB2_HELP" "$LAB2_TRACE" "$LAB2_ALL")"
+    run --separate-stderr grade --kit "$copy" --points "$TABLE" lab2
+    # the canary is as it was: no write of root's went through a link
+    assert_equal "$(cat "$canary/file")" canary
+    # the secret reached no output of the grader's
+    ! grep -rqF "$secret" "$BATS_TEST_TMPDIR/out" ||
+        fail "the secret is in: $(grep -rlF "$secret" "$BATS_TEST_TMPDIR/out")"
+    # the checks the links do not touch pass; the trace, a link to a file
+    # the student cannot read, is no trace
+    assert_line --regexp "^lab2: $(sed 's/[][\.*^$+?(){}|]/\\&/g' <<<"$LAB2_HELP"): OK"
+    assert_line --regexp "^lab2: $(sed 's/[][\.*^$+?(){}|]/\\&/g' <<<"$LAB2_ALL"): OK"
+    assert_line --regexp "^lab2: $(sed 's/[][\.*^$+?(){}|]/\\&/g' <<<"$LAB2_TRACE"): FAIL"
+    local user
+    for user in $(users_of "$BATS_TEST_TMPDIR/out"); do
+        assert_user_gone "$user"
+    done
+    rm -rf "$canary"
+}
