@@ -999,3 +999,59 @@ H
     run pgrep -f "$GRADE_TMP/"
     assert_failure
 }
+
+@test "grade --class: class.csv cells never start a formula, one row per submission whatever its name, skipped entries are said" {
+    local class="$BATS_TEST_TMPDIR/class" csv
+    mkdir -p "$class/=cmd|' -C calc'!A0" "$class/+plus" "$class/new
+line" "$class/.hidden"
+    echo notes >"$class/notes.txt"
+    TABLE="$(points_file points \
+        "$(table_line lab2 "io_sync: --help lists every option and exits 0")")"
+    run --separate-stderr grade --class "$class" --points "$TABLE"
+    assert_success
+    csv="$BATS_TEST_TMPDIR/out/class.csv"
+    # a header and three rows, one line each; the summary counts three
+    assert_equal "$(wc -l <"$csv")" 4
+    assert_line "Class: 3 submissions"
+    # no cell starts with =, +, - or @ (a spreadsheet's formula)
+    run grep -E '(^|,)"?[=+@-]' "$csv"
+    assert_failure
+    grep -qF "\"'=cmd|' -C calc'!A0\"," "$csv"
+    grep -qF '"new\nline",' "$csv"
+    # what was not graded is said, with why
+    [[ "$stderr" == *"skipped .hidden: a hidden folder"* ]] || fail "$stderr"
+    [[ "$stderr" == *"skipped notes.txt: not a folder"* ]] || fail "$stderr"
+}
+
+@test "classroom: the workflow is valid YAML, grades with Classroom's actions and a pristine kit, each lab worth its points in the table" {
+    local workflow="$KIT/scripts/classroom.yml" lab
+    command -v yq >/dev/null || skip "needs yq"
+    yq . "$workflow" >/dev/null
+    # Classroom's own actions: a command grader per lab, the reporter
+    run yq -r '.jobs[].steps[].uses // empty' "$workflow"
+    assert_line "classroom-resources/autograding-command-grader@v1"
+    assert_line "classroom-resources/autograding-grading-reporter@v1"
+    run yq -r '.permissions.checks, (.on | map(select(. == "repository_dispatch")) | length)' "$workflow"
+    assert_output "write
+1"
+    # the grader, table and checks come from the instructor's kit at a
+    # pinned commit (grader/), never from the student's push (student/)
+    run yq -r '.env.GRADER_REF' "$workflow"
+    assert_regex "$output" '^[0-9a-f]{40}$'
+    run yq -r '.jobs[].steps[] | select(.uses // "" | test("command-grader"))
+        | .with.command' "$workflow"
+    for line in "${lines[@]}"; do
+        [[ "$line" == *" grader/scripts/grade --kit student "* ]] || fail "$line"
+    done
+    # one test per lab of the table, worth the lab's points; the
+    # reporter hears from every one
+    for lab in $(awk -F'\t' '/^lab[0-9]+\t/ { print $1 }' "$POINTS" | sort -u); do
+        run yq -r --arg lab "$lab" '.jobs[].steps[] | select(.id == $lab)
+            | .with["max-score"]' "$workflow"
+        assert_output "$(awk -F'\t' -v lab="$lab" \
+            '$1 == lab && $4 != "exercise" { t += $2 } END { print t }' "$POINTS")"
+        run yq -r '.jobs[].steps[] | select(.uses // "" | test("reporter"))
+            | .with.runners | split(",")[]' "$workflow"
+        assert_line "$lab"
+    done
+}
