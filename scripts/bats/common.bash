@@ -321,6 +321,9 @@ seconds_of() {
 ratio_at_least() {
     awk -v a="$1" -v b="$2" -v r="$3" 'BEGIN { exit !(a >= r * b) }' || {
         echo "expected $1 >= $3 x $2" >&2
+        # why, on the check's grade line (scripts/grade reads these)
+        echo "# reason: measured $1 against $2: not ${3}x" >&3 2>/dev/null ||
+            true
         return 1
     }
 }
