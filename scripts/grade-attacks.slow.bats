@@ -330,3 +330,42 @@ EOF
         esac
     done
 }
+
+@test "attack: serial programs that print a divided timer earn nothing on the speed-up check (lab 9)" {
+    local copy program
+    copy="$(copy_kit timer)"
+    # scrape_threads and scrape_async: scrape_sync's serial loop under
+    # their names, whose printed time is a fifth of the time they took
+    for program in scrape_threads scrape_async; do
+        sed -e "s/\"scrape_sync\"/\"$program\"/" \
+            -e 's/^    return scrape_finish(&settings, results, &timer);/    timer.start_us += (int64_t)(timer_seconds(\&timer) * 0.8e6);\n&/' \
+            "$copy/labs/lab9/scrape_sync.c" >"$copy/labs/lab9/$program.c"
+        grep -q 'timer.start_us +=' "$copy/labs/lab9/$program.c"
+    done
+    TABLE="$(table lab9 "scrape_threads and scrape_async: at least 3x faster than scrape_sync (graded)")"
+    run --separate-stderr grade --kit "$copy" --points "$TABLE" lab9
+    assert_failure
+    assert_line --regexp '^lab9: scrape_threads and scrape_async: at least 3x faster than scrape_sync \(graded\): FAIL \(0/3\) \(.*measured [0-9.]+ against [0-9.]+: not 3x'
+    assert_line "Score: 0/3"
+}
+
+@test "attack: a lock that is real only in the student's own ThreadSanitizer build earns nothing under ThreadSanitizer (lab 8)" {
+    local copy
+    copy="$(copy_kit tsan)"
+    # bank's lock does nothing, unless built with -DREAL_LOCK, which the
+    # student's Makefile adds to its SAN=thread build only
+    sed -i -e 's/pthread_mutex_lock(&transaction_lock)/LOCK_IF_REAL(pthread_mutex_lock(\&transaction_lock))/' \
+        -e 's/pthread_mutex_unlock(&transaction_lock)/LOCK_IF_REAL(pthread_mutex_unlock(\&transaction_lock))/' \
+        "$copy/labs/lab8/bank.c"
+    sed -i '1i #ifdef REAL_LOCK\n#define LOCK_IF_REAL(call) (call)\n#else\n#define LOCK_IF_REAL(call) 0\n#endif' \
+        "$copy/labs/lab8/bank.c"
+    grep -q 'LOCK_IF_REAL(pthread_mutex_lock' "$copy/labs/lab8/bank.c"
+    sed -i 's/^  CFLAGS += -fsanitize=thread -fno-omit-frame-pointer$/& -DREAL_LOCK/' \
+        "$copy/Makefile"
+    grep -q -- '-DREAL_LOCK' "$copy/Makefile"
+    TABLE="$(table lab8 "bank under ThreadSanitizer: the locked runs are clean (graded)")"
+    run --separate-stderr grade --kit "$copy" --points "$TABLE" lab8
+    assert_line --regexp '^lab8: bank under ThreadSanitizer: the locked runs are clean \(graded\): FAIL \(0/2\)'
+    assert_line "Score: 0/2"
+    grep -q 'ThreadSanitizer: data race' "$BATS_TEST_TMPDIR/out/grade-output/"lab8-*.txt
+}
