@@ -365,7 +365,6 @@ EOF
     grep -q -- '-DREAL_LOCK' "$copy/Makefile"
     TABLE="$(table lab8 "bank under ThreadSanitizer: the locked runs are clean (graded)")"
     run --separate-stderr grade --kit "$copy" --points "$TABLE" lab8
-    assert_line --regexp '^lab8: bank under ThreadSanitizer: the locked runs are clean \(graded\): FAIL \(0/2\)'
+    assert_line --regexp '^lab8: bank under ThreadSanitizer: the locked runs are clean \(graded\): FAIL \(0/2\) \(ThreadSanitizer \(the grader.s build\) found a data race'
     assert_line "Score: 0/2"
-    grep -q 'ThreadSanitizer: data race' "$BATS_TEST_TMPDIR/out/grade-output/"lab8-*.txt
 }
