@@ -368,3 +368,53 @@ EOF
     assert_line --regexp '^lab8: bank under ThreadSanitizer: the locked runs are clean \(graded\): FAIL \(0/2\) \(ThreadSanitizer \(the grader.s build\) found a data race'
     assert_line "Score: 0/2"
 }
+
+@test "attack: a program that resets the simulator's counts and replays a cheap run earns nothing on what the counts judge (lab 2)" {
+    local copy
+    copy="$(copy_kit replay)"
+    # --no-session is ignored (one connection for all); at exit, with
+    # --no-session, it resets /stats and opens 20 cheap connections of
+    # one request each: the counts --no-session is judged by
+    sed -i 's/settings->no_session/0/g' "$copy/labs/lab2/io_sync.c"
+    cat <<'EOF' | patch_c "$copy/labs/lab2/io_sync.c"
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+static void replay_get(const char *path)
+{
+    struct sockaddr_in to = { .sin_family = AF_INET };
+    char request[256], buffer[4096];
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    to.sin_port = htons((unsigned short)atoi(getenv("CONKIT_HTTP_PORT")));
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&to, sizeof to) != 0)
+        return;
+    snprintf(request, sizeof request, "GET %s HTTP/1.1\r\nHost: x\r\n"
+             "Connection: close\r\n\r\n", path);
+    if (write(fd, request, strlen(request)) > 0)
+        while (read(fd, buffer, sizeof buffer) > 0)
+            ;
+    close(fd);
+}
+static void replay(void)
+{
+    replay_get("/stats/reset");
+    for (int i = 0; i < 20; i++)
+        replay_get("/dice");
+}
+__attribute__((constructor)) static void replay_arm(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--no-session") == 0 && getenv("CONKIT_HTTP_PORT"))
+            atexit(replay);
+}
+EOF
+    TABLE="$(table lab2 "io_sync: --no-session opens one connection per download")"
+    run --separate-stderr grade --kit "$copy" --points "$TABLE" lab2
+    assert_line --regexp '^lab2: io_sync: --no-session opens one connection per download: FAIL \(0/1\)'
+    assert_line "Score: 0/1"
+}

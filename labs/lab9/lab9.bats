@@ -219,7 +219,7 @@ fail_fast_check() {
     # every page is on the wire at once; the failure drops the others
     fail_fast_check scrape_async
     local log failed_done late
-    log="$(timeout 10 curl -sf "$(sim_url /stats/log)")"
+    log="$(timeout 10 curl -sf "$(sim_stats_url /log)")"
     failed_done="$(awk '$5 == "/page/3?fail=503" { print $2 }' <<<"$log")"
     [ -n "$failed_done" ] || fail "the simulator never saw page 3: $log"
     late="$(awk -v t="$failed_done" \
@@ -239,7 +239,7 @@ fail_fast_check() {
         'NR > 1 && $6 != "cancelled" && $4 > t' "$trace")"
     assert_equal "$late" ""
     # and on the simulator's: it was asked for exactly the pages that ran
-    requested="$(timeout 10 curl -sf "$(sim_url /stats/log)" |
+    requested="$(timeout 10 curl -sf "$(sim_stats_url /log)" |
         grep -c ' /page/')"
     ran="$(tail -n +2 "$trace" | grep -vc ',cancelled$')"
     assert_equal "$requested" "$ran"

@@ -236,17 +236,27 @@ free_port() {
 
 # sim_start [sitesim options]: start a private simulator for this file.
 # KIT_SITESIM names another build to run (e.g. build/address/bin/sitesim).
+#
+# Under the grader (KIT_LIMIT) the simulator's /stats pages answer only
+# at a secret path (SIM_STATS_KEY, see sim_stats_url): the programs under
+# test, run with a clean environment, can neither read nor reset the
+# counts they are judged by.
 sim_start() {
     local dir="$BATS_FILE_TMPDIR/sim" try
     mkdir -p "$dir"
     export CONKIT_SIMDIR="$dir"
+    if [ -n "${KIT_LIMIT:-}" ] && [ -z "${SIM_STATS_KEY:-}" ]; then
+        SIM_STATS_KEY="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+        export SIM_STATS_KEY
+    fi
     for try in 1 2 3 4 5; do
         CONKIT_HTTP_PORT="$(free_port)"
         CONKIT_HTTPS_PORT="$(free_port)"
         export CONKIT_HTTP_PORT CONKIT_HTTPS_PORT
         rm -f "$dir/sitesim.pid"
         # 3>&- : bats waits for fd 3 to close; a server must not hold it
-        "${KIT_SITESIM:-$KIT/sitesim}" --dir "$dir" \
+        CONKIT_STATS_KEY="${SIM_STATS_KEY:-}" \
+            "${KIT_SITESIM:-$KIT/sitesim}" --dir "$dir" \
             --pidfile "$dir/sitesim.pid" "$@" \
             >"$dir/sitesim.out" 2>&1 3>&- &
         SIM_PID=$!
@@ -294,14 +304,20 @@ sim_url() {
     fi
 }
 
+# sim_stats_url [/reset|/log]: the URL of the simulator's /stats page
+# (under the grader, at its secret path).
+sim_stats_url() {
+    sim_url "/stats${SIM_STATS_KEY:+/$SIM_STATS_KEY}${1:-}"
+}
+
 # sim_reset: zero the simulator's counters before a measured run.
 sim_reset() {
-    timeout 10 curl -sf "$(sim_url /stats/reset)" >/dev/null
+    timeout 10 curl -sf "$(sim_stats_url /reset)" >/dev/null
 }
 
 # sim_stat KEY: print one counter, e.g. sim_stat connections_total
 sim_stat() {
-    timeout 10 curl -sf "$(sim_url /stats)" | sed -n "s/^$1=//p"
+    timeout 10 curl -sf "$(sim_stats_url)" | sed -n "s/^$1=//p"
 }
 
 # sites_file NAME URL...: write a sites file and print its path.
