@@ -383,8 +383,9 @@ fail_fast_check() {
 }
 
 @test "scrape_async: with ulimit -n 40 the connections are cut down, said once, and every page still comes" {
-    run --separate-stderr bash -c \
-        'ulimit -n 40 && exec timeout 60 "$0" -q --pages 118' \
+    # under the limits (and, graded, as the student's user) of every run
+    run --separate-stderr kit_limited 60 bash -c \
+        'ulimit -n 40 && exec "$0" -q --pages 118' \
         "$KIT_BIN/scrape_async"
     assert_success
     assert_line "$(expected_results 118)"
