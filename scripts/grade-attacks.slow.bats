@@ -418,3 +418,42 @@ EOF
     assert_line --regexp '^lab2: io_sync: --no-session opens one connection per download: FAIL \(0/1\)'
     assert_line "Score: 0/1"
 }
+
+@test "attack: a program that looks for the grader in its environment finds nothing (with a pids cgroup)" {
+    need_root
+    local copy
+    if CONKIT_LIMIT_QUIET= "$KIT/scripts/limit" -- true 2>&1 |
+        grep -q "no usable pids cgroup"; then
+        skip "no pids cgroup here: limit's mark (CONKIT_LIMIT_RUN) is then how it finds what a run left"
+    fi
+    copy="$(copy_kit detect)"
+    # io_sync --help fails when its environment names anything of the
+    # grader's: it would behave differently when graded
+    cat <<'EOF' | patch_c "$copy/labs/lab2/io_sync.c"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+extern char **environ;
+__attribute__((constructor)) static void detect(int argc, char **argv)
+{
+    static const char *marks[] = { "KIT_", "BATS_", "CONKIT_LIMIT",
+        "CONKIT_GRADE", "CONKIT_CGROUP", "SIM_STATS_KEY", "CONKIT_STATS",
+        NULL };
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") != 0)
+            continue;
+        for (char **e = environ; *e; e++)
+            for (int m = 0; marks[m]; m++)
+                if (strncmp(*e, marks[m], strlen(marks[m])) == 0) {
+                    printf("graded: %s\n", *e);
+                    exit(1);
+                }
+    }
+}
+EOF
+    TABLE="$(table lab2 "$LAB2_HELP")"
+    run --separate-stderr grade --kit "$copy" --points "$TABLE" lab2
+    assert_success
+    assert_line --regexp "^lab2: io_sync: --help lists every option and exits 0: OK"
+}
