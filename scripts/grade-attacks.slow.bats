@@ -457,3 +457,32 @@ EOF
     assert_success
     assert_line --regexp "^lab2: io_sync: --help lists every option and exits 0: OK"
 }
+
+@test "attack: idle threads beside one that works, a burst to lift the peak, a baseline slowed as the check runs it: nothing on lab 3's concurrency checks" {
+    local copy
+    copy="$(copy_kit idle)"
+    # io_threads: each worker but the first takes one download (a burst
+    # at the start), then idles until the first has done all the rest
+    sed -i -e 's/^static void \*worker_main(void \*arg)$/static volatile int cheat_over;\n&/' \
+        -e 's/^    while (take_next(pool, &index)) {$/    int cheat_taken = 0;\n    while ((worker->index == 0 || cheat_taken++ < 1) \&\& take_next(pool, \&index)) {/' \
+        -e 's|^    return NULL;        /\* session_free() runs now for this thread \*/$|    if (worker->index == 0)\n        cheat_over = 1;\n    while (!cheat_over)\n        sleep_us(2000);\n&|' \
+        "$copy/labs/lab3/io_threads.c"
+    grep -q 'cheat_taken++' "$copy/labs/lab3/io_threads.c"
+    grep -q 'sleep_us(2000)' "$copy/labs/lab3/io_threads.c"
+    # io_sync: 10 s slower when run exactly as the speed check runs it
+    cat <<'EOF' | patch_c "$copy/labs/lab2/io_sync.c"
+#include <string.h>
+#include <unistd.h>
+__attribute__((constructor)) static void slow_baseline(int argc, char **argv)
+{
+    if (argc == 2 && strcmp(argv[1], "-q") == 0)
+        sleep(10);
+}
+EOF
+    TABLE="$(table lab3 "io_threads: uses exactly --workers threads" \
+        "io_threads: is at least 3x faster than io_sync at 40 ms latency")"
+    run --separate-stderr grade --kit "$copy" --points "$TABLE" lab3
+    assert_line --regexp '^lab3: io_threads: uses exactly --workers threads: FAIL \(0/2\)'
+    assert_line --regexp '^lab3: io_threads: is at least 3x faster than io_sync at 40 ms latency: FAIL \(0/3\) \(.*measured'
+    assert_line "Score: 0/5"
+}

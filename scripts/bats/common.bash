@@ -147,6 +147,17 @@ cpu_seconds() {
         END { printf "%.3f %.3f\n", b - a, cpu[0] - cpu[1] }' "$1" "$2"
 }
 
+# kit_ref PROGRAM ARGS...: run a baseline program (io_sync, scrape_sync)
+# as kit does, but under the grader the grader's own build of the
+# reference (KIT_REF_BIN), never the student's: a baseline the student
+# slowed only when it runs exactly as a speed check runs it counts for
+# nothing.
+kit_ref() {
+    local program="$1"
+    shift
+    kit_limited "$KIT_TIMEOUT" "${KIT_REF_BIN:-$KIT_BIN}/$program" "$@"
+}
+
 # kit_wall: the wall seconds of the last kit run in this check, as the
 # check measured them (never the program's own "Execution time" line,
 # which it could print at will).
@@ -308,6 +319,21 @@ sim_url() {
 # (under the grader, at its secret path).
 sim_stats_url() {
     sim_url "/stats${SIM_STATS_KEY:+/$SIM_STATS_KEY}${1:-}"
+}
+
+# sim_concurrency: how many requests were in flight at the simulator on
+# average over the whole run since the last sim_reset -- the time every
+# logged request spent in flight, divided by the time from the first
+# arrival to the last answer (from /stats/log).  A program cannot lift it
+# with a burst of a few requests at once, as it can a peak.
+sim_concurrency() {
+    timeout 10 curl -sf "$(sim_stats_url /log)" | awk '
+        $2 >= 0 && $1 ~ /^[0-9]+$/ {
+            busy += $2 - $1
+            if (first == "" || $1 < first) first = $1
+            if ($2 > last) last = $2
+        }
+        END { printf "%.2f\n", (last > first ? busy / (last - first) : 0) }'
 }
 
 # sim_reset: zero the simulator's counters before a measured run.
