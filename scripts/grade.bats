@@ -296,6 +296,31 @@ build_c() {
     assert_equal "$(cat "$file")" pristine
 }
 
+@test "limit: --clean-env hands the command a fixed environment and no descriptor but 0-2" {
+    local names
+    # what the grader's bats run has, and a check's sanitizer options
+    KIT_LIMIT=1 KIT_USER=x KIT_BIN=/x BATS_TEST_NAME=x CONKIT_GRADE_RUN=1 \
+        SIM_STATS_KEY=secret TSAN_OPTIONS=exitcode=66 CONKIT_HTTP_PORT=1 \
+        run "$KIT/scripts/limit" --clean-env -- \
+        bash -c 'env; ls /proc/self/fd' 7>/dev/null 9>/dev/null
+    assert_success
+    names="$(sed -n 's/^\([A-Za-z_][A-Za-z_0-9]*\)=.*/\1/p' <<<"$output" |
+        grep -vxE 'PWD|SHLVL|_|OLDPWD|TERM|TZ|NO_COLOR' | sort | paste -sd' ')"
+    # CONKIT_LIMIT_RUN (limit's mark) only when no pids cgroup holds what
+    # the command starts
+    names="${names/CONKIT_LIMIT_RUN /}"
+    assert_equal "$names" "CONKIT_HTTP_PORT HOME LANG PATH TMPDIR TSAN_OPTIONS"
+    refute_output --partial secret
+    # descriptors: 0, 1, 2, and the one ls (bash execs it) reads its
+    # own /proc/PID/fd with; never 7 or 9, open in limit's caller
+    run "$KIT/scripts/limit" --clean-env -- bash -c 'ls /proc/$$/fd' \
+        7>/dev/null 9>/dev/null
+    assert_output "0
+1
+2
+3"
+}
+
 @test "limit: SIGTERM to limit is passed on to the command, --pidfile names it" {
     # with this machine's pids cgroup (if any), and without one (a
     # container's): there limit forks before the command starts
