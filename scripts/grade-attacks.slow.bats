@@ -486,3 +486,21 @@ EOF
     assert_line --regexp '^lab3: io_threads: is at least 3x faster than io_sync at 40 ms latency: FAIL \(0/3\) \(.*measured'
     assert_line "Score: 0/5"
 }
+
+@test "attack: an answers file that is a link to a file of root's is read as the student, never by root (lab 7)" {
+    need_root
+    local copy secret
+    secret="$(mktemp -d /tmp/conkit-secret.XXXXXX)"
+    chmod 755 "$secret"
+    printf 'losing=SECRET\ncount-2x3=1\n' >"$secret/answers"
+    chmod 600 "$secret/answers"
+    copy="$(copy_kit answers)"
+    ln -s "$secret/answers" "$copy/labs/lab7/answers.txt"
+    TABLE="$(table lab7 "exercise: labs/lab7/answers.txt holds a losing schedule found by hand and the predicted count for 2 threads x 3 increments (graded)")"
+    run --separate-stderr grade --kit "$copy" --points "$TABLE" lab7
+    rm -rf "$secret"
+    # the student's user cannot read it: for the grader there is no file
+    assert_line --regexp '^lab7: exercise: labs/lab7/answers.txt .*: SKIP \(0/3\) \(skipped: exercise not done yet'
+    ! grep -rq SECRET "$BATS_TEST_TMPDIR/out" ||
+        fail "root read the file: $(grep -r SECRET "$BATS_TEST_TMPDIR/out")"
+}

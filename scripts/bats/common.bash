@@ -120,6 +120,21 @@ kit_work() {
     echo "$work"
 }
 
+# kit_own_copy FILE: print the path of a copy of the student's FILE (an
+# answers file) in the grader's folder, read as KIT_USER (a link to a
+# file of root's, a FIFO or /dev/zero yields nothing, or at most
+# KIT_MAX_OUTPUT bytes); without KIT_USER, FILE itself.
+kit_own_copy() {
+    local copy
+    if [ -z "${KIT_USER:-}" ] || [ -z "${BATS_TEST_TMPDIR:-}" ]; then
+        echo "$1"
+        return
+    fi
+    copy="$BATS_TEST_TMPDIR/copy.$(basename "$1")"
+    kit_copy_back "$1" "$copy"
+    echo "$copy"
+}
+
 # kit_copy_back FROM TO: copy the file KIT_USER's run wrote at FROM to the
 # grader's TO, reading it as KIT_USER (never root through a link); no TO
 # when it cannot be read.
