@@ -136,6 +136,31 @@ load bats/grade
     assert_equal "$(cat "$file")" pristine
 }
 
+@test "limit: --clean-env hands the command a fixed environment and no descriptor but 0-2" {
+    local names
+    # what the grader's bats run has, and a check's sanitizer options
+    KIT_LIMIT=1 KIT_USER=x KIT_BIN=/x BATS_TEST_NAME=x CONKIT_GRADE_RUN=1 \
+        SIM_STATS_KEY=secret TSAN_OPTIONS=exitcode=66 CONKIT_HTTP_PORT=1 \
+        run "$KIT/scripts/limit" --clean-env -- \
+        bash -c 'env; ls /proc/self/fd' 7>/dev/null 9>/dev/null
+    assert_success
+    names="$(sed -n 's/^\([A-Za-z_][A-Za-z_0-9]*\)=.*/\1/p' <<<"$output" |
+        grep -vxE 'PWD|SHLVL|_|OLDPWD|TERM|TZ|NO_COLOR' | sort | paste -sd' ')"
+    # CONKIT_LIMIT_RUN (limit's mark) only when no pids cgroup holds what
+    # the command starts
+    names="${names/CONKIT_LIMIT_RUN /}"
+    assert_equal "$names" "CONKIT_HTTP_PORT HOME LANG PATH TMPDIR TSAN_OPTIONS"
+    refute_output --partial secret
+    # descriptors: 0, 1, 2, and the one ls (bash execs it) reads its
+    # own /proc/PID/fd with; never 7 or 9, open in limit's caller
+    run "$KIT/scripts/limit" --clean-env -- bash -c 'ls /proc/$$/fd' \
+        7>/dev/null 9>/dev/null
+    assert_output "0
+1
+2
+3"
+}
+
 @test "limit: SIGTERM to limit is passed on to the command, --pidfile names it" {
     # with this machine's pids cgroup (if any), and without one (a
     # container's): there limit forks before the command starts
@@ -402,4 +427,60 @@ C
         "$BATS_TEST_TMPDIR/out/grade-output/"
     grep -rqE "expected : counter=[0-9]+ expected=[0-9]+ lost=0" \
         "$BATS_TEST_TMPDIR/out/grade-output/"
+}
+
+@test "grade --class: class.csv cells never start a formula, one row per submission whatever its name, skipped entries are said" {
+    local class="$BATS_TEST_TMPDIR/class" csv
+    mkdir -p "$class/=cmd|' -C calc'!A0" "$class/+plus" "$class/new
+line" "$class/.hidden"
+    echo notes >"$class/notes.txt"
+    TABLE="$(points_file points \
+        "$(table_line lab2 "io_sync: --help lists every option and exits 0")")"
+    run --separate-stderr grade --class "$class" --points "$TABLE"
+    assert_success
+    csv="$BATS_TEST_TMPDIR/out/class.csv"
+    # a header and three rows, one line each; the summary counts three
+    assert_equal "$(wc -l <"$csv")" 4
+    assert_line "Class: 3 submissions"
+    # no cell starts with =, +, - or @ (a spreadsheet's formula)
+    run grep -E '(^|,)"?[=+@-]' "$csv"
+    assert_failure
+    grep -qF "\"'=cmd|' -C calc'!A0\"," "$csv"
+    grep -qF '"new\nline",' "$csv"
+    # what was not graded is said, with why
+    [[ "$stderr" == *"skipped .hidden: a hidden folder"* ]] || fail "$stderr"
+    [[ "$stderr" == *"skipped notes.txt: not a folder"* ]] || fail "$stderr"
+}
+
+@test "classroom: the workflow is valid YAML, grades with Classroom's actions and a pristine kit, each lab worth its points in the table" {
+    local workflow="$KIT/scripts/classroom.yml" lab
+    command -v yq >/dev/null || skip "needs yq"
+    yq . "$workflow" >/dev/null
+    # Classroom's own actions: a command grader per lab, the reporter
+    run yq -r '.jobs[].steps[].uses // empty' "$workflow"
+    assert_line "classroom-resources/autograding-command-grader@v1"
+    assert_line "classroom-resources/autograding-grading-reporter@v1"
+    run yq -r '.permissions.checks, (.on | map(select(. == "repository_dispatch")) | length)' "$workflow"
+    assert_output "write
+1"
+    # the grader, table and checks come from the instructor's kit at a
+    # pinned commit (grader/), never from the student's push (student/)
+    run yq -r '.env.GRADER_REF' "$workflow"
+    assert_regex "$output" '^[0-9a-f]{40}$'
+    run yq -r '.jobs[].steps[] | select(.uses // "" | test("command-grader"))
+        | .with.command' "$workflow"
+    for line in "${lines[@]}"; do
+        [[ "$line" == *" grader/scripts/grade --kit student "* ]] || fail "$line"
+    done
+    # one test per lab of the table, worth the lab's points; the
+    # reporter hears from every one
+    for lab in $(awk -F'\t' '/^lab[0-9]+\t/ { print $1 }' "$POINTS" | sort -u); do
+        run yq -r --arg lab "$lab" '.jobs[].steps[] | select(.id == $lab)
+            | .with["max-score"]' "$workflow"
+        assert_output "$(awk -F'\t' -v lab="$lab" \
+            '$1 == lab && $4 != "exercise" { t += $2 } END { print t }' "$POINTS")"
+        run yq -r '.jobs[].steps[] | select(.uses // "" | test("reporter"))
+            | .with.runners | split(",")[]' "$workflow"
+        assert_line "$lab"
+    done
 }

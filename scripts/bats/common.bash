@@ -40,22 +40,52 @@ kit() {
 # When the grader sets KIT_LIMIT, scripts/limit also caps the tasks
 # (KIT_MAX_PROCS) and the bytes printed (KIT_MAX_OUTPUT), kills anything
 # the command left behind, and runs it as KIT_USER (the grader's
-# unprivileged user), who may write only this check's temporary folder.
+# unprivileged user) with a clean environment (nothing that says a
+# grader runs it).
+#
+# As KIT_USER the command writes only its own folder (kit_work): the
+# check's $BATS_TEST_TMPDIR stays the grader's, where the grader alone
+# writes (kit.times, kit.pid, limit notes, sites files, out and err), so
+# a link the student's code plants can never redirect a write of root's.
+# An argument naming a file in $BATS_TEST_TMPDIR that is not there yet (a
+# --trace file the program is to write) is handed to the command as the
+# same name in kit_work, and what the command wrote there is copied back
+# afterwards -- read as KIT_USER, so a link there yields only what that
+# user may read.
 kit_limited() {
     local seconds="$1" times="${BATS_TEST_TMPDIR:-/tmp}/kit.times" status=0
     shift
     if [ -n "${KIT_LIMIT:-}" ]; then
-        if [ -n "${KIT_USER:-}" ] && [ -n "${BATS_TEST_TMPDIR:-}" ]; then
-            chmod 1777 "$BATS_TEST_TMPDIR"
-        fi
         local notes="${BATS_TEST_TMPDIR:-/tmp}/limit-notes.$BASHPID"
+        local work="" arg args=() outputs=() name
+        if [ -n "${KIT_USER:-}" ] && [ -n "${BATS_TEST_TMPDIR:-}" ]; then
+            work="$(kit_work)"
+            for arg in "$@"; do
+                name="${arg#"$BATS_TEST_TMPDIR"/}"
+                if [ "$name" != "$arg" ] && [[ "$name" != */* ]] &&
+                    { [ ! -e "$arg" ] && [ ! -L "$arg" ] ||
+                      grep -qxF "$name" "$BATS_TEST_TMPDIR/kit.outputs" \
+                          2>/dev/null; }; then
+                    outputs+=("$name")
+                    echo "$name" >>"$BATS_TEST_TMPDIR/kit.outputs"
+                    arg="$work/$name"
+                fi
+                args+=("$arg")
+            done
+            set -- "${args[@]}"
+        fi
+        rm -f "$notes" "$times"
         # shellcheck disable=SC2086  # the options are words or nothing
-        "$KIT/scripts/limit" --time "$seconds" \
+        CONKIT_LIMIT_TMPDIR="${work:-${TMPDIR:-/tmp}}" \
+            "$KIT/scripts/limit" --time "$seconds" \
             --procs "${KIT_MAX_PROCS:-256}" \
             --output "${KIT_MAX_OUTPUT:-1048576}" --notes "$notes" \
-            --times "$times" ${KIT_USER:+--user "$KIT_USER"} \
+            --times "$times" ${KIT_USER:+--user "$KIT_USER" --clean-env} \
             ${KIT_PIDFILE:+--pidfile "$KIT_PIDFILE"} \
             -- "$@" 3>&- || status=$?
+        for name in "${outputs[@]}"; do
+            kit_copy_back "$work/$name" "$BATS_TEST_TMPDIR/$name"
+        done
         # what stopped it, as TAP comments the grader puts on its line
         if [ -s "$notes" ]; then
             sed 's/^/# /' "$notes" >&3 2>/dev/null || true
@@ -72,6 +102,53 @@ kit_limited() {
     return "$status"
 }
 
+# kit_work: print the folder of this check where KIT_USER's runs may
+# write (made on first use, that user's alone); without KIT_USER, the
+# check's own $BATS_TEST_TMPDIR.  Its parent, $BATS_TEST_TMPDIR, is the
+# grader's: KIT_USER may pass through it, never write it.
+kit_work() {
+    local work="$BATS_TEST_TMPDIR/work"
+    if [ -z "${KIT_USER:-}" ]; then
+        echo "$BATS_TEST_TMPDIR"
+        return
+    fi
+    chmod 711 "$BATS_TEST_TMPDIR"
+    if [ ! -d "$work" ]; then
+        mkdir -m 700 "$work"
+        chown "$KIT_USER:" "$work"
+    fi
+    echo "$work"
+}
+
+# kit_own_copy FILE: print the path of a copy of the student's FILE (an
+# answers file) in the grader's folder, read as KIT_USER (a link to a
+# file of root's, a FIFO or /dev/zero yields nothing, or at most
+# KIT_MAX_OUTPUT bytes); without KIT_USER, FILE itself.
+kit_own_copy() {
+    local copy
+    if [ -z "${KIT_USER:-}" ] || [ -z "${BATS_TEST_TMPDIR:-}" ]; then
+        echo "$1"
+        return
+    fi
+    copy="$BATS_TEST_TMPDIR/copy.$(basename "$1")"
+    kit_copy_back "$1" "$copy"
+    echo "$copy"
+}
+
+# kit_copy_back FROM TO: copy the file KIT_USER's run wrote at FROM to the
+# grader's TO, reading it as KIT_USER (never root through a link); no TO
+# when it cannot be read.
+kit_copy_back() {
+    rm -f "$2"
+    # root opens TO, in the grader's own folder; KIT_USER reads FROM
+    if ! timeout -k 1 10 setpriv --reuid="$(id -u "$KIT_USER")" \
+        --regid="$(id -g "$KIT_USER")" --clear-groups --no-new-privs \
+        --inh-caps=-all --bounding-set=-all -- \
+        head -c "${KIT_MAX_OUTPUT:-1048576}" -- "$1" >"$2" 2>/dev/null; then
+        rm -f "$2"
+    fi
+}
+
 # cpu_seconds BEFORE AFTER STARTED: "WALL CPU" from two outputs of the
 # `times` builtin (the children's line) and the $EPOCHREALTIME at start.
 cpu_seconds() {
@@ -83,6 +160,17 @@ cpu_seconds() {
         }
         FNR == 2 { cpu[FILENAME == ARGV[1]] = seconds($1) + seconds($2) }
         END { printf "%.3f %.3f\n", b - a, cpu[0] - cpu[1] }' "$1" "$2"
+}
+
+# kit_ref PROGRAM ARGS...: run a baseline program (io_sync, scrape_sync)
+# as kit does, but under the grader the grader's own build of the
+# reference (KIT_REF_BIN), never the student's: a baseline the student
+# slowed only when it runs exactly as a speed check runs it counts for
+# nothing.
+kit_ref() {
+    local program="$1"
+    shift
+    kit_limited "$KIT_TIMEOUT" "${KIT_REF_BIN:-$KIT_BIN}/$program" "$@"
 }
 
 # kit_wall: the wall seconds of the last kit run in this check, as the
@@ -233,17 +321,27 @@ free_port() {
 
 # sim_start [sitesim options]: start a private simulator for this file.
 # KIT_SITESIM names another build to run (e.g. build/address/bin/sitesim).
+#
+# Under the grader (KIT_LIMIT) the simulator's /stats pages answer only
+# at a secret path (SIM_STATS_KEY, see sim_stats_url): the programs under
+# test, run with a clean environment, can neither read nor reset the
+# counts they are judged by.
 sim_start() {
     local dir="$BATS_FILE_TMPDIR/sim" try
     mkdir -p "$dir"
     export CONKIT_SIMDIR="$dir"
+    if [ -n "${KIT_LIMIT:-}" ] && [ -z "${SIM_STATS_KEY:-}" ]; then
+        SIM_STATS_KEY="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+        export SIM_STATS_KEY
+    fi
     for try in 1 2 3 4 5; do
         CONKIT_HTTP_PORT="$(free_port)"
         CONKIT_HTTPS_PORT="$(free_port)"
         export CONKIT_HTTP_PORT CONKIT_HTTPS_PORT
         rm -f "$dir/sitesim.pid"
         # 3>&- : bats waits for fd 3 to close; a server must not hold it
-        "${KIT_SITESIM:-$KIT/sitesim}" --dir "$dir" \
+        CONKIT_STATS_KEY="${SIM_STATS_KEY:-}" \
+            "${KIT_SITESIM:-$KIT/sitesim}" --dir "$dir" \
             --pidfile "$dir/sitesim.pid" "$@" \
             >"$dir/sitesim.out" 2>&1 3>&- &
         SIM_PID=$!
@@ -291,14 +389,35 @@ sim_url() {
     fi
 }
 
+# sim_stats_url [/reset|/log]: the URL of the simulator's /stats page
+# (under the grader, at its secret path).
+sim_stats_url() {
+    sim_url "/stats${SIM_STATS_KEY:+/$SIM_STATS_KEY}${1:-}"
+}
+
+# sim_concurrency: how many requests were in flight at the simulator on
+# average over the whole run since the last sim_reset -- the time every
+# logged request spent in flight, divided by the time from the first
+# arrival to the last answer (from /stats/log).  A program cannot lift it
+# with a burst of a few requests at once, as it can a peak.
+sim_concurrency() {
+    timeout 10 curl -sf "$(sim_stats_url /log)" | awk '
+        $2 >= 0 && $1 ~ /^[0-9]+$/ {
+            busy += $2 - $1
+            if (first == "" || $1 < first) first = $1
+            if ($2 > last) last = $2
+        }
+        END { printf "%.2f\n", (last > first ? busy / (last - first) : 0) }'
+}
+
 # sim_reset: zero the simulator's counters before a measured run.
 sim_reset() {
-    timeout 10 curl -sf "$(sim_url /stats/reset)" >/dev/null
+    timeout 10 curl -sf "$(sim_stats_url /reset)" >/dev/null
 }
 
 # sim_stat KEY: print one counter, e.g. sim_stat connections_total
 sim_stat() {
-    timeout 10 curl -sf "$(sim_url /stats)" | sed -n "s/^$1=//p"
+    timeout 10 curl -sf "$(sim_stats_url)" | sed -n "s/^$1=//p"
 }
 
 # sites_file NAME URL...: write a sites file and print its path.
@@ -318,6 +437,9 @@ seconds_of() {
 ratio_at_least() {
     awk -v a="$1" -v b="$2" -v r="$3" 'BEGIN { exit !(a >= r * b) }' || {
         echo "expected $1 >= $3 x $2" >&2
+        # why, on the check's grade line (scripts/grade reads these)
+        echo "# reason: measured $1 against $2: not ${3}x" >&3 2>/dev/null ||
+            true
         return 1
     }
 }

@@ -1,0 +1,506 @@
+#!/usr/bin/env bats
+# grade-attacks.slow.bats -- the grader against a clever student (slow
+# tier: `make test-slow`, and CI).
+#
+# Each check builds an attack as a student kit -- a small patch on a copy
+# of this kit -- grades it on the few checks the attack is about, and
+# shows that it scores nothing on what it fakes, with the reason on the
+# grade line, and that it changes nothing outside its own score: no file
+# of root's written through a link, no other student's files or
+# processes reached, every Gradescope submission given a results.json.
+#
+# The uid parts (a user per grading run, root never writing where that
+# user can) are what is under test: most checks need root and skip with
+# one line when not.  Each runs with and without a pids cgroup where it
+# matters (CONKIT_NO_CGROUP=1: a container that has none).
+
+bats_require_minimum_version 1.5.0
+load bats/common
+
+setup_file() {
+    # the kit as it is now, built, without its git history or state
+    PRISTINE="$BATS_FILE_TMPDIR/kit"
+    export PRISTINE
+    mkdir -p "$PRISTINE"
+    tar -C "$KIT" --exclude=./.git --exclude=./.sitesim \
+        --exclude=./grade-output --exclude=./grade.json -cf - . |
+        tar -C "$PRISTINE" -xf -
+    make -C "$PRISTINE" --no-print-directory -j2 all >/dev/null 2>&1 || true
+}
+
+setup() {
+    GRADE_TMP="$BATS_TEST_TMPDIR/tmp"
+}
+
+need_root() {
+    [ "$(id -u)" -eq 0 ] ||
+        skip "needs root: the student's code runs as its own user only then"
+}
+
+# copy_kit NAME [DIR]: a copy of the pristine kit in DIR (default: this
+# check's folder); prints its path.
+copy_kit() {
+    local dir="${2:-$BATS_TEST_TMPDIR}"
+    mkdir -p "$dir"
+    cp -a "$PRISTINE" "$dir/$1"
+    echo "$dir/$1"
+}
+
+# table LAB NAME...: a points table of those checks (their lines in the
+# kit's table); prints its path.
+table() {
+    local lab="$1" file="$BATS_TEST_TMPDIR/points.$RANDOM" name
+    shift
+    echo '# a points table for one check of grade-attacks.slow.bats' >"$file"
+    for name in "$@"; do
+        awk -F'\t' -v lab="$lab" -v name="$name" \
+            '$1 == lab && $3 == name' "$KIT/scripts/grade-points" >>"$file"
+        grep -qF "$name" "$file" || fail "not in the points table: $name"
+    done
+    echo "$file"
+}
+
+# grade ARGS...: the grader, results in $BATS_TEST_TMPDIR/out (or --out),
+# temporary folders under GRADE_TMP, which every user may pass through.
+grade() {
+    local dir="$GRADE_TMP"
+    mkdir -p "$GRADE_TMP"
+    while [ "$dir" != / ] && [ "$dir" != . ]; do
+        chmod o+x "$dir"
+        dir="$(dirname "$dir")"
+    done
+    TMPDIR="$GRADE_TMP" "$KIT/scripts/grade" --out "$BATS_TEST_TMPDIR/out" "$@"
+}
+
+# patch_c FILE: append the C on stdin to a program's source (a student's
+# "small patch": e.g. a constructor that runs before main).
+patch_c() {
+    cat >>"$1"
+}
+
+# users_of OUT: the grading users the grade.json files under OUT name.
+users_of() {
+    find "$1" -name grade.json -exec jq -r '.limits.user' {} + | sort -u
+}
+
+# assert_user_gone USER: no process of USER runs, and it owns nothing in
+# the shared temporary folders.
+assert_user_gone() {
+    local left
+    left="$(ps -U "$1" -o pid=,args= 2>/dev/null || true)"
+    [ -z "$left" ] || fail "$1 still runs: $left"
+    left="$(find /tmp /var/tmp /dev/shm -xdev -user "$1" 2>/dev/null | head -n 3)"
+    [ -z "$left" ] || fail "$1 left files: $left"
+}
+
+LAB2_HELP="io_sync: --help lists every option and exits 0"
+LAB2_TRACE="io_sync: --trace writes one row per download"
+LAB2_ALL="io_sync: every download of the default list succeeds with the right byte counts"
+
+@test "attack: links planted in every folder the student's user can write never redirect a write or a read of root's" {
+    need_root
+    local copy canary secret before
+    # what root must never write (a file of root's, as a target) nor
+    # read for the student (a secret only root may read)
+    canary="$(mktemp -d /tmp/conkit-canary.XXXXXX)"
+    chmod 755 "$canary"
+    echo "canary" >"$canary/file"
+    echo "SECRET-$RANDOM$RANDOM" >"$canary/secret"
+    chmod 600 "$canary/secret"
+    secret="$(cat "$canary/secret")"
+    copy="$(copy_kit links)"
+    # io_sync plants, before main, a link named after each file the
+    # grader keeps in every folder it can write or guess (its arguments'
+    # folders and theirs above, its working folder, TMPDIR), pointing at
+    # the canary; at exit its --trace file becomes a link to the secret
+    sed -e "s|@CANARY@|$canary/file|" -e "s|@SECRET@|$canary/secret|" \
+        <<'EOF' | patch_c "$copy/labs/lab2/io_sync.c"
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <limits.h>
+static char attack_trace[PATH_MAX];
+static void attack_plant(const char *dir)
+{
+    static const char *names[] = {
+        "kit.times", "kit.pid", "kit.outputs", "out", "err", "tsan.err",
+        "t.csv", "sites.txt", "https.txt", "limit-notes", "report.xml",
+        "build.log", "grade.json", NULL
+    };
+    char path[PATH_MAX];
+    if (strcmp(dir, "/") == 0 || strcmp(dir, "/tmp") == 0)
+        return;                 /* never the machine's shared folders */
+    for (int i = 0; names[i]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        unlink(path);
+        if (symlink("@CANARY@", path) != 0)
+            continue;
+    }
+    for (int pid = getpid() - 64; pid < getpid() + 64; pid++) {
+        snprintf(path, sizeof path, "%s/limit-notes.%d", dir, pid);
+        if (symlink("@CANARY@", path) != 0)
+            break;
+    }
+}
+static void attack_up(const char *start)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", start);
+    while (strlen(dir) > 1) {
+        attack_plant(dir);
+        snprintf(dir, sizeof dir, "%s", dirname(dir));
+    }
+}
+static void attack_exit(void)
+{
+    if (attack_trace[0]) {
+        unlink(attack_trace);
+        if (symlink("@SECRET@", attack_trace) != 0)
+            return;
+    }
+}
+__attribute__((constructor)) static void attack(int argc, char **argv)
+{
+    char cwd[PATH_MAX], copy[PATH_MAX];
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--trace") == 0 && i + 1 < argc)
+            snprintf(attack_trace, sizeof attack_trace, "%s", argv[i + 1]);
+        if (argv[i][0] == '/') {
+            snprintf(copy, sizeof copy, "%s", argv[i]);
+            attack_up(dirname(copy));
+        }
+    }
+    if (getcwd(cwd, sizeof cwd))
+        attack_up(cwd);
+    if (getenv("TMPDIR"))
+        attack_up(getenv("TMPDIR"));
+    atexit(attack_exit);
+}
+EOF
+    TABLE="$(table lab2 "$LAB2_HELP" "$LAB2_TRACE" "$LAB2_ALL")"
+    run --separate-stderr grade --kit "$copy" --points "$TABLE" lab2
+    # the canary is as it was: no write of root's went through a link
+    assert_equal "$(cat "$canary/file")" canary
+    # the secret reached no output of the grader's
+    ! grep -rqF "$secret" "$BATS_TEST_TMPDIR/out" ||
+        fail "the secret is in: $(grep -rlF "$secret" "$BATS_TEST_TMPDIR/out")"
+    # the checks the links do not touch pass; the trace, a link to a file
+    # the student cannot read, is no trace
+    assert_line --regexp "^lab2: $(sed 's/[][\.*^$+?(){}|]/\\&/g' <<<"$LAB2_HELP"): OK"
+    assert_line --regexp "^lab2: $(sed 's/[][\.*^$+?(){}|]/\\&/g' <<<"$LAB2_ALL"): OK"
+    assert_line --regexp "^lab2: $(sed 's/[][\.*^$+?(){}|]/\\&/g' <<<"$LAB2_TRACE"): FAIL"
+    local user
+    for user in $(users_of "$BATS_TEST_TMPDIR/out"); do
+        assert_user_gone "$user"
+    done
+    rm -rf "$canary"
+}
+
+# attacker_kit DIR ROOT: a kit whose io_sync, run with --help, leaves a
+# daemon behind (its own session, a clean environment and a forged
+# grader's mark, so no mark finds it) that for 100 s replaces every
+# other io_sync it finds under ROOT/conkit-grade.*/kit/ -- the other
+# students' programs, graded beside or after it -- with one that fails;
+# every run of it tries so once too, and the --help run for 25 s.
+attacker_kit() {
+    sed "s|@ROOT@|$2|" <<'EOF' | patch_c "$1/labs/lab2/io_sync.c"
+#include <fcntl.h>
+#include <glob.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+static void attack_others(int rounds)
+{
+    char self[PATH_MAX] = "";
+    if (!realpath("/proc/self/exe", self))
+        self[0] = 0;
+    for (int round = 0; round < rounds; round++) {
+        glob_t found;
+        if (glob("@ROOT@/conkit-grade.*/kit/io_sync", 0, NULL, &found) == 0) {
+            for (size_t i = 0; i < found.gl_pathc; i++) {
+                const char *path = found.gl_pathv[i];
+                static const char fake[] = "#!/bin/sh\nexit 3\n";
+                int fd;
+                if (strcmp(path, self) == 0)
+                    continue;
+                fd = open(path, O_WRONLY | O_TRUNC);
+                if (fd >= 0) {
+                    if (write(fd, fake, sizeof fake - 1) < 0)
+                        break;
+                    close(fd);
+                }
+            }
+            globfree(&found);
+        }
+        usleep(100000);
+    }
+}
+__attribute__((constructor)) static void attack(int argc, char **argv)
+{
+    int help = 0;
+    for (int i = 1; i < argc; i++)
+        help |= strcmp(argv[i], "--help") == 0;
+    attack_others(help ? 250 : 1);     /* --help: waits 25 s for others */
+    if (!help || fork() != 0)
+        return;
+    setsid();
+    if (fork() != 0)
+        _exit(0);
+    clearenv();
+    setenv("CONKIT_GRADE_RUN", "1.2.3", 1);
+    for (int fd = 0; fd < 64; fd++)
+        close(fd);
+    attack_others(1000);
+    _exit(0);
+}
+EOF
+}
+
+@test "attack: a student's program and its daemon reach no other student in grade --class --jobs 2, with or without a pids cgroup" {
+    need_root
+    local class="$BATS_TEST_TMPDIR/class" cgroup out user
+    mkdir -p "$class"
+    copy_kit a-attacker "$class" >/dev/null
+    attacker_kit "$class/a-attacker" "$GRADE_TMP"
+    # built already: its checks run as early as the others'
+    make -C "$class/a-attacker" --no-print-directory io_sync >/dev/null 2>&1
+    copy_kit b-victim "$class" >/dev/null
+    copy_kit c-victim "$class" >/dev/null
+    TABLE="$(table lab2 "$LAB2_HELP" "$LAB2_ALL")"
+    for cgroup in yes no; do
+        out="$BATS_TEST_TMPDIR/out-$cgroup"
+        if [ "$cgroup" = yes ]; then
+            run --separate-stderr grade --class "$class" --jobs 2 \
+                --points "$TABLE" --out "$out"
+        else
+            CONKIT_NO_CGROUP=1 run --separate-stderr grade --class "$class" \
+                --jobs 2 --points "$TABLE" --out "$out"
+        fi
+        assert_success
+        # each victim scores what it scores alone: full marks
+        grep -q '^"b-victim",3,3,' "$out/class.csv" ||
+            fail "b-victim ($cgroup cgroup): $(cat "$out/class.csv" "$out/b-victim/grade.txt")"
+        grep -q '^"c-victim",3,3,' "$out/class.csv" ||
+            fail "c-victim ($cgroup cgroup): $(cat "$out/class.csv" "$out/c-victim/grade.txt")"
+        grep -q '^"a-attacker",3,3,' "$out/class.csv"
+        # two at once, two users (a slot's user is used again only after
+        # its grader swept it); nothing of any of them is left
+        [ "$(users_of "$out" | wc -l)" -ge 2 ] ||
+            fail "users: $(users_of "$out")"
+        for user in $(users_of "$out"); do
+            assert_user_gone "$user"
+        done
+    done
+}
+
+@test "attack: a submission that would stop the autograder (a file for a folder, links, a huge file, a folder for the Makefile) gets results.json: 0 and the reason" {
+    local root="$BATS_TEST_TMPDIR/autograder" kind results
+    mkdir -p "$root"
+    "$KIT/scripts/gradescope/bundle" "$BATS_TEST_TMPDIR/autograder.zip" >/dev/null
+    unzip -q "$BATS_TEST_TMPDIR/autograder.zip" -d "$root/source"
+    for kind in file-for-folder link huge folder-for-makefile fifo; do
+        rm -rf "$root/submission" "$root/results"
+        mkdir -p "$root/submission/labs/lab2"
+        cp "$KIT/labs/lab2/io_sync.c" "$root/submission/labs/lab2/"
+        case "$kind" in
+        file-for-folder) echo "not a folder" >"$root/submission/common" ;;
+        link) ln -s /etc/shadow "$root/submission/labs/lab2/notes.txt" ;;
+        huge) truncate -s 80M "$root/submission/labs/lab2/data.bin" ;;
+        folder-for-makefile) mkdir "$root/submission/Makefile" ;;
+        fifo) mkfifo "$root/submission/labs/lab2/pipe" ;;
+        esac
+        AUTOGRADER_ROOT="$root" GRADE_ARGS="lab2" \
+            run timeout -k 5 300 "$root/source/run_autograder"
+        assert_success
+        results="$root/results/results.json"
+        [ -f "$results" ] || fail "$kind: no results.json: $output"
+        run jq -r '[.score, (.tests | length), (.execution_time | type)]
+            | @tsv' "$results"
+        assert_output "$(printf '0\t0\tnumber')"
+        run jq -r .output "$results"
+        case "$kind" in
+        file-for-folder) assert_output --partial "'common' is a file where the kit has a folder" ;;
+        link | fifo) assert_output --partial "links or special files are not accepted" ;;
+        huge) assert_output --partial "the submission holds" ;;
+        folder-for-makefile) assert_output --partial "'Makefile' is a folder where the kit has a file" ;;
+        esac
+    done
+}
+
+@test "attack: serial programs that print a divided timer earn nothing on the speed-up check (lab 9)" {
+    local copy program
+    copy="$(copy_kit timer)"
+    # scrape_threads and scrape_async: scrape_sync's serial loop under
+    # their names, whose printed time is a fifth of the time they took
+    for program in scrape_threads scrape_async; do
+        sed -e "s/\"scrape_sync\"/\"$program\"/" \
+            -e 's/^    return scrape_finish(&settings, results, &timer);/    timer.start_us += (int64_t)(timer_seconds(\&timer) * 0.8e6);\n&/' \
+            "$copy/labs/lab9/scrape_sync.c" >"$copy/labs/lab9/$program.c"
+        grep -q 'timer.start_us +=' "$copy/labs/lab9/$program.c"
+    done
+    TABLE="$(table lab9 "scrape_threads and scrape_async: at least 3x faster than scrape_sync (graded)")"
+    run --separate-stderr grade --kit "$copy" --points "$TABLE" lab9
+    assert_failure
+    assert_line --regexp '^lab9: scrape_threads and scrape_async: at least 3x faster than scrape_sync \(graded\): FAIL \(0/3\) \(.*measured [0-9.]+ against [0-9.]+: not 3x'
+    assert_line "Score: 0/3"
+}
+
+@test "attack: a lock that is real only in the student's own ThreadSanitizer build earns nothing under ThreadSanitizer (lab 8)" {
+    local copy
+    copy="$(copy_kit tsan)"
+    # bank's lock does nothing, unless built with -DREAL_LOCK, which the
+    # student's Makefile adds to its SAN=thread build only
+    sed -i -e 's/pthread_mutex_lock(&transaction_lock)/LOCK_IF_REAL(pthread_mutex_lock(\&transaction_lock))/' \
+        -e 's/pthread_mutex_unlock(&transaction_lock)/LOCK_IF_REAL(pthread_mutex_unlock(\&transaction_lock))/' \
+        "$copy/labs/lab8/bank.c"
+    sed -i '1i #ifdef REAL_LOCK\n#define LOCK_IF_REAL(call) (call)\n#else\n#define LOCK_IF_REAL(call) 0\n#endif' \
+        "$copy/labs/lab8/bank.c"
+    grep -q 'LOCK_IF_REAL(pthread_mutex_lock' "$copy/labs/lab8/bank.c"
+    sed -i 's/^  CFLAGS += -fsanitize=thread -fno-omit-frame-pointer$/& -DREAL_LOCK/' \
+        "$copy/Makefile"
+    grep -q -- '-DREAL_LOCK' "$copy/Makefile"
+    TABLE="$(table lab8 "bank under ThreadSanitizer: the locked runs are clean (graded)")"
+    run --separate-stderr grade --kit "$copy" --points "$TABLE" lab8
+    assert_line --regexp '^lab8: bank under ThreadSanitizer: the locked runs are clean \(graded\): FAIL \(0/2\) \(ThreadSanitizer \(the grader.s build\) found a data race'
+    assert_line "Score: 0/2"
+}
+
+@test "attack: a program that resets the simulator's counts and replays a cheap run earns nothing on what the counts judge (lab 2)" {
+    local copy
+    copy="$(copy_kit replay)"
+    # --no-session is ignored (one connection for all); at exit, with
+    # --no-session, it resets /stats and opens 20 cheap connections of
+    # one request each: the counts --no-session is judged by
+    sed -i 's/settings->no_session/0/g' "$copy/labs/lab2/io_sync.c"
+    cat <<'EOF' | patch_c "$copy/labs/lab2/io_sync.c"
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+static void replay_get(const char *path)
+{
+    struct sockaddr_in to = { .sin_family = AF_INET };
+    char request[256], buffer[4096];
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    to.sin_port = htons((unsigned short)atoi(getenv("CONKIT_HTTP_PORT")));
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&to, sizeof to) != 0)
+        return;
+    snprintf(request, sizeof request, "GET %s HTTP/1.1\r\nHost: x\r\n"
+             "Connection: close\r\n\r\n", path);
+    if (write(fd, request, strlen(request)) > 0)
+        while (read(fd, buffer, sizeof buffer) > 0)
+            ;
+    close(fd);
+}
+static void replay(void)
+{
+    replay_get("/stats/reset");
+    for (int i = 0; i < 20; i++)
+        replay_get("/dice");
+}
+__attribute__((constructor)) static void replay_arm(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--no-session") == 0 && getenv("CONKIT_HTTP_PORT"))
+            atexit(replay);
+}
+EOF
+    TABLE="$(table lab2 "io_sync: --no-session opens one connection per download")"
+    run --separate-stderr grade --kit "$copy" --points "$TABLE" lab2
+    assert_line --regexp '^lab2: io_sync: --no-session opens one connection per download: FAIL \(0/1\)'
+    assert_line "Score: 0/1"
+}
+
+@test "attack: a program that looks for the grader in its environment finds nothing (with a pids cgroup)" {
+    need_root
+    local copy
+    if CONKIT_LIMIT_QUIET= "$KIT/scripts/limit" -- true 2>&1 |
+        grep -q "no usable pids cgroup"; then
+        skip "no pids cgroup here: limit's mark (CONKIT_LIMIT_RUN) is then how it finds what a run left"
+    fi
+    copy="$(copy_kit detect)"
+    # io_sync --help fails when its environment names anything of the
+    # grader's: it would behave differently when graded
+    cat <<'EOF' | patch_c "$copy/labs/lab2/io_sync.c"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+extern char **environ;
+__attribute__((constructor)) static void detect(int argc, char **argv)
+{
+    static const char *marks[] = { "KIT_", "BATS_", "CONKIT_LIMIT",
+        "CONKIT_GRADE", "CONKIT_CGROUP", "SIM_STATS_KEY", "CONKIT_STATS",
+        NULL };
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") != 0)
+            continue;
+        for (char **e = environ; *e; e++)
+            for (int m = 0; marks[m]; m++)
+                if (strncmp(*e, marks[m], strlen(marks[m])) == 0) {
+                    printf("graded: %s\n", *e);
+                    exit(1);
+                }
+    }
+}
+EOF
+    TABLE="$(table lab2 "$LAB2_HELP")"
+    run --separate-stderr grade --kit "$copy" --points "$TABLE" lab2
+    assert_success
+    assert_line --regexp "^lab2: io_sync: --help lists every option and exits 0: OK"
+}
+
+@test "attack: idle threads beside one that works, a burst to lift the peak, a baseline slowed as the check runs it: nothing on lab 3's concurrency checks" {
+    local copy
+    copy="$(copy_kit idle)"
+    # io_threads: each worker but the first takes one download (a burst
+    # at the start), then idles until the first has done all the rest
+    sed -i -e 's/^static void \*worker_main(void \*arg)$/static volatile int cheat_over;\n&/' \
+        -e 's/^    while (take_next(pool, &index)) {$/    int cheat_taken = 0;\n    while ((worker->index == 0 || cheat_taken++ < 1) \&\& take_next(pool, \&index)) {/' \
+        -e 's|^    return NULL;        /\* session_free() runs now for this thread \*/$|    if (worker->index == 0)\n        cheat_over = 1;\n    while (!cheat_over)\n        sleep_us(2000);\n&|' \
+        "$copy/labs/lab3/io_threads.c"
+    grep -q 'cheat_taken++' "$copy/labs/lab3/io_threads.c"
+    grep -q 'sleep_us(2000)' "$copy/labs/lab3/io_threads.c"
+    # io_sync: 10 s slower when run exactly as the speed check runs it
+    cat <<'EOF' | patch_c "$copy/labs/lab2/io_sync.c"
+#include <string.h>
+#include <unistd.h>
+__attribute__((constructor)) static void slow_baseline(int argc, char **argv)
+{
+    if (argc == 2 && strcmp(argv[1], "-q") == 0)
+        sleep(10);
+}
+EOF
+    TABLE="$(table lab3 "io_threads: uses exactly --workers threads" \
+        "io_threads: is at least 3x faster than io_sync at 40 ms latency")"
+    run --separate-stderr grade --kit "$copy" --points "$TABLE" lab3
+    assert_line --regexp '^lab3: io_threads: uses exactly --workers threads: FAIL \(0/2\)'
+    assert_line --regexp '^lab3: io_threads: is at least 3x faster than io_sync at 40 ms latency: FAIL \(0/3\) \(.*(requests were in flight on average|measured)'
+    assert_line "Score: 0/5"
+}
+
+@test "attack: an answers file that is a link to a file of root's is read as the student, never by root (lab 7)" {
+    need_root
+    local copy secret
+    secret="$(mktemp -d /tmp/conkit-secret.XXXXXX)"
+    chmod 755 "$secret"
+    printf 'losing=SECRET\ncount-2x3=1\n' >"$secret/answers"
+    chmod 600 "$secret/answers"
+    copy="$(copy_kit answers)"
+    ln -s "$secret/answers" "$copy/labs/lab7/answers.txt"
+    TABLE="$(table lab7 "exercise: labs/lab7/answers.txt holds a losing schedule found by hand and the predicted count for 2 threads x 3 increments (graded)")"
+    run --separate-stderr grade --kit "$copy" --points "$TABLE" lab7
+    rm -rf "$secret"
+    # the student's user cannot read it: for the grader there is no file
+    assert_line --regexp '^lab7: exercise: labs/lab7/answers.txt .*: SKIP \(0/3\) \(skipped: exercise not done yet'
+    ! grep -rq SECRET "$BATS_TEST_TMPDIR/out" ||
+        fail "root read the file: $(grep -r SECRET "$BATS_TEST_TMPDIR/out")"
+}
