@@ -5,6 +5,7 @@
 #   make io_threads      build one program
 #   make demo            build, start the simulator, run the labs, compare
 #   make report          run the labs small and draw them in report.html
+#   make compare         the C programs beside their Python twins, measured
 #   make test            install what is missing, build, run every check
 #                        but the slow tier (about 4 minutes on 2 cores)
 #   make test-slow       the slow tier: every *.slow.bats (CI runs it too)
@@ -24,7 +25,8 @@
 # not a lab (labs/gil: the GIL of labs 3 and 6; labs/interleave: the
 # turnstile and the explorer of labs 7 and 8): it is linked into every
 # program whose source, or its lab's lib/, includes one of its headers.
-# common/ is linked into all.
+# common/ is linked into all.  A file labs/labN/NAME.py is NAME's Python
+# twin (make -s list-python-programs): nothing to build.
 
 CC       ?= cc
 SAN      ?=
@@ -65,7 +67,8 @@ SITESIM_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard scripts/sitesim/*.c))
 IO_LABS      := lab2 lab3 lab4 lab5 lab9 lab10
 
 .PHONY: all $(LABS) demo report test test-slow check grade autograder serve \
-        stop clean deps tsan check-races fresh-check
+        stop clean deps tsan check-races fresh-check compare \
+        list-python-programs
 .DEFAULT_GOAL := all
 
 all: $(addprefix $(BIN),$(PROGRAMS) sitesim)
@@ -143,6 +146,9 @@ demo: all
 report: all
 	@scripts/report
 
+compare: all
+	@scripts/compare
+
 deps:
 	@scripts/deps
 
@@ -156,6 +162,11 @@ list-programs:
 list-io-programs:
 	@printf '%s\n' $(basename $(notdir $(sort $(wildcard \
 	    $(addsuffix /*.c,$(addprefix labs/,$(IO_LABS)))))))
+
+# the Python twins, one path a line (labs/labN/NAME.py): the list the
+# checks and scripts/compare derive theirs from
+list-python-programs:
+	@printf '%s\n' $(sort $(wildcard labs/lab*/*.py))
 
 test:
 	@scripts/deps

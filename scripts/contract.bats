@@ -11,6 +11,12 @@ programs() {
     make -s -C "$KIT" --no-print-directory list-programs
 }
 
+# Their Python twins (labs/labN/NAME.py, run by path): the same contract
+# where it applies -- help, usage, timer line, trace -- but no sanitizers.
+python_programs() {
+    make -s -C "$KIT" --no-print-directory list-python-programs
+}
+
 # A small run of each program, which must succeed (a program may have
 # several; "every program has a small run" fails for one that has none).
 small_runs() {
@@ -45,6 +51,25 @@ mixed --repeat 2 --rounds 10 --model async+threads --workers 2
 RUNS
 }
 
+python_small_runs() {
+    cat <<'RUNS'
+labs/lab2/io_sync.py --repeat 2
+labs/lab3/io_threads.py --repeat 4 --workers 3
+labs/lab4/io_async.py --repeat 4
+labs/lab5/io_fork.py --repeat 4 --workers 2
+labs/lab6/cpu_sync.py --n 15
+labs/lab6/cpu_threads.py --n 15
+labs/lab6/cpu_async.py --n 15
+labs/lab6/cpu_fork.py --n 15
+labs/lab7/race_condition.py --increments 2000 --lock mutex
+labs/lab8/bank.py --seed 1 --transfers 5 --mode threads --lock mutex
+labs/lab8/bank.py --seed 1 --transfers 5 --mode async --lock mutex
+labs/lab9/scrape_sync.py --pages 3
+labs/lab9/scrape_threads.py --pages 6 --workers 3
+labs/lab9/scrape_async.py --pages 6
+RUNS
+}
+
 # small_runs_of PROGRAM...: the small runs of those programs only.
 small_runs_of() {
     local program line
@@ -69,6 +94,9 @@ teardown_file() {
     local program missing=""
     for program in $(programs); do
         small_runs_of "$program" | grep -q . || missing+=" $program"
+    done
+    for program in $(python_programs); do
+        python_small_runs | grep -q "^$program " || missing+=" $program"
     done
     [ -z "$missing" ] || fail "no small run in contract.bats for:$missing"
     # and every small run is of a program the Makefile builds
@@ -98,17 +126,17 @@ teardown_file() {
 
 @test "every program: --help prints its usage and exits 0" {
     local program
-    for program in $(programs); do
+    for program in $(programs) $(python_programs); do
         run --separate-stderr kit "$program" --help
         assert_success
-        assert_line --index 0 "usage: $program [options]"
+        assert_line --index 0 "usage: ${program##*/} [options]"
         assert_equal "$stderr" ""
     done
 }
 
 @test "every program: bad usage is one line on stderr, exit 2, nothing done" {
     local program
-    for program in $(programs); do
+    for program in $(programs) $(python_programs); do
         assert_usage_error "$program" --no-such-option
         assert_usage_error "$program" an-extra-argument
     done
@@ -139,7 +167,7 @@ teardown_file() {
         assert_success
         [[ "${lines[-1]}" =~ ^Execution\ time:\ [0-9]+\.[0-9]{2}s$ ]] ||
             fail "$line: last line is not the timer line: ${lines[-1]}"
-    done < <(small_runs)
+    done < <(small_runs; python_small_runs)
 }
 
 @test "every program: --trace writes the CSV header and well-formed rows" {
@@ -159,16 +187,18 @@ teardown_file() {
                      $(NF-1) < $(NF-2) || $NF == "") bad++ }
                  END { exit !(rows > 0 && bad == 0) }' "$trace" ||
             fail "$line: bad trace rows: $(cat "$trace")"
-    done < <(small_runs)
+    done < <(small_runs; python_small_runs)
 }
 
 @test "nothing in the kit switches TLS verification off" {
     # the kit's own sources, scripts and docs; the matches would be the
     # libcurl options set to 0, or curl's --insecure / -k
-    run grep -rnE 'SSL_VERIFY(PEER|HOST)|--insecure|curl[^|]* -k( |$)' \
+    # (and in the Python twins: verify=False, CERT_NONE, ssl=False)
+    run grep -rnE 'SSL_VERIFY(PEER|HOST)|--insecure|curl[^|]* -k( |$)|verify *= *False|CERT_NONE|ssl *= *False|check_hostname *= *False' \
         "$KIT/common" "$KIT/labs" "$KIT/scripts" "$KIT/README.md" \
         --include='*.c' --include='*.h' --include='*.bash' \
-        --include='*.bats' --include='*.md' --include='*.sh'
+        --include='*.bats' --include='*.md' --include='*.sh' \
+        --include='*.py'
     # this very check names them, and http.h says they stay on
     run grep -vE 'scripts/contract.bats|common/http.h' <<<"$output"
     assert_output ""

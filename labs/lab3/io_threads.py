@@ -108,7 +108,7 @@ def main():
         status, size = future.result()
         done += status == "ok"
         failed += status == "failed"
-        nbytes += size
+        nbytes += size if status == "ok" else 0     # only what downloaded
     return conkit.io_finish(timer, interrupt, trace, len(sites.urls), done,
                             failed, nbytes)
 

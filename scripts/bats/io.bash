@@ -32,8 +32,9 @@ assert_fitted() {
 }
 
 # read_prefix PROG: the start of a "Read" line (io_fork names its worker).
+# PROG may be a Python twin's path, labs/lab5/io_fork.py.
 read_prefix() {
-    if [ "$1" = io_fork ]; then
+    if [ "${1##*/}" = io_fork ] || [ "${1##*/}" = io_fork.py ]; then
         echo 'ForkProcess-[0-9]+:'
     fi
 }
@@ -90,7 +91,7 @@ assert_failed_site_counted() {
         "$(sim_url /dice)" "$(sim_url /status/503)" "$(sim_url /dice)")"
     run --separate-stderr kit "$program" --sites "$file" "$@"
     assert_equal "$status" 1
-    assert_equal "$stderr" "$program: $(sim_url /status/503): HTTP 503"
+    assert_equal "$stderr" "${program##*/}: $(sim_url /status/503): HTTP 503"
     [ "$(grep -cE "^${prefix}Read " <<<"$output")" -eq 3 ] ||
         fail "expected the 3 good downloads to complete"
     assert_line "Downloaded 3 of 4 sites, $((JYTHON_BYTES + 2 * DICE_BYTES)) bytes"
