@@ -337,3 +337,22 @@ compare_cell() {
         fail "Python io_threads: ${io} against io_sync.py (5 threads " \
              "should overlap the waits)"
 }
+
+@test "python: SIGINT stops the CPU twins: summary kept, the rest cancelled, 130, no worker left" {
+    local program trace="$BATS_TEST_TMPDIR/c.csv"
+    for program in cpu_sync cpu_threads cpu_fork; do
+        rm -f "$trace"
+        interrupt_twin INT "labs/lab6/$program.py" --n 28 --jobs 200 \
+            --trace "$trace"
+        assert_equal "$status" 130
+        [[ "${lines[-1]}" =~ ^Execution\ time: ]] ||
+            fail "$program.py: the timer line is not last"
+        stderr_has "interrupted by SIGINT"
+        [ "$(($(wc -l <"$trace") - 1))" -eq 200 ] ||
+            fail "$program.py: not one trace row per job"
+        grep -q ',cancelled$' "$trace" ||
+            fail "$program.py: no cancelled row in the trace"
+        run pgrep -f "$KIT/labs/lab6/$program.py"
+        assert_failure
+    done
+}

@@ -2,8 +2,8 @@
 """cpu_fork.py -- CPU-bound jobs on a pool of worker processes.
 
 The Python twin of cpu_fork.c, and the tutorial's answer to the GIL: a
-ProcessPoolExecutor of --workers processes (one per CPU), started by
-fork().  Each process has its own interpreter and its own GIL, so they
+multiprocessing Pool of --workers processes (one per CPU), started by
+fork() (ProcessPoolExecutor is the same pool behind futures).  Each process has its own interpreter and its own GIL, so they
 compute on every core at once.  A job's number goes to a worker pickled
 through a pipe, its answer comes back the same way.
 
@@ -19,7 +19,6 @@ Ctrl-C: the workers ignore the terminal's SIGINT (the parent decides):
 
 Compare with cpu_fork.c beside it, and with cpu_threads.py.
 """
-import concurrent.futures
 import multiprocessing
 import os
 import sys
@@ -32,14 +31,15 @@ from jobs import conkit  # noqa: E402
 MAX_WORKERS = 256
 
 
-def run_job(jobs, k, quiet):
+def run_job(job):
     """In a worker process: job k; returns what the parent traces."""
+    jobs, k, quiet = job
     worker = multiprocessing.current_process()._identity[0]
     start = conkit.program_us()
     result = jobs.run(k)
     if not quiet:
         lab6.print_job_line(jobs, k, result, "worker", worker)
-    return result, worker, start, conkit.program_us()
+    return k, result, worker, start, conkit.program_us()
 
 
 def main():
@@ -56,23 +56,25 @@ def main():
     results = [None] * jobs.count
 
     timer = conkit.Timer()
-    with concurrent.futures.ProcessPoolExecutor(
-            max_workers=workers, mp_context=multiprocessing.get_context(
-                "fork"), initializer=conkit.ignore_interrupts) as executor:
-        futures = {executor.submit(run_job, jobs, k, settings["quiet"]): k
-                   for k in range(jobs.count)}
-        pending = set(futures)
-        while pending and not interrupt.requested():
-            finished, pending = concurrent.futures.wait(pending,
-                                                        timeout=0.1)
-            for future in finished:
-                k = futures[future]
-                results[k], worker, start, end = future.result()
-                trace.record(k, worker, jobs.label(k), start, end, "ok")
-        if interrupt.requested():
-            executor.shutdown(wait=False, cancel_futures=True)
-            for process in list(executor._processes.values()):
-                process.terminate()     # a long job is not waited for
+    pool = multiprocessing.get_context("fork").Pool(
+        workers, initializer=conkit.ignore_interrupts)
+    answers = pool.imap_unordered(run_job, [(jobs, k, settings["quiet"])
+                                            for k in range(jobs.count)])
+    done = 0
+    while done < jobs.count and not interrupt.requested():
+        try:
+            # short waits: the parent's SIGINT handler runs in between
+            k, result, worker, start, end = answers.next(0.1)
+        except multiprocessing.TimeoutError:
+            continue
+        results[k] = result
+        trace.record(k, worker, jobs.label(k), start, end, "ok")
+        done += 1
+    if interrupt.requested():
+        pool.terminate()        # a long job is not waited for
+    else:
+        pool.close()
+    pool.join()                 # every worker reaped
     for k in range(jobs.count):
         if results[k] is None:
             now = conkit.program_us()
