@@ -3,8 +3,9 @@
 
 The Python twin of cpu_fork.c, and the tutorial's answer to the GIL: a
 multiprocessing Pool of --workers processes (one per CPU), started by
-fork() (ProcessPoolExecutor is the same pool behind futures).  Each process has its own interpreter and its own GIL, so they
-compute on every core at once.  A job's number goes to a worker pickled
+fork() (ProcessPoolExecutor is the same pool behind futures).  Each
+process has its own interpreter and its own GIL, so they compute on
+every core at once.  A job's number goes to a worker pickled
 through a pipe, its answer comes back the same way.
 
 Run:    labs/lab6/cpu_fork.py --n 27
