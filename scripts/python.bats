@@ -381,3 +381,13 @@ compare_cell() {
         assert_failure
     done
 }
+
+@test "python: scripts/sweep runs a twin by its name (NAME.py)" {
+    run --separate-stderr timeout -k 5 120 "$KIT/scripts/sweep" --table \
+        io_threads.py --workers 1,4 -- --repeat 4
+    assert_success
+    assert_line --regexp '^1 +[0-9.]+ +1\.00x'
+    assert_line --regexp '^4 +[0-9.]+ +[0-9.]+x'
+    run --separate-stderr "$KIT/scripts/sweep" --table nope.py --workers 1,2
+    assert_equal "$status" 2
+}
