@@ -527,9 +527,24 @@ def requests_session(sites):
 
 
 def failure_text(error):
-    """A download's failure in a line: the exception's own words."""
+    """A download's failure in a line: the innermost exception's words
+    (requests wraps urllib3's, which wraps the socket's or ssl's):
+
+        Failed to establish a new connection: [Errno 111] Connection
+        refused
+        [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: ..."""
+    for _ in range(5):
+        inner = getattr(error, "reason", None)
+        if not isinstance(inner, BaseException) and error.args and \
+                isinstance(error.args[0], BaseException):
+            inner = error.args[0]
+        if not isinstance(inner, BaseException):
+            break
+        error = inner
     text = str(error) or type(error).__name__
-    return text.splitlines()[0] if text else type(error).__name__
+    if text.startswith("<") and ">: " in text:
+        text = text.split(">: ", 1)[1]          # "<connection object>: "
+    return text.splitlines()[0]
 
 
 def io_finish(timer, interrupt, trace, total, done, failed, nbytes):
