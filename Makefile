@@ -147,6 +147,7 @@ report: all
 	@scripts/report
 
 compare: all
+	@scripts/deps python
 	@scripts/compare
 
 deps:
