@@ -391,3 +391,21 @@ compare_cell() {
     run --separate-stderr "$KIT/scripts/sweep" --table nope.py --workers 1,2
     assert_equal "$status" 2
 }
+
+@test "python: a closed stdout (| head -n 1) ends a twin as it ends a C program: SIGPIPE, no traceback, no worker left" {
+    local program options
+    export ERR="$BATS_TEST_TMPDIR/err"
+    for program in labs/lab3/io_threads.py labs/lab5/io_fork.py \
+        labs/lab6/cpu_fork.py; do
+        options="--repeat 20"
+        [[ "$program" != *cpu_fork.py ]] || options="--n 22 --jobs 40"
+        # shellcheck disable=SC2086
+        run bash -c 'timeout -k 5 30 "$@" 2>"$ERR" | head -n 1
+                     echo "exit ${PIPESTATUS[0]}"' _ "$KIT/$program" $options
+        assert_line "exit 141"
+        run grep -c Traceback "$ERR"
+        assert_output 0
+        run pgrep -f "$KIT/$program"
+        assert_failure
+    done
+}

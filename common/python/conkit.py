@@ -46,6 +46,11 @@ SYSTEM_CA_DIR = "/etc/ssl/certs"
 PROGRAM = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else \
     "conkit"
 
+# A closed pipe ends the program quietly, as it ends a C program
+# (`labs/lab3/io_threads.py | head -3`): Python's default would be a
+# BrokenPipeError traceback.
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+
 # One origin for every thread and every fork()ed child, taken when the
 # program starts (timer.c's constructor does the same for the C twins).
 _ORIGIN_NS = time.monotonic_ns()
@@ -104,8 +109,12 @@ def print_worker_line(worker, text):
         color = _WORKER_COLORS[worker % len(_WORKER_COLORS)]
         text = f"{color}{text}\033[0m"
     with _output_lock:
-        sys.stdout.write(text + "\n")
-        sys.stdout.flush()
+        try:
+            sys.stdout.write(text + "\n")
+            sys.stdout.flush()
+        except BrokenPipeError:
+            pass        # a pool worker's (pool_worker_signals): no reader
+
 
 
 # ====== Options (options.c's story and messages) ======
@@ -250,13 +259,18 @@ class Interrupt:
                f"finished, the rest cancelled")
 
 
-def ignore_interrupts():
-    """In a pool's worker process: Ctrl-C at the terminal reaches the
-    whole process group; the parent alone decides (it stops the pool), so
-    the workers do not die mid-download with a traceback each.  SIGTERM
+def pool_worker_signals():
+    """A pool worker process's signals (its initializer calls this).
+    Ctrl-C at the terminal reaches the whole process group; the parent
+    alone decides (it stops the pool), so the workers do not die
+    mid-download with a traceback each.  SIGTERM
     keeps its default: it is how Pool.terminate() ends a worker."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # a worker killed by SIGPIPE (stdout closed: `| head`) would take its
+    # job with it and the pool would wait for it forever: a worker's lines
+    # are dropped instead, and the parent meets the closed pipe itself
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
 
 
 # ====== The timer (timer.c) ======

@@ -39,7 +39,7 @@ sites = None
 def set_global_session(the_sites, the_settings):
     """The Pool's initializer: runs once in every worker process."""
     global session, settings, sites
-    conkit.ignore_interrupts()
+    conkit.pool_worker_signals()
     sites, settings = the_sites, the_settings
     if not settings["no_session"]:
         session = conkit.requests_session(sites)

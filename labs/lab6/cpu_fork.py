@@ -58,7 +58,7 @@ def main():
 
     timer = conkit.Timer()
     pool = multiprocessing.get_context("fork").Pool(
-        workers, initializer=conkit.ignore_interrupts)
+        workers, initializer=conkit.pool_worker_signals)
     answers = pool.imap_unordered(run_job, [(jobs, k, settings["quiet"])
                                             for k in range(jobs.count)])
     done = 0
