@@ -267,15 +267,19 @@ interrupt_twin() {
                 fail "$program: no cancelled row in the trace"
             [ "$(($(wc -l <"$trace") - 1))" -eq 400 ] ||
                 fail "$program: not one trace row per download"
-            # the fork()ed workers are gone with their parent
-            run pgrep -f "$KIT/$program"
+            # the fork()ed workers are gone with their parent (found by
+            # this run's own trace path in their command line: other
+            # files may run the same program meanwhile)
+            run pgrep -f -- "$trace"
             assert_failure
         done
     done
 }
 
-# compare_runs: run make compare's script once for the checks below
-# (its own simulator, its own folder), keeping its runs.
+# compare_once: run make compare's script once for the checks below
+# (its own simulator, its own folder), keeping its runs.  They are tagged
+# serial: compare measures times and CPU seconds, so it runs with the
+# machine to itself (scripts/run-checks' second phase), once.
 compare_once() {
     local keep="$BATS_FILE_TMPDIR/compare"
     if [ ! -s "$BATS_FILE_TMPDIR/compare.txt" ]; then
@@ -295,6 +299,7 @@ compare_cell() {
     ' <<<"$COMPARE"
 }
 
+# bats test_tags=serial
 @test "compare: C and Python rows for every twin, and every download row was served by compare's own simulator just now" {
     compare_once
     local program lang
@@ -323,6 +328,7 @@ compare_cell() {
         fail "no lesson drawn: $COMPARE"
 }
 
+# bats test_tags=serial
 @test "compare: Python threads never keep more than one core busy on CPU work (the GIL), and overlap the downloads" {
     compare_once
     local cores overlap
@@ -337,6 +343,7 @@ compare_cell() {
         fail "io_threads.py had at most $overlap downloads at once (5 threads)"
 }
 
+# bats test_tags=serial
 @test "compare (timing): Python threads give no speed-up on CPU work, and one on downloads" {
     compare_once
     local program cpu io wall wait
@@ -377,7 +384,7 @@ compare_cell() {
             fail "$program.py: not one trace row per job"
         grep -q ',cancelled$' "$trace" ||
             fail "$program.py: no cancelled row in the trace"
-        run pgrep -f "$KIT/labs/lab6/$program.py"
+        run pgrep -f -- "$trace"         # this run's processes only
         assert_failure
     done
 }
@@ -401,11 +408,12 @@ compare_cell() {
         [[ "$program" != *cpu_fork.py ]] || options="--n 22 --jobs 40"
         # shellcheck disable=SC2086
         run bash -c 'timeout -k 5 30 "$@" 2>"$ERR" | head -n 1
-                     echo "exit ${PIPESTATUS[0]}"' _ "$KIT/$program" $options
+                     echo "exit ${PIPESTATUS[0]}"' _ "$KIT/$program" $options \
+            --trace "$ERR.csv"
         assert_line "exit 141"
         run grep -c Traceback "$ERR"
         assert_output 0
-        run pgrep -f "$KIT/$program"
+        run pgrep -f -- "$ERR.csv"         # this run's processes only
         assert_failure
     done
 }
