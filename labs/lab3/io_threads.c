@@ -133,6 +133,13 @@ static void session_free(void *session)
  * different value under the same key. */
 static CURL *get_session_for_thread(double timeout)
 {
+    /* TASK lab3.session: look this thread's handle up under session_key;
+     * on its first download, make it and store it there
+     * (pthread_setspecific), so the key's destructor frees it when the
+     * thread ends.  The handout makes a new handle every time, which
+     * worker_main() then frees after its one download:
+     *     return http_easy_new(timeout);
+     */
     CURL *session = pthread_getspecific(session_key);
 
     if (session == NULL) {
@@ -142,6 +149,7 @@ static CURL *get_session_for_thread(double timeout)
             error_fatal_errno(s, "pthread_setspecific");
     }
     return session;
+    /* END TASK lab3.session */
 }
 
 /* ====== The workers ====== */
@@ -211,8 +219,8 @@ static void *worker_main(void *arg)
         if (ok && !settings->quiet)
             print_worker_line(worker->index, "Read %zu bytes from %s",
                               bytes, url);
-        if (settings->no_session)
-            curl_easy_cleanup(handle);
+        if (handle != pthread_getspecific(session_key))
+            curl_easy_cleanup(handle);  /* not this thread's session */
 
         s = pthread_mutex_lock(&pool->lock);
         if (s != 0)
@@ -253,6 +261,13 @@ static void download_all_sites(const struct io_settings *settings,
     if (s != 0)
         error_fatal_errno(s, "pthread_mutex_init");
 
+    /* TASK lab3.pool: start settings->concurrency threads, each running
+     * worker_main() on its own struct worker; a thread that cannot be
+     * created is said once and the run carries on with those started.
+     * The handout starts none, so this thread does every download below,
+     * one after another:
+     *     long started = 0;
+     */
     long started;
     for (started = 0; started < settings->concurrency; started++) {
         workers[started] = (struct worker){ .pool = pool, .index = started };
@@ -268,6 +283,7 @@ static void download_all_sites(const struct io_settings *settings,
             break;
         }
     }
+    /* END TASK lab3.pool */
     if (started == 0) {
         /* not even one: this thread does the work itself */
         workers[0] = (struct worker){ .pool = pool, .index = 0 };
