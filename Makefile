@@ -12,6 +12,8 @@
 #   make check LAB=3     run one lab's checks
 #   make grade           score the graded checks (scripts/grade)
 #   make autograder      autograder.zip for Gradescope (scripts/gradescope)
+#   make handout         the student kit, every task cut (OUT=handout,
+#                        LABS="3 7" for some labs; scripts/handout)
 #   make serve / stop    start / stop the local site simulator
 #   make SAN=address     ASan+UBSan build in build/address/bin/
 #   make SAN=thread      TSan build in build/thread/bin/
@@ -59,16 +61,16 @@ else
 endif
 
 LAB_DIRS     := $(sort $(wildcard labs/lab*))
-LABS         := $(notdir $(LAB_DIRS))
+LAB_NAMES    := $(notdir $(LAB_DIRS))
 PROGRAM_SRCS := $(sort $(wildcard labs/lab*/*.c))
 PROGRAMS     := $(basename $(notdir $(PROGRAM_SRCS)))
 COMMON_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard common/*.c))
 SITESIM_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard scripts/sitesim/*.c))
 IO_LABS      := lab2 lab3 lab4 lab5 lab9 lab10
 
-.PHONY: all $(LABS) demo report test test-slow check grade autograder serve \
-        stop clean deps tsan check-races fresh-check compare \
-        list-python-programs
+.PHONY: all $(LAB_NAMES) demo report test test-slow check grade autograder \
+        serve stop clean deps tsan check-races fresh-check compare \
+        list-python-programs handout
 .DEFAULT_GOAL := all
 
 all: $(addprefix $(BIN),$(PROGRAMS) sitesim)
@@ -128,7 +130,7 @@ define lab_rule
 $(1): $(addprefix $(BIN),$(basename $(notdir $(wildcard labs/$(1)/*.c))))
 	$(if $(filter $(1),$(IO_LABS)),@$$(MAKE) --no-print-directory serve)
 endef
-$(foreach lab,$(LABS),$(eval $(call lab_rule,$(lab))))
+$(foreach lab,$(LAB_NAMES),$(eval $(call lab_rule,$(lab))))
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 
@@ -192,10 +194,15 @@ fresh-check:
 autograder:
 	@scripts/gradescope/bundle
 
+# the student's kit, derived from the TASK marks (labs/INSTRUCTORS.md)
+OUT ?= handout
+handout:
+	@scripts/handout --out "$(OUT)" $(if $(LABS),--labs "$(LABS)")
+
 tsan check-races:
 	@$(MAKE) --no-print-directory SAN=thread all
 	@scripts/check-races
 
 clean:
 	rm -rf build $(PROGRAMS) sitesim grade.json grade-output report.html \
-		junit.xml autograder.zip
+		junit.xml autograder.zip handout.tar.gz

@@ -106,6 +106,18 @@ takes_turns_on_several_cpus() {
     takes_turns_on_several_cpus threads 3 10
 }
 
+# Task lab1.threads (labs/lab1/models.c, run_threads): one thread per
+# train.  Evidence: the threads /proc counts while models runs (it cannot
+# print them).
+@test "models: --only threads runs one thread per train" {
+    kit_threads models --only threads -q --trains 3 --steps 10
+    assert_success
+    [ "$THREADS_SEEN" -gt 0 ] ||
+        fail "models ended before its threads could be counted"
+    [ "$THREADS_MOST" -eq 4 ] ||
+        fail "task lab1.threads: /proc showed $THREADS_MOST threads at most while models ran 3 trains, not 4 (main + one per train): does run_threads() start each train with pthread_create()?"
+}
+
 @test "models: the tasks take turns in the same order in every run" {
     run kit models --only tasks -q
     assert_success

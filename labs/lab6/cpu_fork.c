@@ -142,9 +142,25 @@ static long start_workers(const struct settings *settings, int job_fd,
 {
     long started;
 
+    fflush(stdout);             /* nothing buffered may be copied */
+    /* TASK lab6.processes: fork settings->workers workers, each reading
+     * job numbers from the one job pipe, so the jobs are split over them
+     * as they free up; each child ignores Ctrl-C (the parent's business)
+     * and dies with the parent.  A fork that fails is said once and the
+     * others carry on.  The handout forks one worker, which runs every
+     * job:
+     *     started = 0;
+     *     pid_t pid = fork();
+     *     if (pid < 0)
+     *         error_fatal("fork: %s", strerror(errno));
+     *     if (pid == 0) {
+     *         close(result_pipe[0]);
+     *         worker_main(settings, 1, job_fd, result_pipe[1]);
+     *     }
+     *     worker_pids[started++] = pid;
+     */
     pid_t parent = getpid();
 
-    fflush(stdout);             /* nothing buffered may be copied */
     for (started = 0; started < settings->workers; started++) {
         pid_t pid = fork();
         if (pid < 0 && started == 0) {
@@ -173,6 +189,7 @@ static long start_workers(const struct settings *settings, int job_fd,
         }
         worker_pids[started] = pid;
     }
+    /* END TASK lab6.processes */
     return started;
 }
 
