@@ -121,8 +121,33 @@ exact_or_skip() {
     done
 }
 
-@test "exercise: race_condition --lock spin (a spinlock) is exact in 20 runs out of 20 (graded)" {
-    exact_or_skip spin
+# Task lab7.spin (add_with_spinlock): a lock that spins.  Evidence: the
+# count in 20 runs of the grader's choosing, and the kernel's count of
+# the times its threads went to sleep (GNU time's %w).
+@test "race_condition: --lock spin (a spinlock) is exact in 20 runs out of 20 (graded)" {
+    local run_number
+    for run_number in $(seq 20); do
+        run --separate-stderr kit race_condition --lock spin \
+            --threads 4 --increments 50000
+        assert_success
+        [ "${lines[0]}" = "counter=200000 expected=200000 lost=0" ] ||
+            fail "task lab7.spin: run $run_number: ${lines[0]}: does the spinlock cover the read and the write, with acquire and release order?"
+    done
+}
+
+@test "race_condition: --lock spin waits by spinning, never asleep in the kernel (graded)" {
+    local switches="$BATS_TEST_TMPDIR/switches" sleeps
+    # 2 threads, each holding the lock across a long window: the one that
+    # waits either spins on its CPU or sleeps (a mutex: hundreds of times)
+    run --separate-stderr kit_limited "$KIT_TIMEOUT" /usr/bin/time -f '%w' \
+        -o "$switches" "$KIT_BIN/race_condition" --lock spin --threads 2 \
+        --increments 2000 --window 100000 -q
+    assert_success
+    assert_line --index 0 "counter=4000 expected=4000 lost=0"
+    sleeps="$(head -n 1 "$switches")"
+    [[ "$sleeps" =~ ^[0-9]+$ ]] || fail "no count from /usr/bin/time: $(cat "$switches")"
+    [ "$sleeps" -le 40 ] ||
+        fail "task lab7.spin: the threads of --lock spin went to sleep in the kernel $sleeps times while they waited for 4000 locks: a spinlock keeps asking on its CPU -- is it a mutex under another name?"
 }
 
 @test "exercise: race_condition --lock per-thread (counters summed at the end) is exact in 20 runs out of 20 (graded)" {
@@ -140,18 +165,28 @@ exact_or_skip() {
         fail "the report does not name add_unlocked: $stderr"
 }
 
-@test "race_condition under ThreadSanitizer: --lock mutex and --lock atomic are clean (graded)" {
+# tsan_clean LOCK TASK: the grader's TSan build of race_condition finds
+# no race with --lock LOCK, and the count is exact.
+tsan_clean() {
     tsan_build race_condition
-    local lock
-    for lock in mutex atomic; do
-        run --separate-stderr tsan_run race_condition --lock "$lock" \
-            --increments 20000
-        assert_success
-        assert_line --index 0 "counter=40000 expected=40000 lost=0"
-        if grep -q 'ThreadSanitizer' <<<"$stderr"; then
-            fail "--lock $lock: TSan reported: $stderr"
-        fi
-    done
+    run --separate-stderr tsan_run race_condition --lock "$1" \
+        --increments 20000
+    if grep -q 'ThreadSanitizer: data race' <<<"$stderr"; then
+        fail "task $2: ThreadSanitizer saw two threads touch the counter at once with --lock $1: does your lock cover the read and the write? $(grep -m1 -A3 'WARNING: ThreadSanitizer' <<<"$stderr")"
+    fi
+    assert_success
+    [ "${lines[0]}" = "counter=40000 expected=40000 lost=0" ] ||
+        fail "task $2: lost updates remain with --lock $1: ${lines[0]}"
+}
+
+# Task lab7.mutex (add_with_mutex) and lab7.atomic (add_atomically).
+# Evidence: the grader's own ThreadSanitizer build.
+@test "race_condition under ThreadSanitizer: --lock mutex is clean (graded)" {
+    tsan_clean mutex lab7.mutex
+}
+
+@test "race_condition under ThreadSanitizer: --lock atomic is clean (graded)" {
+    tsan_clean atomic lab7.atomic
 }
 
 # ====== Step by step: --schedule and --explore (the turnstile) ======
@@ -377,21 +412,26 @@ explore_counts() {
 
 # ====== README exercise: a schedule found by hand ======
 
-@test "exercise: labs/lab7/answers.txt holds a losing schedule found by hand and the predicted count for 2 threads x 3 increments (graded)" {
-    local answers
+# Task lab7.answers (labs/lab7/answers.txt).  The schedule is replayed on
+# the grader's own build of race_condition, never the student's.
+@test "race_condition: labs/lab7/answers.txt holds a losing schedule found by hand and the predicted count for 2 threads x 3 increments (graded)" {
+    local answers reference
     # graded: the grader's copy, read as the student's user
     answers="$(kit_own_copy "$KIT_BIN/labs/lab7/answers.txt")"
-    [ -f "$answers" ] || skip "exercise not done yet: no labs/lab7/answers.txt"
+    [ -f "$answers" ] || fail "task lab7.answers: no labs/lab7/answers.txt yet"
     local losing count
     losing="$(sed -n 's/^losing=\([A-Z]*\)[[:space:]]*$/\1/p' "$answers")"
     count="$(sed -n 's/^count-2x3=\([0-9]*\)[[:space:]]*$/\1/p' "$answers")"
     [ -n "$losing" ] || fail "no line losing=SCHEDULE in labs/lab7/answers.txt"
     [ -n "$count" ] || fail "no line count-2x3=N in labs/lab7/answers.txt"
-    run --separate-stderr kit race_condition --threads 2 --increments 1 \
-        --schedule "$losing"
+    reference="$(reference_program race_condition)"
+    run --separate-stderr timeout -k 5 "$KIT_TIMEOUT" "$reference" \
+        --threads 2 --increments 1 --schedule "$losing"
     assert_success
-    assert_line "counter=1 expected=2 lost=1"
-    assert_equal "$count" "$(multinomial 9 9)"
+    [[ "$output" == *"counter=1 expected=2 lost=1"* ]] ||
+        fail "task lab7.answers: replayed, losing=$losing loses no update: which step must come between the other thread's read and its write?"
+    [ "$count" = "$(multinomial 9 9)" ] ||
+        fail "task lab7.answers: count-2x3=$count is not the number of schedules: 2 threads of 9 steps each, in how many orders?"
 }
 
 # bats test_tags=serial

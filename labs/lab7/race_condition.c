@@ -87,8 +87,10 @@ struct worker {
  * the race would hide); volatile does NOT make the accesses atomic. */
 static volatile long counter;
 
-/* Protects counter in --lock mutex mode. */
+/* TASK lab7.mutex: the lock that protects counter in --lock mutex
+ * mode.  The handout has none. */
 static pthread_mutex_t counter_lock = PTHREAD_MUTEX_INITIALIZER;
+/* END TASK lab7.mutex */
 
 /* The counter of --lock atomic: C11 _Atomic, changed only by
  * atomic_fetch_add, which reads, adds and writes as one indivisible step. */
@@ -144,7 +146,15 @@ static void add_unlocked(long increments, long window)
 static void add_with_mutex(long increments, long window)
 {
     for (long i = 0; i < increments; i++) {
+        /* TASK lab7.mutex: take counter_lock, so that no other thread
+         * reads or writes the counter until it is released below.  The
+         * handout takes no lock (for the turnstile, a step that holds
+         * nothing): the three steps race as with --lock none.
+         *     TURNSTILE_STEP();
+         *     TURNSTILE_SAY("take no lock");
+         */
         TURNSTILE_LOCK(&counter_lock, "take lock");
+        /* END TASK lab7.mutex */
 
         TURNSTILE_STEP();
         long seen = counter;            /* 1. read */
@@ -159,7 +169,12 @@ static void add_with_mutex(long increments, long window)
         counter = next;                 /* 3. write */
         TURNSTILE_SAY("write counter=%ld", next);
 
+        /* TASK lab7.mutex: release counter_lock, after the write.
+         *     TURNSTILE_STEP();
+         *     TURNSTILE_SAY("release no lock");
+         */
         TURNSTILE_UNLOCK(&counter_lock, "release lock");
+        /* END TASK lab7.mutex */
     }
 }
 
@@ -172,9 +187,44 @@ static void add_atomically(long increments, long window)
     for (long i = 0; i < increments; i++) {
         TURNSTILE_STEP();
         busy_delay(window);
+        /* TASK lab7.atomic: read, add and write atomic_counter as one
+         * indivisible step (atomic_fetch_add).  The handout loads it and
+         * stores it back plus one: each access is atomic, the three
+         * steps together are not, and updates are lost:
+         *     long before = atomic_load(&atomic_counter);
+         *     atomic_store(&atomic_counter, before + 1);
+         */
         long before = atomic_fetch_add(&atomic_counter, 1); /* lock xadd */
+        /* END TASK lab7.atomic */
         TURNSTILE_SAY("add atomically counter=%ld", before + 1);
     }
+}
+
+/* --lock spin: the mutex's three steps, under a lock a waiting thread
+ * does not sleep on: it spins, asking again and again, on its own CPU.
+ * Cheap when the lock is held for a moment, wasteful when it is held
+ * long (as here, across the window).  No --schedule or --explore. */
+static void add_with_spinlock(long increments, long window)
+{
+    /* TASK lab7.spin: a flag set while a thread holds the lock; for
+     * each addition, spin until this thread is the one that sets it
+     * (atomic_flag_test_and_set, acquire order), do the three steps,
+     * clear it (release order).  The handout takes the mutex -- a
+     * spinlock in name only:
+     *     add_with_mutex(increments, window);
+     */
+    static atomic_flag counter_spinlock = ATOMIC_FLAG_INIT;
+
+    for (long i = 0; i < increments; i++) {
+        while (atomic_flag_test_and_set_explicit(&counter_spinlock,
+                                                 memory_order_acquire))
+            ;                           /* spin: keep the CPU, ask again */
+        long seen = counter;            /* 1. read */
+        busy_delay(window);             /* 2. compute: nobody can write */
+        counter = seen + 1;             /* 3. write */
+        atomic_flag_clear_explicit(&counter_spinlock, memory_order_release);
+    }
+    /* END TASK lab7.spin */
 }
 
 /* The thread function: add settings->increments times. */
@@ -199,6 +249,9 @@ static void *add_many(void *arg)
             break;
         case LOCK_ATOMIC:
             add_atomically(chunk, settings->window);
+            break;
+        case LOCK_SPIN:
+            add_with_spinlock(chunk, settings->window);
             break;
         }
         worker->made += chunk;
@@ -297,6 +350,7 @@ static void plan_case(const struct settings *settings,
 {
     static const int per_addition[] = {
         [LOCK_NONE] = 3, [LOCK_MUTEX] = 5, [LOCK_ATOMIC] = 1,
+        [LOCK_SPIN] = 0,        /* refused by parse_options() */
     };
     static const struct interleave_words words = {
         .lock = "the lock", .blocked = "waits for the lock, which %c holds",

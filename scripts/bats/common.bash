@@ -512,3 +512,23 @@ run_starved() {
     fi
     [ -z "$copy" ] || rm -rf "$copy"
 }
+
+# reference_program NAME: the path of this kit's own build of NAME (the
+# grader's pristine copy when grading, never the student's kit), made
+# once per bats file in BATS_FILE_TMPDIR.  A README's answers file is
+# checked against it: a student's program that prints what the answer
+# says proves nothing.
+reference_program() {
+    local ref="$BATS_FILE_TMPDIR/reference"
+    if [ ! -x "$ref/$1" ]; then
+        rm -rf "$ref"
+        mkdir -p "$ref/build"
+        tar -C "$KIT" -cf - Makefile common labs scripts/deps scripts/sitesim |
+            tar -C "$ref" -xf -
+        touch "$ref/build/.deps-installed"      # the kit's build has them
+        timeout -k 5 600 make -C "$ref" --no-print-directory -j2 "$1" \
+            >"$ref/build.log" 2>&1 ||
+            fail "cannot build the grader's own $1: $(tail -n 5 "$ref/build.log")"
+    fi
+    echo "$ref/$1"
+}

@@ -8,7 +8,8 @@
 #include "options.h"
 #include "settings.h"
 
-const char *const lock_names[] = { "none", "mutex", "atomic", NULL };
+const char *const lock_names[] = { "none", "mutex", "atomic", "spin",
+                                   NULL };
 
 static void usage(void)
 {
@@ -16,7 +17,8 @@ static void usage(void)
            "Threads add 1 to a shared counter, with or without a lock.\n\n"
            "  --threads N                threads adding (2; 1 to %d)\n"
            "  --increments N             additions per thread (1000000)\n"
-           "  --lock none|mutex|atomic   how the counter is protected "
+           "  --lock none|mutex|atomic|spin\n"
+           "                             how the counter is protected "
            "(none)\n"
            "  --window N                 busy-loop steps between reading "
            "and writing\n"
@@ -84,6 +86,10 @@ void parse_options(int argc, char *argv[], struct settings *settings)
     if (settings->schedule != NULL && settings->explore)
         error_usage("--schedule and --explore do not go together: "
                     "'--schedule %s'", settings->schedule);
+    if ((settings->schedule != NULL || settings->explore) &&
+        settings->lock == LOCK_SPIN)
+        error_usage("--schedule and --explore step through none, mutex "
+                    "and atomic: '--lock spin'");
     if ((settings->schedule != NULL || settings->explore) &&
         settings->threads > TURNSTILE_MAX_THREADS)
         error_usage("--schedule and --explore name threads A to Z: "

@@ -11,7 +11,7 @@
 #define MAX_THREADS 64
 #define DEFAULT_WINDOW 50       /* busy-loop steps between read and write */
 
-enum lock_mode { LOCK_NONE, LOCK_MUTEX, LOCK_ATOMIC };
+enum lock_mode { LOCK_NONE, LOCK_MUTEX, LOCK_ATOMIC, LOCK_SPIN };
 
 /* The words of --lock, in the enum's order. */
 extern const char *const lock_names[];
