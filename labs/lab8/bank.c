@@ -81,9 +81,11 @@
 static long balances[MAX_BANKS];
 static long bank_count;
 
-/* threads mode: one lock for every transaction (the article's RLock; a
- * plain mutex is enough here -- see the README for when it is not). */
+/* TASK lab8.transfer: threads mode: one lock for every transaction
+ * (the article's RLock; a plain mutex is enough here -- see the README
+ * for when it is not).  The handout has none. */
 static pthread_mutex_t transaction_lock = PTHREAD_MUTEX_INITIALIZER;
+/* END TASK lab8.transfer */
 
 /* --lock per-account: one lock per bank.  A transfer takes the locks of
  * its two banks; in which order is --order's question. */
@@ -171,8 +173,17 @@ static void run_transaction(const struct transfer *transfer)
     pthread_mutex_t *second = &account_locks[transfer->second_lock];
 
     verify_user();                      /* 100 ms: other threads run */
-    if (transfer->lock == LOCK_MUTEX)   /* the fix: one transfer at once */
+    if (transfer->lock == LOCK_MUTEX) { /* the fix: one transfer at once */
+        /* TASK lab8.transfer: take transaction_lock, so that the whole
+         * transfer -- both banks -- happens while no other transfer
+         * runs.  The handout takes no lock (for the turnstile, a step
+         * that holds nothing): the sum breaks.
+         *     TURNSTILE_STEP();
+         *     TURNSTILE_SAY("take no lock");
+         */
         TURNSTILE_LOCK(&transaction_lock, "take lock transaction");
+        /* END TASK lab8.transfer */
+    }
     if (transfer->lock == LOCK_PER_ACCOUNT) {
         /* only transfers that share a bank wait for each other; which of
          * the two banks is locked first is --order's question */
@@ -184,8 +195,14 @@ static void run_transaction(const struct transfer *transfer)
     /* Here the money has left one bank and not reached the other: the
      * sum is wrong until the next line.  The lock hides this too. */
     update_bank(transfer->to, transfer->amount);
-    if (transfer->lock == LOCK_MUTEX)
+    if (transfer->lock == LOCK_MUTEX) {
+        /* TASK lab8.transfer: release it, once both banks are written.
+         *     TURNSTILE_STEP();
+         *     TURNSTILE_SAY("release no lock");
+         */
         TURNSTILE_UNLOCK(&transaction_lock, "release lock transaction");
+        /* END TASK lab8.transfer */
+    }
     if (transfer->lock == LOCK_PER_ACCOUNT) {
         TURNSTILE_UNLOCK(second, "release lock bank_%d",
                          transfer->second_lock + 1);

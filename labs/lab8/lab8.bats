@@ -189,7 +189,7 @@ broken_sums() {
         assert_success
         assert_line "sum=5000"
         if grep -q 'ThreadSanitizer' <<<"$stderr"; then
-            fail "--mode $mode --lock mutex: TSan reported: $stderr"
+            fail "task lab8.transfer: --mode $mode --lock mutex: ThreadSanitizer saw two transfers write a bank at once: does transaction_lock cover both banks' updates? $(grep -m1 -A3 'WARNING: ThreadSanitizer' <<<"$stderr")"
         fi
     done
 }
@@ -289,9 +289,13 @@ field_of() {
     assert_line "sum=3000"
 }
 
+# Task lab8.order (make_transfers): one lock order.  Evidence: the
+# turnstile runs every schedule and sees who waits for whom.
 @test "bank --explore --lock per-account --order global: no deadlock in any schedule (graded)" {
     KIT_TIMEOUT=30 run --separate-stderr kit bank "${SMALL[@]}" --explore \
         --lock per-account --order global
+    [[ "$output" == *$'\n'"deadlocked: 0 of 2"* ]] ||
+        fail "task lab8.order: with --order global the turnstile found $(grep -m1 '^deadlocked:' <<<"$output" || echo 'no deadlocked: line'): two transfers that take their banks' locks in opposite orders can each hold one and wait for the other -- do all transfers take the lower-numbered bank first?"
     assert_success
     assert_line "deadlocked: 0 of 2"
     assert_line "broke the sum: 0 of 2"
@@ -355,24 +359,28 @@ field_of() {
 
 # ====== README exercise: a deadlock of three, found by hand ======
 
-@test "exercise: labs/lab8/answers.txt names a seed whose 3 transfers deadlock in a cycle, and the schedule that does it (graded)" {
-    local answers
+# Task lab8.answers (labs/lab8/answers.txt).  The seed and the schedule
+# are replayed on the grader's own build of bank, never the student's.
+@test "bank: labs/lab8/answers.txt names a seed whose 3 transfers deadlock in a cycle, and the schedule that does it (graded)" {
+    local answers reference
     # graded: the grader's copy, read as the student's user
     answers="$(kit_own_copy "$KIT_BIN/labs/lab8/answers.txt")"
-    [ -f "$answers" ] || skip "exercise not done yet: no labs/lab8/answers.txt"
+    [ -f "$answers" ] || fail "task lab8.answers: no labs/lab8/answers.txt yet"
     local seed schedule
     seed="$(sed -n 's/^seed=\([0-9]*\)[[:space:]]*$/\1/p' "$answers")"
     schedule="$(sed -n 's/^deadlock=\([A-Z]*\)[[:space:]]*$/\1/p' "$answers")"
     [ -n "$seed" ] || fail "no line seed=N in labs/lab8/answers.txt"
     [ -n "$schedule" ] || fail "no line deadlock=SCHEDULE in labs/lab8/answers.txt"
-    KIT_TIMEOUT=30 run --separate-stderr kit bank --mode threads \
+    reference="$(reference_program bank)"
+    run --separate-stderr timeout -k 5 30 "$reference" --mode threads \
         --transfers 3 --banks 3 --seed "$seed" --lock per-account \
         --order transfer --schedule "$schedule"
-    assert_equal "$status" 1
     # a cycle of three: each holds one lock and waits for the next
-    assert_line --regexp '^deadlock after 3 steps: (A waits for B, B waits for C, C waits for A|A waits for C, B waits for A, C waits for B) '
+    [[ "$output" =~ (^|$'\n')deadlock\ after\ 3\ steps:\ (A\ waits\ for\ B,\ B\ waits\ for\ C,\ C\ waits\ for\ A|A\ waits\ for\ C,\ B\ waits\ for\ A,\ C\ waits\ for\ B)\  ]] ||
+        fail "task lab8.answers: replayed, seed=$seed with deadlock=$schedule is not a cycle of three after 3 steps: $(grep -m1 '^deadlock\|^sum=' <<<"$output"): do the three transfers go round the three banks, and does each take its first lock before any takes a second?"
+    assert_equal "$status" 1
     # in the global order the same seed finishes, whatever the schedule
-    KIT_TIMEOUT=30 run --separate-stderr kit bank --mode threads \
+    run --separate-stderr timeout -k 5 30 "$reference" --mode threads \
         --transfers 3 --banks 3 --seed "$seed" --lock per-account -q
     assert_success
     assert_line "sum=3000"

@@ -166,11 +166,16 @@ void make_transfers(const struct settings *settings,
         int step = 1 + (int)(splitmix64(&state)
                              % (uint64_t)(settings->banks - 1));
         int to = (int)((from + step) % settings->banks);
-        /* --order transfer: `from` first -- two transfers in opposite
+        /* TASK lab8.order: which of the two banks' locks to take first.
+         * --order transfer: `from` first -- two transfers in opposite
          * directions can each hold one lock and wait for the other.
-         * --order global: the lower-numbered bank first, always: no
-         * cycle of waiting can form, so no deadlock. */
+         * --order global: one order every transfer agrees on, so that
+         * no cycle of waiting can form.  The handout always takes
+         * `from` first, whatever --order says:
+         *     bool from_first = true;
+         */
         bool from_first = settings->order == ORDER_TRANSFER || from < to;
+        /* END TASK lab8.order */
 
         *transfer = (struct transfer){
             .index = i,
