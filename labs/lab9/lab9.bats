@@ -228,11 +228,21 @@ fail_fast_check() {
     assert_equal "$late" ""
 }
 
+# Task lab9.failfast (scrape_threads.c, download_page): the first failure
+# cancels the queued futures.  Evidence: the pages the simulator was
+# asked for.
 @test "scrape_threads --fail-fast: queued pages are cancelled, none is started after the failure (graded)" {
+    local trace="$BATS_TEST_TMPDIR/ff.csv" failed_end late requested ran
     sim_reset
     # two workers, twenty pages: most are still queued when page 3 fails
+    run --separate-stderr kit scrape_threads --workers 2 --fail-fast \
+        --pages 20 --fail 3 -q
+    requested="$(timeout 10 curl -sf "$(sim_url /stats/log)" |
+        grep -c ' /page/')"
+    [ "$requested" -le 6 ] ||
+        fail "task lab9.failfast: page 3 failed, and the simulator was still asked for $requested of 20 pages: does a failed page cancel every future still queued?"
+    sim_reset
     fail_fast_check scrape_threads --workers 2
-    local trace="$BATS_TEST_TMPDIR/ff.csv" failed_end late requested ran
     # on the program's own clock: no page started after the failure was
     # seen (a page already running on the other worker may finish)
     failed_end="$(awk -F, '$6 == "failed" { print $5 }' "$trace")"
@@ -271,6 +281,19 @@ fail_fast_check() {
                    <<<"$output"); do
         refute_line "Cancelled $i"
     done
+}
+
+# Task lab9.gather (scrape_threads.c, future_result): main gathers the
+# pages in input order, asleep until each future settles.  Evidence: the
+# CPU time the kernel counted against this check's clock.
+@test "scrape_threads: waits for its futures asleep, not polling (little CPU while pages are in flight)" {
+    local cpu wall
+    run --separate-stderr kit scrape_threads --pages 40 --workers 4 -q
+    assert_success
+    assert_output --partial "results=[(1, 'Hydrogen'), (2, 'Helium'),"
+    cpu="$(kit_cpu)" wall="$(kit_wall)"
+    ratio_at_least "$wall" "$cpu" 4 ||
+        fail "task lab9.gather: scrape_threads used $cpu s of CPU in $wall s while its pages waited on the network: does future_result() sleep on the future's condition variable (pthread_cond_wait) until a worker settles it?"
 }
 
 # bats test_tags=serial

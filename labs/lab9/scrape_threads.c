@@ -31,6 +31,7 @@
  * (one thread, tasks on the event loop).
  */
 #include <pthread.h>
+#include <sched.h>              /* sched_yield: the handout's poll */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -229,6 +230,23 @@ static int future_result(struct future *future, void **result)
     s = pthread_mutex_lock(&pool->lock);
     if (s != 0)
         error_fatal_errno(s, "pthread_mutex_lock");
+    /* TASK lab9.gather: wait, asleep, until a worker settles this future
+     * (pthread_cond_wait on future->settled, which releases the pool's
+     * lock while it sleeps).  main() gathers the pages this way, one
+     * future after another in input order.  (With no worker thread at
+     * all, the waiter runs the queued jobs itself.)  The handout polls:
+     * it lets go of the lock, yields, and looks again, burning a CPU:
+     *     while (future->state == FUTURE_PENDING ||
+     *            future->state == FUTURE_RUNNING) {
+     *         if (pool->thread_count == 0) {
+     *             run_first_locked(pool);
+     *             continue;
+     *         }
+     *         pthread_mutex_unlock(&pool->lock);
+     *         sched_yield();
+     *         pthread_mutex_lock(&pool->lock);
+     *     }
+     */
     while (future->state == FUTURE_PENDING ||
            future->state == FUTURE_RUNNING) {
         if (pool->thread_count == 0) {  /* no worker (ulimit -u): */
@@ -239,6 +257,7 @@ static int future_result(struct future *future, void **result)
         if (s != 0)
             error_fatal_errno(s, "pthread_cond_wait");
     }
+    /* END TASK lab9.gather */
     bool finished = future->state == FUTURE_FINISHED;
     if (finished)
         *result = future->result;
@@ -375,16 +394,19 @@ static void *download_page(void *arg)
     }
     CURLcode code = curl_easy_perform(handle);  /* this thread blocks */
     scrape_judge(handle, code, &body, job->number, settings, job->result);
+    /* TASK lab9.failfast: with --fail-fast, a failed page cancels every
+     * future still queued (pool_cancel_pending), at once -- before its
+     * own end is noted, so that no page starts after it; the pages
+     * running on other workers run to their end.  The handout cancels
+     * nothing: every page is still fetched after the failure. */
+    if (job->result->status == PAGE_FAILED && settings->fail_fast)
+        pool_cancel_pending(job->pool);
+    /* END TASK lab9.failfast */
     job->end_us = program_us();
     if (settings->no_session)
         curl_easy_cleanup(handle);
     page_body_free(&body);
     scrape_print_end(settings, job->number, job->worker, job->result);
-
-    /* --fail-fast: the first failure cancels every page still queued,
-     * at once -- the pages running on other workers run to their end */
-    if (job->result->status == PAGE_FAILED && settings->fail_fast)
-        pool_cancel_pending(job->pool);
     return job->result;
 }
 
