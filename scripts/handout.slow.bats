@@ -87,12 +87,12 @@ grade_tasks() {
             comment { print >> outside; if (/\*\//) { comment = 0; inside = 1 }; next }
             /\/\* END TASK / { inside = 0 }
             { print >> (inside ? secret : outside) }' "$KIT/$file"
-    done < <(cd "$KIT" && grep -rl '/\* TASK lab[0-9]' common labs)
+    done < <(cd "$KIT" && grep -rl --include='*.[ch]' '/\* TASK lab[0-9]' common labs)
     sed 's/^[[:space:]]*//; s/[[:space:]]*$//' "$secret" | grep '[A-Za-z]' |
         sort -u >"$secret.sorted"
     # the reference's lines outside every region: unmarked files whole,
     # the marked files' lines outside their regions
-    (cd "$KIT" && git ls-files | grep -vxF -f <(grep -rl '/\* TASK lab[0-9]' common labs) |
+    (cd "$KIT" && git ls-files | grep -vxF -f <(grep -rl --include='*.[ch]' '/\* TASK lab[0-9]' common labs) |
         xargs cat -- 2>/dev/null; cat "$outside") |
         sed 's/^[[:space:]]*//; s/^\*     //; s/^[[:space:]]*//; s/[[:space:]]*$//' | sort -u \
         >"$outside.sorted"
