@@ -94,7 +94,7 @@ grade_tasks() {
     # the marked files' lines outside their regions
     (cd "$KIT" && git ls-files | grep -vxF -f <(grep -rl --include='*.[ch]' '/\* TASK lab[0-9]' common labs) |
         xargs cat -- 2>/dev/null; cat "$outside") |
-        sed 's/^[[:space:]]*//; s/^\*     //; s/^[[:space:]]*//; s/[[:space:]]*$//' | sort -u \
+        sed 's/^[[:space:]]*//; s/[[:space:]]*$//' | sort -u \
         >"$outside.sorted"
     comm -23 "$secret.sorted" "$outside.sorted" >"$secret.only"
     [ -s "$secret.only" ] || fail "no solution lines found in the reference"

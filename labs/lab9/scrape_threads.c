@@ -230,34 +230,27 @@ static int future_result(struct future *future, void **result)
     s = pthread_mutex_lock(&pool->lock);
     if (s != 0)
         error_fatal_errno(s, "pthread_mutex_lock");
-    /* TASK lab9.gather: wait, asleep, until a worker settles this future
-     * (pthread_cond_wait on future->settled, which releases the pool's
-     * lock while it sleeps).  main() gathers the pages this way, one
-     * future after another in input order.  (With no worker thread at
-     * all, the waiter runs the queued jobs itself.)  The handout polls:
-     * it lets go of the lock, yields, and looks again, burning a CPU:
-     *     while (future->state == FUTURE_PENDING ||
-     *            future->state == FUTURE_RUNNING) {
-     *         if (pool->thread_count == 0) {
-     *             run_first_locked(pool);
-     *             continue;
-     *         }
-     *         pthread_mutex_unlock(&pool->lock);
-     *         sched_yield();
-     *         pthread_mutex_lock(&pool->lock);
-     *     }
-     */
     while (future->state == FUTURE_PENDING ||
            future->state == FUTURE_RUNNING) {
         if (pool->thread_count == 0) {  /* no worker (ulimit -u): */
             run_first_locked(pool);     /* the waiter works */
             continue;
         }
+        /* TASK lab9.gather: sleep until a worker settles this future
+         * (pthread_cond_wait on future->settled, which lets go of the
+         * pool's lock while it sleeps).  main() gathers the pages this
+         * way, one future after another in input order.  The handout
+         * polls: it lets go of the lock, yields, and looks again,
+         * burning a CPU:
+         *     pthread_mutex_unlock(&pool->lock);
+         *     sched_yield();
+         *     pthread_mutex_lock(&pool->lock);
+         */
         s = pthread_cond_wait(&future->settled, &pool->lock);
         if (s != 0)
             error_fatal_errno(s, "pthread_cond_wait");
+        /* END TASK lab9.gather */
     }
-    /* END TASK lab9.gather */
     bool finished = future->state == FUTURE_FINISHED;
     if (finished)
         *result = future->result;
