@@ -18,7 +18,7 @@ a_kit() {
     local marked graded
     marked="$("$KIT/scripts/handout" --list | cut -d' ' -f1 | sort -u)"
     # (an answers task, labN.answers, has a file, not a region)
-    graded="$(grep -oP '[\t ]task:\K[^\t ]+' "$KIT/scripts/grade-points" |
+    graded="$(grep -v '^#' "$KIT/scripts/grade-points" | grep -oP '[\t ]task:\K[^\t ]+' |
         grep -v '\.answers$' | sort -u)"
     [ -n "$marked" ] || fail "no task marks"
     assert_equal "$marked" "$graded"
