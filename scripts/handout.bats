@@ -98,3 +98,18 @@ a_kit() {
     run "$kit/scripts/handout" --out "$kit/out" --no-git
     assert_success
 }
+
+@test "handout: --keep TASK leaves that task's code as the reference has it" {
+    local out="$BATS_TEST_TMPDIR/k"
+    run "$KIT/scripts/handout" --out "$out" --keep lab3.pool --no-git
+    assert_success
+    # lab3.session is still cut
+    run cmp -s "$KIT/labs/lab3/io_threads.c" "$out/labs/lab3/io_threads.c"
+    assert_failure
+    grep -q 'pthread_create(&workers\[started\].thread' "$out/labs/lab3/io_threads.c"
+    refute grep -q 'pthread_setspecific(session_key, session)' \
+        "$out/labs/lab3/io_threads.c"
+    run "$KIT/scripts/handout" --out "$out" --keep lab3.nothing --no-git
+    assert_failure 2
+    assert_output "handout: no such task: 'lab3.nothing' (see --list)"
+}

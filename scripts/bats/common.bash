@@ -532,3 +532,39 @@ reference_program() {
     fi
     echo "$ref/$1"
 }
+
+# kit_running PROGRAM ARGS...: run a kit program (as kit_threads does) and
+# look at its main thread's state in /proc/PID/stat about every 10 ms
+# while it runs: R (running, or ready to run and waiting for a CPU) or
+# asleep (S, D: waiting in the kernel for something to happen).  A thread
+# that waits for its I/O sleeps; one that polls is R -- on a busy machine
+# too, where it waits for a CPU and its CPU time says little.  Sets
+# status, output, stderr as kit_threads does, RUNNING_SEEN (samples) and
+# RUNNING_R (samples in state R).
+kit_running() {
+    local program="$1" pid comm state tick stat
+    kit_background "$@"
+    pid="$KIT_PID"
+    RUNNING_SEEN=0
+    RUNNING_R=0
+    exec {tick}<> <(:)
+    while [ -d "/proc/$pid/task" ]; do
+        comm="" stat=""
+        { read -r comm <"/proc/$pid/comm"; } 2>/dev/null || true
+        { read -r stat <"/proc/$pid/stat"; } 2>/dev/null || true
+        if [ "$comm" = "${program:0:15}" ] && [ -n "$stat" ]; then
+            state="${stat##*) }"
+            state="${state%% *}"
+            RUNNING_SEEN=$((RUNNING_SEEN + 1))
+            [ "$state" != R ] || RUNNING_R=$((RUNNING_R + 1))
+        fi
+        read -rt 0.01 -u "$tick" _ || true
+    done
+    exec {tick}>&-
+    status=0
+    wait "$KIT_WAIT" || status=$?
+    output="$(cat "$BATS_TEST_TMPDIR/out")"
+    stderr="$(cat "$BATS_TEST_TMPDIR/err")"
+    mapfile -t lines <"$BATS_TEST_TMPDIR/out"
+    mapfile -t stderr_lines <"$BATS_TEST_TMPDIR/err"
+}
