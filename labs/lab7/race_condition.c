@@ -186,14 +186,16 @@ static void add_atomically(long increments, long window)
 {
     for (long i = 0; i < increments; i++) {
         TURNSTILE_STEP();
-        busy_delay(window);
         /* TASK lab7.atomic: read, add and write atomic_counter as one
-         * indivisible step (atomic_fetch_add).  The handout loads it and
-         * stores it back plus one: each access is atomic, the three
-         * steps together are not, and updates are lost:
+         * indivisible step (atomic_fetch_add), after the same delay as
+         * every mode.  The handout loads it, waits, and stores it back
+         * plus one: each access is atomic, the three steps together are
+         * not, and updates are lost:
          *     long before = atomic_load(&atomic_counter);
+         *     busy_delay(window);
          *     atomic_store(&atomic_counter, before + 1);
          */
+        busy_delay(window);             /* the same work as every mode */
         long before = atomic_fetch_add(&atomic_counter, 1); /* lock xadd */
         /* END TASK lab7.atomic */
         TURNSTILE_SAY("add atomically counter=%ld", before + 1);
