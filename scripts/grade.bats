@@ -23,7 +23,7 @@ load bats/grade
         [[ "$lab" =~ ^lab[0-9]+$ ]] || continue
         count=$((count + 1))
         [[ "$points" =~ ^[0-9]+$ ]] || fail "bad points for '$name': '$points'"
-        [ -z "$flag" ] || [ "$flag" = retry ] || [ "$flag" = exercise ] ||
+        [[ "$flag" =~ ^(retry|task:lab[0-9]+\.[a-z0-9_-]+|retry\ task:lab[0-9]+\.[a-z0-9_-]+)?$ ]] ||
             fail "bad flag: '$flag'"
         [ -z "$extra" ] || fail "too many fields on the line of '$name'"
         if ! grep -qF "@test \"$name\" {" "$KIT/labs/$lab"/*.bats; then
@@ -188,7 +188,7 @@ load bats/grade
     done
 }
 
-@test "grade: a skipped check scores nothing, a check that did not run fails, only timing checks run twice, exercises score apart" {
+@test "grade: a skipped check scores nothing, a check that did not run fails, only timing checks run twice, tasks score apart" {
     local copy
     copy="$(copy_kit selftest)"
     # checks with known outcomes, graded by the copy's own grader; the
@@ -199,8 +199,9 @@ load bats/grade
 load ../../scripts/bats/common
 %test "selftest: passes" { true; }
 %test "selftest: skips" { skip "on purpose"; }
-%test "selftest: exercise done" { true; }
-%test "selftest: exercise not done" { skip "not done yet"; }
+%test "selftest: task done" { true; }
+%test "selftest: task not done" { false; }
+%test "selftest: passes too" { true; }
 %test "selftest: fails" { false; }
 %test "selftest: flaky timing" {
     [ -e "$KIT/flaky-timing" ] || { touch "$KIT/flaky-timing"; false; }
@@ -216,8 +217,9 @@ EOF
         "lab2	8	selftest: flaky timing	retry" \
         "lab2	16	selftest: flaky, not timing" \
         "lab2	32	selftest: a check no bats file has" \
-        "lab2	64	selftest: exercise done	exercise" \
-        "lab2	128	selftest: exercise not done	exercise")"
+        "lab2	64	selftest: task done	task:lab2.one" \
+        "lab2	128	selftest: task not done	retry task:lab2.one" \
+        "lab2	256	selftest: passes too	task:lab2.two")"
 
     run --separate-stderr "$copy/scripts/grade" --kit "$copy" \
         --points "$TABLE" --out "$BATS_TEST_TMPDIR/out"
@@ -232,22 +234,26 @@ EOF
     assert_line --partial "selftest: flaky timing: OK (8/8) (passed when run again)"
     assert_line --partial "selftest: fails: FAIL (0/4) (failed twice)"
     assert_line "Score: 9/63"
-    # exercises: listed, scored on their own line, never in the score
-    assert_check lab2 "selftest: exercise done" OK
-    assert_check lab2 "selftest: exercise not done" SKIP
-    assert_line "Exercises: 64/192 (not in the score)"
+    # tasks: listed, scored on their own lines, never in the score
+    assert_check lab2 "selftest: task done" OK
+    assert_check lab2 "selftest: task not done" FAIL
+    assert_line --partial "selftest: task done: OK (64/64) [task lab2.one]"
+    assert_line "task lab2.one: 64/192"
+    assert_line "task lab2.two: 256/256"
+    assert_line "Tasks: 320/448"
     # the skip's reason and the failures' output are kept
     run cat "$BATS_TEST_TMPDIR/out/grade-output/lab2-02-selftest-skips.txt"
     assert_output --partial "on purpose"
     local json="$BATS_TEST_TMPDIR/out/grade.json"
     run jq -c '.checks[] | select(.name == "selftest: skips")
-        | [.points, .earned, .exercise, .status]' "$json"
-    assert_output '[2,0,false,"SKIP"]'
-    run jq -c '.checks[] | select(.name == "selftest: exercise done")
-        | [.points, .earned, .exercise, .status]' "$json"
-    assert_output '[64,64,true,"OK"]'
-    run jq -c '[.score, .total, .exercises, .exercises_total]' "$json"
-    assert_output '[9,63,64,192]'
+        | [.points, .earned, .task, .status]' "$json"
+    assert_output '[2,0,null,"SKIP"]'
+    run jq -c '.checks[] | select(.name == "selftest: task done")
+        | [.points, .earned, .task, .status]' "$json"
+    assert_output '[64,64,"lab2.one","OK"]'
+    run jq -c '[.score, .total, .tasks_score, .tasks_total,
+        .tasks["lab2.one"].earned, .tasks["lab2.one"].points]' "$json"
+    assert_output '[9,63,320,448,64,192]'
 }
 
 @test "grade: bad usage prints one line and exits 2" {
@@ -478,7 +484,7 @@ line" "$class/.hidden"
         run yq -r --arg lab "$lab" '.jobs[].steps[] | select(.id == $lab)
             | .with["max-score"]' "$workflow"
         assert_output "$(awk -F'\t' -v lab="$lab" \
-            '$1 == lab && $4 != "exercise" { t += $2 } END { print t }' "$POINTS")"
+            '$1 == lab { t += $2 } END { print t }' "$POINTS")"
         run yq -r '.jobs[].steps[] | select(.uses // "" | test("reporter"))
             | .with.runners | split(",")[]' "$workflow"
         assert_line "$lab"

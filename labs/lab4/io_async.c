@@ -180,7 +180,18 @@ static int on_socket_change(CURL *handle, curl_socket_t fd, int what,
 
     (void)handle;
     (void)socket_data;
+    /* TASK lab4.callbacks: the socket joins, changes or leaves the
+     * epoll set as libcurl asks (`what`), so that run_loop() sleeps
+     * until one is ready for what libcurl waits for.  The handout
+     * watches every socket for reading and writing whatever libcurl
+     * asks: a socket that can be written is ready at once, and the loop
+     * never sleeps:
+     *     curl_loop_watch(downloads->loop, fd,
+     *                     what == CURL_POLL_REMOVE ? what : CURL_POLL_INOUT,
+     *                     NULL, NULL);
+     */
     curl_loop_watch(downloads->loop, fd, what, NULL, NULL);
+    /* END TASK lab4.callbacks */
     return 0;
 }
 
@@ -193,8 +204,16 @@ static int on_timer_change(CURLM *multi, long timeout_ms, void *data)
     struct downloads *downloads = data;
 
     (void)multi;
+    /* TASK lab4.callbacks: keep libcurl's one deadline, timeout_ms from
+     * now (none when -1): step 3 of run_loop() calls libcurl when it is
+     * due, and loop_wait() sleeps no longer than that.  The handout's
+     * deadline is always now:
+     *     (void)timeout_ms;
+     *     downloads->timeout_at_us = monotonic_us();
+     */
     downloads->timeout_at_us = timeout_ms < 0 ? 0 :
                                monotonic_us() + (int64_t)timeout_ms * 1000;
+    /* END TASK lab4.callbacks */
     return 0;
 }
 

@@ -208,9 +208,9 @@ teardown_file() {
     assert_success
 }
 
-# Task lab4.callbacks (common/curl_loop.c: on_socket_change,
-# on_timer_change, on_socket_ready, on_timeout): libcurl tells the loop
-# what to wait for, and the loop sleeps in epoll until it comes.
+# Task lab4.callbacks (io_async.c: on_socket_change, on_timer_change):
+# libcurl tells the loop what to wait for, and the loop sleeps in epoll
+# until it comes.
 # Evidence: the thread's state in /proc while it runs (asleep in epoll,
 # or running), and the simulator's in-flight peak.
 @test "io_async: waits in the loop, not in a busy poll: asleep while downloads are in flight" {
@@ -232,5 +232,5 @@ teardown_file() {
     # polls libcurl again and again is always running (or waiting for a
     # CPU, on a busy machine: state R either way)
     [ $((RUNNING_R * 2)) -lt "$RUNNING_SEEN" ] ||
-        fail "task lab4.callbacks: /proc saw io_async running in $RUNNING_R of $RUNNING_SEEN looks while its downloads waited on the network: does on_socket_change() add each socket to the loop, and on_timer_change() arm one timer for libcurl's timeout, so that the loop sleeps until something is ready?"
+        fail "task lab4.callbacks: /proc saw io_async running in $RUNNING_R of $RUNNING_SEEN looks while its downloads waited on the network: does on_socket_change() watch each socket for just what libcurl asks, and on_timer_change() keep libcurl's deadline, so that run_loop() sleeps until something is ready?"
 }

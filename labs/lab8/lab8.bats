@@ -362,7 +362,7 @@ field_of() {
 # Task lab8.answers (labs/lab8/answers.txt).  The seed and the schedule
 # are replayed on the grader's own build of bank, never the student's.
 @test "bank: labs/lab8/answers.txt names a seed whose 3 transfers deadlock in a cycle, and the schedule that does it (graded)" {
-    local answers reference
+    local answers
     # graded: the grader's copy, read as the student's user
     answers="$(kit_own_copy "$KIT_BIN/labs/lab8/answers.txt")"
     [ -f "$answers" ] || fail "task lab8.answers: no labs/lab8/answers.txt yet"
@@ -371,8 +371,8 @@ field_of() {
     schedule="$(sed -n 's/^deadlock=\([A-Z]*\)[[:space:]]*$/\1/p' "$answers")"
     [ -n "$seed" ] || fail "no line seed=N in labs/lab8/answers.txt"
     [ -n "$schedule" ] || fail "no line deadlock=SCHEDULE in labs/lab8/answers.txt"
-    reference="$(reference_program bank)"
-    run --separate-stderr timeout -k 5 30 "$reference" --mode threads \
+    # replayed on the grader's own bank (kit_ref), not yours
+    KIT_TIMEOUT=30 run --separate-stderr kit_ref bank --mode threads \
         --transfers 3 --banks 3 --seed "$seed" --lock per-account \
         --order transfer --schedule "$schedule"
     # a cycle of three: each holds one lock and waits for the next
@@ -380,7 +380,7 @@ field_of() {
         fail "task lab8.answers: replayed, seed=$seed with deadlock=$schedule is not a cycle of three after 3 steps: $(grep -m1 '^deadlock\|^sum=' <<<"$output"): do the three transfers go round the three banks, and does each take its first lock before any takes a second?"
     assert_equal "$status" 1
     # in the global order the same seed finishes, whatever the schedule
-    run --separate-stderr timeout -k 5 30 "$reference" --mode threads \
+    KIT_TIMEOUT=30 run --separate-stderr kit_ref bank --mode threads \
         --transfers 3 --banks 3 --seed "$seed" --lock per-account -q
     assert_success
     assert_line "sum=3000"

@@ -163,10 +163,11 @@ cpu_seconds() {
 }
 
 # kit_ref PROGRAM ARGS...: run a baseline program (io_sync, scrape_sync)
+# or the program an answers file is replayed on (race_condition, bank)
 # as kit does, but under the grader the grader's own build of the
 # reference (KIT_REF_BIN), never the student's: a baseline the student
-# slowed only when it runs exactly as a speed check runs it counts for
-# nothing.
+# slowed only when it runs exactly as a speed check runs it, or a program
+# changed to agree with a wrong answer, counts for nothing.
 kit_ref() {
     local program="$1"
     shift
@@ -511,26 +512,6 @@ run_starved() {
             run_starved "$nproc" "$binary" "$@"
     fi
     [ -z "$copy" ] || rm -rf "$copy"
-}
-
-# reference_program NAME: the path of this kit's own build of NAME (the
-# grader's pristine copy when grading, never the student's kit), made
-# once per bats file in BATS_FILE_TMPDIR.  A README's answers file is
-# checked against it: a student's program that prints what the answer
-# says proves nothing.
-reference_program() {
-    local ref="$BATS_FILE_TMPDIR/reference"
-    if [ ! -x "$ref/$1" ]; then
-        rm -rf "$ref"
-        mkdir -p "$ref/build"
-        tar -C "$KIT" -cf - Makefile common labs scripts/deps scripts/sitesim |
-            tar -C "$ref" -xf -
-        touch "$ref/build/.deps-installed"      # the kit's build has them
-        timeout -k 5 600 make -C "$ref" --no-print-directory -j2 "$1" \
-            >"$ref/build.log" 2>&1 ||
-            fail "cannot build the grader's own $1: $(tail -n 5 "$ref/build.log")"
-    fi
-    echo "$ref/$1"
 }
 
 # kit_running PROGRAM ARGS...: run a kit program (as kit_threads does) and
