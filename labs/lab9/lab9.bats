@@ -237,7 +237,7 @@ fail_fast_check() {
     # two workers, twenty pages: most are still queued when page 3 fails
     run --separate-stderr kit scrape_threads --workers 2 --fail-fast \
         --pages 20 --fail 3 -q
-    requested="$(timeout 10 curl -sf "$(sim_url /stats/log)" |
+    requested="$(timeout 10 curl -sf "$(sim_stats_url /log)" |
         grep -c ' /page/')"
     [ "$requested" -le 6 ] ||
         fail "task lab9.failfast: page 3 failed, and the simulator was still asked for $requested of 20 pages: does a failed page cancel every future still queued?"
