@@ -206,3 +206,4 @@ tsan check-races:
 clean:
 	rm -rf build $(PROGRAMS) sitesim grade.json grade-output report.html \
 		junit.xml autograder.zip handout.tar.gz
+# SPDX-License-Identifier: MIT

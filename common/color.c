@@ -57,3 +57,4 @@ const char *color_end(int fd)
 {
     return color_on(fd) ? "\033[0m" : "";
 }
+/* SPDX-License-Identifier: MIT */

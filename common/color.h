@@ -59,3 +59,4 @@ const char *color_failure(int fd);
 const char *color_end(int fd);
 
 #endif
+/* SPDX-License-Identifier: MIT */

@@ -240,3 +240,4 @@ void curl_loop_free(struct curl_loop *curl)
         loop_del_timer(curl->loop, curl->timer_id);
     free(curl);
 }
+/* SPDX-License-Identifier: MIT */

@@ -99,3 +99,4 @@ int curl_loop_select_bits(int mask);
 CURL *curl_loop_next_done(CURLM *multi, CURLcode *result, void **transfer);
 
 #endif
+/* SPDX-License-Identifier: MIT */

@@ -122,3 +122,4 @@ void print_worker_line(long worker, const char *fmt, ...)
                fmt, ap);
     va_end(ap);
 }
+/* SPDX-License-Identifier: MIT */

@@ -47,3 +47,4 @@ void print_worker_line(long worker, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 #endif
+/* SPDX-License-Identifier: MIT */

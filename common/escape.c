@@ -62,3 +62,4 @@ void escape_quoted(char *out, size_t size, const char *text)
 
     escape_into(out, size, text, double_quotes ? '"' : '\'');
 }
+/* SPDX-License-Identifier: MIT */

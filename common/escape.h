@@ -32,3 +32,4 @@ void escape_text(char *out, size_t size, const char *text);
 void escape_quoted(char *out, size_t size, const char *text);
 
 #endif
+/* SPDX-License-Identifier: MIT */

@@ -52,3 +52,4 @@ long fd_limit_fit(long wanted, long each, long fixed, const char *option)
                  "using %ld", option, wanted, files, program, each, room);
     return room;
 }
+/* SPDX-License-Identifier: MIT */

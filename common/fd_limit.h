@@ -28,3 +28,4 @@
 long fd_limit_fit(long wanted, long each, long fixed, const char *option);
 
 #endif
+/* SPDX-License-Identifier: MIT */

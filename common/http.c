@@ -238,3 +238,4 @@ int http_check(CURL *handle, CURLcode result, const char *url)
     }
     return 0;
 }
+/* SPDX-License-Identifier: MIT */

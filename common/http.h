@@ -77,3 +77,4 @@ void http_failure_text(CURL *handle, CURLcode result, const char *url,
 int http_check(CURL *handle, CURLcode result, const char *url);
 
 #endif
+/* SPDX-License-Identifier: MIT */

@@ -133,3 +133,4 @@ void interrupt_report(size_t finished, size_t total, const char *what)
                  "cancelled", signo == SIGINT ? "SIGINT" : "SIGTERM",
                  finished, total, what);
 }
+/* SPDX-License-Identifier: MIT */

@@ -70,3 +70,4 @@ int interrupt_fd(void);
 void interrupt_report(size_t finished, size_t total, const char *what);
 
 #endif
+/* SPDX-License-Identifier: MIT */

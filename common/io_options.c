@@ -119,3 +119,4 @@ void io_parse_options(int argc, char *argv[],
          strcmp(settings->sites, "internet") == 0))
         settings->repeat = program->default_repeat;
 }
+/* SPDX-License-Identifier: MIT */

@@ -61,3 +61,4 @@ void io_parse_options(int argc, char *argv[],
                       struct io_settings *settings);
 
 #endif
+/* SPDX-License-Identifier: MIT */

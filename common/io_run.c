@@ -67,3 +67,4 @@ int io_run_finish(const struct timer *timer, struct site_list *sites,
         return interrupt_exit_status();         /* 130 or 143 */
     return failed == 0 ? 0 : EXIT_WORK_FAILED;
 }
+/* SPDX-License-Identifier: MIT */

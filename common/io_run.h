@@ -50,3 +50,4 @@ int io_run_finish(const struct timer *timer, struct site_list *sites,
                   size_t done, size_t failed, size_t bytes);
 
 #endif
+/* SPDX-License-Identifier: MIT */

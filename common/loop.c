@@ -413,3 +413,4 @@ void loop_run(struct loop *loop)
         fire_due_timers(loop);                                  /* 5 */
     }
 }
+/* SPDX-License-Identifier: MIT */

@@ -125,3 +125,4 @@ void loop_stop(struct loop *loop);
 bool loop_stopped(const struct loop *loop);
 
 #endif
+/* SPDX-License-Identifier: MIT */

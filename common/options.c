@@ -98,3 +98,4 @@ void option_common(int c, const char *value, bool *quiet,
         option_unknown(argv);
     }
 }
+/* SPDX-License-Identifier: MIT */

@@ -85,3 +85,4 @@ void option_common(int c, const char *value, bool *quiet,
                    const char **trace, char *const argv[]);
 
 #endif
+/* SPDX-License-Identifier: MIT */

@@ -43,3 +43,4 @@ int pipe_read_exact(int fd, void *buffer, size_t size)
     }
     return 1;
 }
+/* SPDX-License-Identifier: MIT */

@@ -30,3 +30,4 @@ int pipe_write_all(int fd, const void *buffer, size_t size);
 int pipe_read_exact(int fd, void *buffer, size_t size);
 
 #endif
+/* SPDX-License-Identifier: MIT */

@@ -243,3 +243,4 @@ void sites_check_simulator(const struct site_list *sites)
             error_fatal("the site simulator is not running on "
                         "127.0.0.1:%d: start it with: make serve", ports[i]);
 }
+/* SPDX-License-Identifier: MIT */

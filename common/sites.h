@@ -59,3 +59,4 @@ int sites_http_port(void);
 int sites_https_port(void);
 
 #endif
+/* SPDX-License-Identifier: MIT */

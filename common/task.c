@@ -175,3 +175,4 @@ void async_lock_release(struct async_lock *lock)
         lock->last_waiter = NULL;
     make_ready(task);
 }
+/* SPDX-License-Identifier: MIT */

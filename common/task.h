@@ -119,3 +119,4 @@ void async_lock_release(struct async_lock *lock);
     TASK_AWAIT(task, async_lock_acquire(lock, task))
 
 #endif
+/* SPDX-License-Identifier: MIT */

@@ -52,3 +52,4 @@ void sleep_us(int64_t microseconds)
     while (clock_nanosleep(CLOCK_MONOTONIC, 0, &left, &left) == EINTR)
         ;                       /* a signal interrupted us: sleep the rest */
 }
+/* SPDX-License-Identifier: MIT */

@@ -39,3 +39,4 @@ void timer_print(const struct timer *timer);
 void sleep_us(int64_t microseconds);
 
 #endif
+/* SPDX-License-Identifier: MIT */

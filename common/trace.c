@@ -71,3 +71,4 @@ int trace_close(void)
     }
     return 0;
 }
+/* SPDX-License-Identifier: MIT */

@@ -23,3 +23,4 @@ void trace_record(long id, long worker, const char *label,
 int trace_close(void);
 
 #endif
+/* SPDX-License-Identifier: MIT */

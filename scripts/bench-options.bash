@@ -39,3 +39,4 @@ positive_whole_numbers() {
         }
     done
 }
+# SPDX-License-Identifier: MIT

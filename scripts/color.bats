@@ -105,3 +105,4 @@ RUNS
         assert_usage_error "$program" --color
     done
 }
+# SPDX-License-Identifier: MIT

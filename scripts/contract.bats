@@ -240,3 +240,22 @@ sanitized() {
         TSAN_OPTIONS="halt_on_error=1" sanitized $line
     done < <(small_runs)
 }
+
+@test "every source file carries the license's SPDX line (README.md: License)" {
+    # the files git tracks that are code: C, shell, bats, Python, YAML,
+    # the Makefile, and any file that starts with #!
+    git -C "$KIT" rev-parse --is-inside-work-tree >/dev/null 2>&1 ||
+        skip "not a git checkout: no list of the kit's files"
+    local file missing=""
+    while IFS= read -r file; do
+        case "$file" in
+        *.c | *.h | *.bash | *.bats | *.py | *.yml | *.sh | Makefile | */Makefile) ;;
+        *) head -c 2 "$KIT/$file" | grep -q '^#!' || continue ;;
+        esac
+        grep -q 'SPDX-License-Identifier: MIT' "$KIT/$file" ||
+            missing+=" $file"
+    done < <(git -C "$KIT" ls-files)
+    [ -z "$missing" ] || fail "no SPDX-License-Identifier: MIT line in:$missing"
+    grep -q '^## License' "$KIT/README.md"
+}
+# SPDX-License-Identifier: MIT

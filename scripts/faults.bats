@@ -377,3 +377,4 @@ stalled_only() {
             fail "$program took $(((ended - started) / 1000000)) ms to stop"
     done
 }
+# SPDX-License-Identifier: MIT

@@ -504,3 +504,4 @@ EOF
     ! grep -rq SECRET "$BATS_TEST_TMPDIR/out" ||
         fail "root read the file: $(grep -r SECRET "$BATS_TEST_TMPDIR/out")"
 }
+# SPDX-License-Identifier: MIT

@@ -490,3 +490,4 @@ line" "$class/.hidden"
         assert_line "$lab"
     done
 }
+# SPDX-License-Identifier: MIT

@@ -462,3 +462,4 @@ H
     run pgrep -f "$GRADE_TMP/"
     assert_failure
 }
+# SPDX-License-Identifier: MIT

@@ -113,3 +113,4 @@ a_kit() {
     assert_failure 2
     assert_output "handout: no such task: 'lab3.nothing' (see --list)"
 }
+# SPDX-License-Identifier: MIT

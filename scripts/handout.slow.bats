@@ -182,3 +182,4 @@ keep_one() {
     assert_line --regexp '^task lab7\.spin: 0/[0-9]+$'
     assert_line --regexp '^task lab7\.answers: 0/[0-9]+$'
 }
+# SPDX-License-Identifier: MIT

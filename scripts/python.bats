@@ -323,3 +323,4 @@ interrupt_twin() {
         assert_failure
     done
 }
+# SPDX-License-Identifier: MIT

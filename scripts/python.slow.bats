@@ -107,3 +107,4 @@ compare_cell() {
         fail "Python io_threads: ${io} against io_sync.py (5 threads " \
              "should overlap the waits)"
 }
+# SPDX-License-Identifier: MIT

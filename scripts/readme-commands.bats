@@ -291,3 +291,4 @@ tutorial_figures_problems() {
     done
     [ -z "$problems" ] || fail "course path:$problems"
 }
+# SPDX-License-Identifier: MIT

@@ -274,3 +274,4 @@ non_white() {
     [ -s "$png" ] || fail "no screenshot"
     awk -v f="$(non_white "$png")" 'BEGIN { exit !(f < 0.03) }'
 }
+# SPDX-License-Identifier: MIT

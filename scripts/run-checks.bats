@@ -104,3 +104,4 @@ EOF
     refute_line --partial "quick"
     assert_equal "${lines[-1]}" "1 passed, 0 failed, 0 skipped"
 }
+# SPDX-License-Identifier: MIT

@@ -398,3 +398,4 @@ second_sim() {
     assert_line "pid=$pid"
     assert_equal "$(code /dice)" 200
 }
+# SPDX-License-Identifier: MIT

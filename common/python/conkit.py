@@ -571,3 +571,4 @@ def io_finish(timer, interrupt, trace, total, done, failed, nbytes):
     if interrupt.requested():
         return interrupt.exit_status()
     return EXIT_WORK_FAILED if failed else 0
+# SPDX-License-Identifier: MIT

@@ -142,3 +142,4 @@ void gil_yield(struct gil *gil, long worker)
     gil_drop(gil, worker, true);
     gil_take(gil, worker);
 }
+/* SPDX-License-Identifier: MIT */

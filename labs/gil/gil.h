@@ -77,3 +77,4 @@ static inline void gil_checkpoint(struct gil *gil, long worker)
 }
 
 #endif
+/* SPDX-License-Identifier: MIT */

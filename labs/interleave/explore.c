@@ -422,3 +422,4 @@ void interleave_explore_tasks(const struct interleaving *plan,
         counts->runs = 0;
     }
 }
+/* SPDX-License-Identifier: MIT */

@@ -137,3 +137,4 @@ void task_give(struct async_lock *lock);
 bool interleave_lock_acquire(struct async_lock *lock, struct task *task);
 
 #endif
+/* SPDX-License-Identifier: MIT */

@@ -404,3 +404,4 @@ bool turnstile_explore_next(struct turnstile_explorer *explorer)
     }
     return false;
 }
+/* SPDX-License-Identifier: MIT */

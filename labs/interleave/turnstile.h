@@ -184,3 +184,4 @@ static inline char turnstile_letter(int index)
 }
 
 #endif
+/* SPDX-License-Identifier: MIT */

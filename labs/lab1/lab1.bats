@@ -250,3 +250,4 @@ takes_turns_on_several_cpus() {
         assert_regex "${lines[-1]}" '^Execution time: [0-9]+\.[0-9]{2}s$'
     done
 }
+# SPDX-License-Identifier: MIT

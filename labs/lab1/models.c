@@ -411,3 +411,4 @@ int main(int argc, char *argv[])
     }
     return observations_finish(seen, &timer);
 }
+/* SPDX-License-Identifier: MIT */

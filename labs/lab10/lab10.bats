@@ -168,3 +168,4 @@ pool_beats_loop() {
         assert_fitted mixed "$option" 64 20
     done
 }
+# SPDX-License-Identifier: MIT

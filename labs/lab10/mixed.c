@@ -651,3 +651,4 @@ int main(int argc, char *argv[])
     return io_run_finish(&timer, &sites, totals.done, totals.failed,
                          totals.bytes);
 }
+/* SPDX-License-Identifier: MIT */

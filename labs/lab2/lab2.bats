@@ -119,3 +119,4 @@ teardown_file() {
         fail "$stderr"
     assert_equal "$output" ""
 }
+# SPDX-License-Identifier: MIT

@@ -341,3 +341,4 @@ int main(int argc, char *argv[])
     return io_run_finish(&timer, &sites, pool.done, pool.failed,
                          pool.bytes);
 }
+/* SPDX-License-Identifier: MIT */

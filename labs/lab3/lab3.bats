@@ -203,3 +203,4 @@ gil_overlap() {
     # when other work starved the machine
     gil_overlap || gil_overlap
 }
+# SPDX-License-Identifier: MIT

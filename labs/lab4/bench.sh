@@ -110,3 +110,4 @@ for name in io_async curl; do
     printf '%-9s peak RSS %6d KiB, %s connections opened\n' \
         "$name" "$rss" "$conns"
 done
+# SPDX-License-Identifier: MIT

@@ -431,3 +431,4 @@ int main(int argc, char *argv[])
     return io_run_finish(&timer, &sites, downloads.done,
                          downloads.failed, downloads.bytes);
 }
+/* SPDX-License-Identifier: MIT */

@@ -234,3 +234,4 @@ teardown_file() {
     [ $((RUNNING_R * 2)) -lt "$RUNNING_SEEN" ] ||
         fail "task lab4.callbacks: /proc saw io_async running in $RUNNING_R of $RUNNING_SEEN looks while its downloads waited on the network: does on_socket_change() watch each socket for just what libcurl asks, and on_timer_change() keep libcurl's deadline, so that run_loop() sleeps until something is ready?"
 }
+# SPDX-License-Identifier: MIT

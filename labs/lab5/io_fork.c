@@ -628,3 +628,4 @@ int main(int argc, char *argv[])
      * was counted */
     return status == 0 && pool.worker_failed ? EXIT_WORK_FAILED : status;
 }
+/* SPDX-License-Identifier: MIT */

@@ -354,3 +354,4 @@ count() {
             fail "run $run_number: processes left in its group"
     done
 }
+# SPDX-License-Identifier: MIT

@@ -102,3 +102,4 @@ done
 echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "target: with workers >= cores, speed-up >= 0.9 x $cores" \
      "(efficiency >= 0.90)"
+# SPDX-License-Identifier: MIT

@@ -368,3 +368,4 @@ int main(int argc, char *argv[])
         return EXIT_WORK_FAILED;
     return interrupt_requested() ? interrupt_exit_status() : 0;
 }
+/* SPDX-License-Identifier: MIT */

@@ -388,3 +388,4 @@ int main(int argc, char *argv[])
         return interrupt_exit_status();
     return status == 0 ? 0 : EXIT_WORK_FAILED;
 }
+/* SPDX-License-Identifier: MIT */

@@ -115,3 +115,4 @@ int main(int argc, char *argv[])
         return EXIT_WORK_FAILED;
     return interrupt_exit_status();     /* 0 when not interrupted */
 }
+/* SPDX-License-Identifier: MIT */

@@ -412,3 +412,4 @@ async_not_faster() {
     assert_equal "$stderr" \
         "cpu_async: interrupted by SIGINT: 0 of 20 jobs finished, the rest cancelled"
 }
+# SPDX-License-Identifier: MIT

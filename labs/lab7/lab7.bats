@@ -443,3 +443,4 @@ explore_counts() {
         fail "$stderr"
     assert_line "counter=24000000 expected=24000000 lost=0"
 }
+# SPDX-License-Identifier: MIT

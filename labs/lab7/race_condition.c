@@ -491,3 +491,4 @@ int main(int argc, char *argv[])
         return interrupt_exit_status();
     return status;
 }
+/* SPDX-License-Identifier: MIT */

@@ -496,3 +496,4 @@ int main(int argc, char *argv[])
         return interrupt_exit_status();
     return status;
 }
+/* SPDX-License-Identifier: MIT */

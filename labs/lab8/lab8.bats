@@ -438,3 +438,4 @@ field_of() {
     [[ "${lines[-1]}" =~ ^Execution\ time: ]] || fail "no timer line last"
     [[ "$stderr" == *"interrupted by SIGTERM"* ]] || fail "$stderr"
 }
+# SPDX-License-Identifier: MIT

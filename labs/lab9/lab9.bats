@@ -504,3 +504,4 @@ fail_fast_check() {
         [ "$waited" -le 1500 ] || fail "$line took $waited ms to stop"
     done
 }
+# SPDX-License-Identifier: MIT

@@ -225,3 +225,4 @@ int main(int argc, char *argv[])
     free(gather.pages);
     return scrape_finish(&settings, gather.results, &timer);
 }
+/* SPDX-License-Identifier: MIT */

@@ -80,3 +80,4 @@ int main(int argc, char *argv[])
     page_body_free(&body);
     return scrape_finish(&settings, results, &timer);
 }
+/* SPDX-License-Identifier: MIT */

@@ -467,3 +467,4 @@ int main(int argc, char *argv[])
     free(jobs);
     return scrape_finish(&settings, results, &timer);
 }
+/* SPDX-License-Identifier: MIT */

@@ -549,3 +549,4 @@ kit_running() {
     mapfile -t lines <"$BATS_TEST_TMPDIR/out"
     mapfile -t stderr_lines <"$BATS_TEST_TMPDIR/err"
 }
+# SPDX-License-Identifier: MIT

@@ -165,3 +165,4 @@ build_c() {
     cat >"$TOOLS/$1.c"
     cc -O2 -Wall -o "$TOOLS/$1" "$TOOLS/$1.c"
 }
+# SPDX-License-Identifier: MIT

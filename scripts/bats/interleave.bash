@@ -49,3 +49,4 @@ ctrl_c_on_terminal_and_in_a_pipe() {
     TTY_OUTPUT="$(cat "$typescript")"
     interrupt_and_wait INT "$program" "$KIT_PID"
 }
+# SPDX-License-Identifier: MIT

@@ -78,3 +78,4 @@ interrupt_and_wait() {
     stderr="$(cat "$BATS_TEST_TMPDIR/err")"
     mapfile -t lines <"$BATS_TEST_TMPDIR/out"
 }
+# SPDX-License-Identifier: MIT

@@ -142,3 +142,4 @@ starved_sites() {
     echo "$dir/sites.txt"
 }
 
+# SPDX-License-Identifier: MIT

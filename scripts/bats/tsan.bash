@@ -80,3 +80,4 @@ tsan_exec() {
     fi
     return "$status"
 }
+# SPDX-License-Identifier: MIT

@@ -40,3 +40,4 @@ timeout 1200 apt-get install -y -q --no-install-recommends \
 
 make -C "$source_dir/kit" --no-print-directory sitesim
 chmod -R go-w "$source_dir"
+# SPDX-License-Identifier: MIT

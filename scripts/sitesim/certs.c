@@ -406,3 +406,4 @@ out_free:
     SSL_CTX_free(ctx);
     return NULL;
 }
+/* SPDX-License-Identifier: MIT */

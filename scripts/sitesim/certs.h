@@ -16,3 +16,4 @@ int certs_ensure(const char *dir);
 SSL_CTX *certs_server_context(const char *dir);
 
 #endif
+/* SPDX-License-Identifier: MIT */

@@ -253,3 +253,4 @@ int config_load(struct config *cfg, int argc, char **argv)
     return 0;
 }
 
+/* SPDX-License-Identifier: MIT */

@@ -26,3 +26,4 @@ struct config {
 int config_load(struct config *cfg, int argc, char **argv);
 
 #endif
+/* SPDX-License-Identifier: MIT */

@@ -886,3 +886,4 @@ int64_t conns_next_deadline(const struct conns *cs)
         next = cs->idle_head->active_at_us + IDLE_US;
     return next;
 }
+/* SPDX-License-Identifier: MIT */

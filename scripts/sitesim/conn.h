@@ -62,3 +62,4 @@ void conns_expire(struct conns *cs, int64_t now);
 int64_t conns_next_deadline(const struct conns *cs);
 
 #endif
+/* SPDX-License-Identifier: MIT */

@@ -90,3 +90,4 @@ struct deadline *deadline_first(const struct deadline_heap *heap)
 {
     return heap->count > 0 ? heap->slots[0] : NULL;
 }
+/* SPDX-License-Identifier: MIT */

@@ -39,3 +39,4 @@ void deadline_remove(struct deadline_heap *heap, struct deadline *t);
 struct deadline *deadline_first(const struct deadline_heap *heap);
 
 #endif
+/* SPDX-License-Identifier: MIT */

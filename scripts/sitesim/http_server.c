@@ -899,3 +899,4 @@ void http_handle(const struct config *cfg, bool tls, char *head,
         respond_text(resp, "404 Not Found");
     }
 }
+/* SPDX-License-Identifier: MIT */

@@ -83,3 +83,4 @@ size_t http_chunk_frame(char *out, const char *data, size_t len,
                         bool http10);
 
 #endif
+/* SPDX-License-Identifier: MIT */

@@ -431,3 +431,4 @@ int64_t listeners_next_deadline(const struct listeners *ls)
 {
     return ls->paused ? ls->resume_us : INT64_MAX;
 }
+/* SPDX-License-Identifier: MIT */

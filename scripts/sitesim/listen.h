@@ -43,3 +43,4 @@ void listeners_resume(struct listeners *ls, int64_t now);
 int64_t listeners_next_deadline(const struct listeners *ls);
 
 #endif
+/* SPDX-License-Identifier: MIT */

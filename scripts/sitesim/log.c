@@ -46,3 +46,4 @@ void log_line(const char *fmt, ...)
     va_end(ap);
     fputc('\n', log_file);  /* the file is line-buffered: this flushes */
 }
+/* SPDX-License-Identifier: MIT */

@@ -16,3 +16,4 @@ void log_close(void);
 void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif
+/* SPDX-License-Identifier: MIT */

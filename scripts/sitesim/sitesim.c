@@ -345,3 +345,4 @@ out_close_signal:
     close(s.signal_fd);
     return status;
 }
+/* SPDX-License-Identifier: MIT */

@@ -186,3 +186,4 @@ size_t stats_log_lines(const struct stats *st, uint64_t *next,
     }
     return used;
 }
+/* SPDX-License-Identifier: MIT */

@@ -57,3 +57,4 @@ size_t stats_log_lines(const struct stats *st, uint64_t *next,
                        uint64_t end, char *out, size_t cap);
 
 #endif
+/* SPDX-License-Identifier: MIT */

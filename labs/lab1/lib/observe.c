@@ -403,3 +403,4 @@ int observations_finish(struct observation seen[MODEL_COUNT],
         return interrupt_exit_status();
     return failed == 0 ? 0 : EXIT_WORK_FAILED;
 }
+/* SPDX-License-Identifier: MIT */

@@ -117,3 +117,4 @@ int observations_finish(struct observation seen[MODEL_COUNT],
                         const struct timer *timer);
 
 #endif
+/* SPDX-License-Identifier: MIT */

@@ -315,3 +315,4 @@ void trace_job(const struct jobs *jobs, long k, long worker,
     format_job(label, sizeof label, jobs, k);
     trace_record(k, worker, label, start_us, end_us, status);
 }
+/* SPDX-License-Identifier: MIT */

@@ -147,3 +147,4 @@ void trace_job(const struct jobs *jobs, long k, long worker,
                int64_t start_us, int64_t end_us, const char *status);
 
 #endif
+/* SPDX-License-Identifier: MIT */

@@ -116,3 +116,4 @@ def print_summary(jobs, results, interrupt):
         print("results=[" + ", ".join(repr(r) for r in results) + "]",
               flush=True)
     interrupt.report(done, jobs.count, "jobs")
+# SPDX-License-Identifier: MIT

@@ -96,3 +96,4 @@ void parse_options(int argc, char *argv[], struct settings *settings)
                     "at most %d threads: '%ld'", TURNSTILE_MAX_THREADS,
                     settings->threads);
 }
+/* SPDX-License-Identifier: MIT */

@@ -32,3 +32,4 @@ struct settings {
 void parse_options(int argc, char *argv[], struct settings *settings);
 
 #endif
+/* SPDX-License-Identifier: MIT */

@@ -281,3 +281,4 @@ void explore_transfers(const struct settings *settings,
         printf(", deadlocked: %ld of %ld", tasks.deadlocked, tasks.runs);
     printf("\n");
 }
+/* SPDX-License-Identifier: MIT */

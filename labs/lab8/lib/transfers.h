@@ -85,3 +85,4 @@ void explore_transfers(const struct settings *settings,
                        task_proc *transfer_task);
 
 #endif
+/* SPDX-License-Identifier: MIT */

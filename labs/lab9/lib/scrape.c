@@ -416,3 +416,4 @@ int scrape_finish(const struct scrape_settings *settings,
         status = EXIT_WORK_FAILED;
     return status;
 }
+/* SPDX-License-Identifier: MIT */

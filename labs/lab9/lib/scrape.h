@@ -142,3 +142,4 @@ int scrape_finish(const struct scrape_settings *settings,
                   struct page_result *results, const struct timer *timer);
 
 #endif
+/* SPDX-License-Identifier: MIT */

@@ -160,3 +160,4 @@ class NoSites:
 
     def __init__(self, base):
         self.loopback_only = conkit.on_loopback(base)
+# SPDX-License-Identifier: MIT
