@@ -83,11 +83,14 @@ users_of() {
     find "$1" -name grade.json -exec jq -r '.limits.user' {} + | sort -u
 }
 
-# assert_user_gone USER: no process of USER runs, and it owns nothing in
-# the shared temporary folders.
+# assert_user_gone USER: no process of USER runs (a zombie, dead and not
+# yet reaped by a parent that never will -- pid 1 of a container or of
+# this machine -- runs nothing), and it owns nothing in the shared
+# temporary folders.
 assert_user_gone() {
     local left
-    left="$(ps -U "$1" -o pid=,args= 2>/dev/null || true)"
+    left="$(ps -U "$1" -o pid=,stat=,args= 2>/dev/null |
+        awk '$2 !~ /^Z/' || true)"
     [ -z "$left" ] || fail "$1 still runs: $left"
     left="$(find /tmp /var/tmp /dev/shm -xdev -user "$1" 2>/dev/null | head -n 3)"
     [ -z "$left" ] || fail "$1 left files: $left"
@@ -354,12 +357,11 @@ EOF
     copy="$(copy_kit tsan)"
     # bank's lock does nothing, unless built with -DREAL_LOCK, which the
     # student's Makefile adds to its SAN=thread build only
-    sed -i -e 's/pthread_mutex_lock(&transaction_lock)/LOCK_IF_REAL(pthread_mutex_lock(\&transaction_lock))/' \
-        -e 's/pthread_mutex_unlock(&transaction_lock)/LOCK_IF_REAL(pthread_mutex_unlock(\&transaction_lock))/' \
-        "$copy/labs/lab8/bank.c"
-    sed -i '1i #ifdef REAL_LOCK\n#define LOCK_IF_REAL(call) (call)\n#else\n#define LOCK_IF_REAL(call) 0\n#endif' \
-        "$copy/labs/lab8/bank.c"
-    grep -q 'LOCK_IF_REAL(pthread_mutex_lock' "$copy/labs/lab8/bank.c"
+    sed -i -e '/^ *TURNSTILE_\(UN\)\{0,1\}LOCK(&transaction_lock,/{
+                   i #ifdef REAL_LOCK
+                   a #endif
+               }' "$copy/labs/lab8/bank.c"
+    [ "$(grep -c '^#ifdef REAL_LOCK$' "$copy/labs/lab8/bank.c")" -eq 2 ]
     sed -i 's/^  CFLAGS += -fsanitize=thread -fno-omit-frame-pointer$/& -DREAL_LOCK/' \
         "$copy/Makefile"
     grep -q -- '-DREAL_LOCK' "$copy/Makefile"
