@@ -359,7 +359,7 @@ EOF
     # student's Makefile adds to its SAN=thread build only
     sed -i -e '/^ *TURNSTILE_\(UN\)\{0,1\}LOCK(&transaction_lock,/{
                    i #ifdef REAL_LOCK
-                   a #endif
+                   a #else\n        (void)&transaction_lock;\n#endif
                }' "$copy/labs/lab8/bank.c"
     [ "$(grep -c '^#ifdef REAL_LOCK$' "$copy/labs/lab8/bank.c")" -eq 2 ]
     sed -i 's/^  CFLAGS += -fsanitize=thread -fno-omit-frame-pointer$/& -DREAL_LOCK/' \
