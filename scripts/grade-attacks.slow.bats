@@ -497,7 +497,7 @@ EOF
     printf 'losing=SECRET\ncount-2x3=1\n' >"$secret/answers"
     chmod 600 "$secret/answers"
     copy="$(copy_kit answers)"
-    ln -s "$secret/answers" "$copy/labs/lab7/answers.txt"
+    ln -sfn "$secret/answers" "$copy/labs/lab7/answers.txt"
     TABLE="$(table lab7 "exercise: labs/lab7/answers.txt holds a losing schedule found by hand and the predicted count for 2 threads x 3 increments (graded)")"
     run --separate-stderr grade --kit "$copy" --points "$TABLE" lab7
     rm -rf "$secret"

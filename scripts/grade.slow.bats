@@ -17,17 +17,18 @@ load bats/grade
 # ====== scripts/grade ======
 
 @test "grade: the kit as it is scores full marks on lab2 and lab3" {
-    local total
-    total="$(table_total lab2 lab3)"
-    [ "$total" -gt 0 ]
+    local score tasks names
+    read -r score tasks names < <(table_split lab2 lab3)
+    [ "$score" -gt 0 ] && [ "$tasks" -gt 0 ]
     run --separate-stderr grade --kit "$PRISTINE" lab2 lab3
     assert_success
-    assert_line "Score: $total/$total"
+    assert_line "Score: $score/$score"
+    assert_line "Tasks: $tasks/$tasks"
     refute_output --regexp ': (FAIL|SKIP) \('
-    # one line per graded check, then the score
+    # one line per graded check, one per task, then the two totals
     local checks
     checks="$(grep -cE '^lab(2|3)'$'\t' "$POINTS")"
-    assert_equal "${#lines[@]}" "$((checks + 1))"
+    assert_equal "${#lines[@]}" "$((checks + names + 2))"
     run jq '[.checks[] | select(.status == "OK")] | length' \
         "$BATS_TEST_TMPDIR/out/grade.json"
     assert_output "$checks"

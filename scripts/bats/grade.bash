@@ -77,6 +77,21 @@ table_total() {
         END { print total + 0 }' "$POINTS"
 }
 
+# table_split LAB...: "SCORE TASKS TASK_NAMES": the points of the kit's
+# own checks ("Score:") and of the task checks ("Tasks:", a flag
+# task:NAME), and how many tasks, in those labs.
+table_split() {
+    local labs=" $* "
+    awk -F'\t' -v labs="$labs" '
+        /^lab[0-9]+\t/ && index(labs, " " $1 " ") {
+            if ($4 ~ /task:/) { tasks += $2; t = $4
+                                sub(/.*task:/, "", t); sub(/[ ,].*/, "", t)
+                                names[t] = 1 }
+            else score += $2 }
+        END { n = 0; for (t in names) n++
+              print score + 0, tasks + 0, n }' "$POINTS"
+}
+
 # points_file NAME LINES...: a points table for one test (LINES are
 # "lab<TAB>points<TAB>name[<TAB>retry]"); prints its path.
 points_file() {
