@@ -498,11 +498,11 @@ EOF
     chmod 600 "$secret/answers"
     copy="$(copy_kit answers)"
     ln -sfn "$secret/answers" "$copy/labs/lab7/answers.txt"
-    TABLE="$(table lab7 "exercise: labs/lab7/answers.txt holds a losing schedule found by hand and the predicted count for 2 threads x 3 increments (graded)")"
+    TABLE="$(table lab7 "race_condition: labs/lab7/answers.txt holds a losing schedule found by hand and the predicted count for 2 threads x 3 increments (graded)")"
     run --separate-stderr grade --kit "$copy" --points "$TABLE" lab7
     rm -rf "$secret"
     # the student's user cannot read it: for the grader there is no file
-    assert_line --regexp '^lab7: exercise: labs/lab7/answers.txt .*: SKIP \(0/3\) \(skipped: exercise not done yet'
+    assert_line --regexp '^lab7: race_condition: labs/lab7/answers.txt .*: FAIL \(0/3\)'
     ! grep -rq SECRET "$BATS_TEST_TMPDIR/out" ||
         fail "root read the file: $(grep -r SECRET "$BATS_TEST_TMPDIR/out")"
 }

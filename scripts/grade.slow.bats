@@ -32,8 +32,9 @@ load bats/grade
     run jq '[.checks[] | select(.status == "OK")] | length' \
         "$BATS_TEST_TMPDIR/out/grade.json"
     assert_output "$checks"
-    run jq '.score, .total' "$BATS_TEST_TMPDIR/out/grade.json"
-    assert_equal "$output" "$total"$'\n'"$total"
+    run jq '.score, .total, .tasks_score, .tasks_total' \
+        "$BATS_TEST_TMPDIR/out/grade.json"
+    assert_equal "$output" "$score"$'\n'"$score"$'\n'"$tasks"$'\n'"$tasks"
     # bats' JUnit report, one testcase per check, none failed
     run grep -c '<testcase ' "$BATS_TEST_TMPDIR/out/junit.xml"
     assert_output "$checks"
