@@ -139,9 +139,13 @@ load bats/grade
 @test "limit: --clean-env hands the command a fixed environment and no descriptor but 0-2" {
     local names
     # what the grader's bats run has, and a check's sanitizer options
-    KIT_LIMIT=1 KIT_USER=x KIT_BIN=/x BATS_TEST_NAME=x CONKIT_GRADE_RUN=1 \
+    # (from a known environment: the caller's own -- a simulator's
+    # ports exported around the checks, say -- would pass through too)
+    run env -i PATH="$PATH" HOME="${HOME:-/root}" LANG=C.UTF-8 \
+        TMPDIR="${TMPDIR:-/tmp}" \
+        KIT_LIMIT=1 KIT_USER=x KIT_BIN=/x BATS_TEST_NAME=x CONKIT_GRADE_RUN=1 \
         SIM_STATS_KEY=secret TSAN_OPTIONS=exitcode=66 CONKIT_HTTP_PORT=1 \
-        run "$KIT/scripts/limit" --clean-env -- \
+        "$KIT/scripts/limit" --clean-env -- \
         bash -c 'env; ls /proc/self/fd' 7>/dev/null 9>/dev/null
     assert_success
     names="$(sed -n 's/^\([A-Za-z_][A-Za-z_0-9]*\)=.*/\1/p' <<<"$output" |
