@@ -253,7 +253,7 @@ bank 200 line --mode sync --transfers 200
 scrape_sync 118 line --pages 118
 scrape_threads 118 line --pages 118 --workers 2
 scrape_async 118 line --pages 118 --max-conns 2
-mixed 400 line --repeat 100 --model threads --workers 2 --rounds 2000
+mixed 800 line --repeat 200 --model threads --workers 2 --rounds 2000
 RUNS
 }
 
@@ -282,9 +282,11 @@ interrupt_long_run() {
     # its handler in place (a background job starts with SIGINT ignored
     # until then) and, for `line`, its first result out: work done
     if [ "$when" = line ]; then
-        wait_started "$pid" "$out"
+        wait_started "$pid" "$out" ||
+            fail "$program: $(wait "$pid"; echo "exit $?"): $(head -c 300 "$err")"
     else
-        wait_started "$pid"
+        wait_started "$pid" ||
+            fail "$program: $(wait "$pid"; echo "exit $?"): $(head -c 300 "$err")"
     fi
     kill -"$signal" "$pid" || fail "$program ended before the signal"
     timeout 15 tail --pid="$pid" -f /dev/null || kill -9 -- "-$pid"
