@@ -100,6 +100,9 @@ LAB2_HELP="io_sync: --help lists every option and exits 0"
 LAB2_TRACE="io_sync: --trace writes one row per download"
 LAB2_ALL="io_sync: every download of the default list succeeds with the right byte counts"
 
+# serial: it checks that the grading users it had run nothing afterwards;
+# a grader in another file beside it may take the same user at once
+# bats test_tags=serial
 @test "attack: links planted in every folder the student's user can write never redirect a write or a read of root's" {
     need_root
     local copy canary secret before
@@ -263,6 +266,9 @@ __attribute__((constructor)) static void attack(int argc, char **argv)
 EOF
 }
 
+# serial: it checks that the grading users it had run nothing afterwards;
+# a grader in another file beside it may take the same user at once
+# bats test_tags=serial
 @test "attack: a student's program and its daemon reach no other student in grade --class --jobs 2, with or without a pids cgroup" {
     need_root
     local class="$BATS_TEST_TMPDIR/class" cgroup out user
