@@ -11,7 +11,7 @@
 #   make test-slow       the slow tier: every *.slow.bats (CI runs it too)
 #   make check LAB=3     run one lab's checks
 #   make grade           score the graded checks (scripts/grade)
-#   make autograder      autograder.zip for Gradescope (scripts/gradescope)
+#   make autograder      autograder.zip for Gradescope (scripts/grader/gradescope)
 #   make handout         the student kit, every task cut (OUT=handout,
 #                        LABS="3 7" for some labs; scripts/handout)
 #   make serve / stop    start / stop the local site simulator
@@ -192,7 +192,7 @@ fresh-check:
 	@scripts/fresh-check
 
 autograder:
-	@scripts/gradescope/bundle
+	@scripts/grader/gradescope/bundle
 
 # the student's kit, derived from the TASK marks (labs/INSTRUCTORS.md)
 OUT ?= handout

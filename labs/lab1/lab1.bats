@@ -12,7 +12,7 @@
 # bats file_tags=serial
 
 bats_require_minimum_version 1.5.0
-load ../../scripts/bats/common
+load ../../scripts/checks/lib/common
 
 LETTERS=ABCDEFGHIJKLMNOPQRSTUVWXYZ
 

@@ -2,8 +2,8 @@
 # lab10.bats -- checks for mixed: downloads that wait and hashes that
 # compute, on four models.
 
-load ../../scripts/bats/common
-load ../../scripts/bats/io
+load ../../scripts/checks/lib/common
+load ../../scripts/checks/lib/io
 
 setup_file() {
     # 40 ms per request, as lab 3's checks

@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
 # lab2.bats -- checks for io_sync: one thread, one reused session.
 
-load ../../scripts/bats/common
-load ../../scripts/bats/io
+load ../../scripts/checks/lib/common
+load ../../scripts/checks/lib/io
 
 setup_file() {
     # small latency keeps the checks quick; the connection delay makes a

@@ -1,9 +1,9 @@
 #!/usr/bin/env bats
 # lab3.bats -- checks for io_threads: a pool of threads, one session each.
 
-load ../../scripts/bats/common
-load ../../scripts/bats/io
-load ../../scripts/bats/tsan
+load ../../scripts/checks/lib/common
+load ../../scripts/checks/lib/io
+load ../../scripts/checks/lib/tsan
 
 setup_file() {
     # 40 ms per request: waiting dominates, as on the real network

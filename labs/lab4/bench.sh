@@ -19,7 +19,7 @@ set -euo pipefail
 
 kit="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # needs_value, unknown_option, positive_whole_numbers
-source "$kit/scripts/bench-options.bash"
+source "$kit/scripts/pictures/bench-options.bash"
 repeat=5000
 latency=100
 runs=3
@@ -62,8 +62,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-CONKIT_HTTP_PORT="$("$kit/scripts/free-port")"
-CONKIT_HTTPS_PORT="$("$kit/scripts/free-port")"
+CONKIT_HTTP_PORT="$("$kit/scripts/checks/lib/free-port")"
+CONKIT_HTTPS_PORT="$("$kit/scripts/checks/lib/free-port")"
 CONKIT_SIMDIR="$work/sim"
 export CONKIT_HTTP_PORT CONKIT_HTTPS_PORT CONKIT_SIMDIR
 mkdir -p "$CONKIT_SIMDIR"

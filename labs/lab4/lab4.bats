@@ -1,9 +1,9 @@
 #!/usr/bin/env bats
 # lab4.bats -- checks for io_async: one thread, libcurl on an epoll loop.
 
-load ../../scripts/bats/common
-load ../../scripts/bats/interrupt
-load ../../scripts/bats/io
+load ../../scripts/checks/lib/common
+load ../../scripts/checks/lib/interrupt
+load ../../scripts/checks/lib/io
 
 setup_file() {
     # 100 ms per request and no jitter: every round of downloads takes

@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
 # lab5.bats -- checks for io_fork: fork()ed workers, one session each.
 
-load ../../scripts/bats/common
-load ../../scripts/bats/io
+load ../../scripts/checks/lib/common
+load ../../scripts/checks/lib/io
 
 setup_file() {
     # 20 ms per request keeps the default list quick; the slow checks

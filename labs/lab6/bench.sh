@@ -17,7 +17,7 @@ set -euo pipefail
 
 kit="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # needs_value, unknown_option, positive_whole_numbers
-source "$kit/scripts/bench-options.bash"
+source "$kit/scripts/pictures/bench-options.bash"
 
 repeat=3
 n=36

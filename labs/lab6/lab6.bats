@@ -3,8 +3,8 @@
 # cpu_async and cpu_fork run the same jobs and must print the same exact
 # results; their speeds must differ the way the lab says they do.
 
-load ../../scripts/bats/common
-load ../../scripts/bats/interrupt
+load ../../scripts/checks/lib/common
+load ../../scripts/checks/lib/interrupt
 
 # The machine to itself (scripts/run-checks runs it after the others):
 # its checks count CPUs used and compare CPU seconds.
@@ -143,7 +143,7 @@ children_cpu() {
 }
 
 # cpu_cost PROGRAM ARGS...: the CPU seconds a quiet run of PROGRAM
-# costs, less what starting it costs (under the grader, scripts/limit's
+# costs, less what starting it costs (under the grader, scripts/grader/limit's
 # own work around it), measured on PROGRAM --help.
 cpu_cost() {
     local program="$1" run start
@@ -192,7 +192,7 @@ cores_of() {
     runner=$!
     : >"$samples"
     while kill -0 "$runner" 2>/dev/null; do
-        # the program is a child of timeout (or scripts/limit): look for
+        # the program is a child of timeout (or scripts/grader/limit): look for
         # it, and its children, in the process table now and then
         if [ $((round % 5)) -eq 0 ] || [ -z "$pids" ]; then
             pids="$(ps -e -o pid=,ppid=,comm= | awk -v root="$runner" \

@@ -7,10 +7,10 @@
 # 20 runs lose updates; the locked checks must be exact in every run.
 
 bats_require_minimum_version 1.5.0
-load ../../scripts/bats/common
-load ../../scripts/bats/tsan
-load ../../scripts/bats/interrupt
-load ../../scripts/bats/interleave
+load ../../scripts/checks/lib/common
+load ../../scripts/checks/lib/tsan
+load ../../scripts/checks/lib/interrupt
+load ../../scripts/checks/lib/interleave
 
 # lost_of OUTPUT: the Z of "counter=X expected=Y lost=Z".
 lost_of() {

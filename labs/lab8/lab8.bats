@@ -8,10 +8,10 @@
 # counts how many of 10 runs break the sum.
 
 bats_require_minimum_version 1.5.0
-load ../../scripts/bats/common
-load ../../scripts/bats/tsan
-load ../../scripts/bats/interrupt
-load ../../scripts/bats/interleave
+load ../../scripts/checks/lib/common
+load ../../scripts/checks/lib/tsan
+load ../../scripts/checks/lib/interrupt
+load ../../scripts/checks/lib/interleave
 
 GOLDEN_DIR="$KIT/expected/lab8"
 

@@ -2,8 +2,8 @@
 # lab9.bats -- checks for the scrapers: results in input order though
 # finished out of order, futures, gather, collect-all vs fail-fast.
 
-load ../../scripts/bats/common
-load ../../scripts/bats/interrupt
+load ../../scripts/checks/lib/common
+load ../../scripts/checks/lib/interrupt
 
 setup_file() {
     # 50 ms +- 20 ms per page: pages finish in a shuffled order, and

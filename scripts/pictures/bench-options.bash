@@ -2,7 +2,7 @@
 #
 # A bench script sources it and reads its own options in a case loop:
 #
-#     source "$kit/scripts/bench-options.bash"
+#     source "$kit/scripts/pictures/bench-options.bash"
 #     while [ $# -gt 0 ]; do
 #         case "$1" in
 #         --runs) needs_value "$1" $#; runs="$2"; shift 2 ;;

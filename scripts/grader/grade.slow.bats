@@ -4,14 +4,14 @@
 # real copy of this kit, broken or made hostile the way a student might,
 # and runs its labs' real checks with their own simulators: about 20 s to
 # a minute each.  The grader's quicker checks (its limits, its usage, a
-# few gradings of one or two checks) are in scripts/grade.bats.  The fork
+# few gradings of one or two checks) are in scripts/grader/grade.bats.  The fork
 # bomb used here has a safety bound of its own (a shared counter: at most
 # 3000 forks in all), so even a broken limit could not use up this
 # machine's pids.
 
 bats_require_minimum_version 1.5.0
-load bats/common
-load bats/grade
+load ../checks/lib/common
+load grade
 
 
 # ====== scripts/grade ======
@@ -46,7 +46,7 @@ load bats/grade
     local copy
     copy="$(copy_kit nocgroup)"
     cat >"$copy/labs/lab2/bomb.h" <<'H'
-/* bomb.h -- a bounded fork bomb for scripts/grade.bats (3000 forks at
+/* bomb.h -- a bounded fork bomb for scripts/grader/grade.bats (3000 forks at
  * most, in all, through a counter in shared memory). */
 #include <stdatomic.h>
 #include <sys/mman.h>
@@ -104,7 +104,7 @@ break_kit() {
         # a fork bomb (every process forks in a loop), bounded: at most
         # 3000 forks in all (a counter in shared memory)
         cat >"$2/labs/lab2/bomb.h" <<'H'
-/* bomb.h -- a fork bomb for scripts/grade.bats.  Every process forks in a
+/* bomb.h -- a fork bomb for scripts/grader/grade.bats.  Every process forks in a
  * loop, so their number grows exponentially until fork() fails, and then
  * each keeps trying.  Its safety bound: a counter in shared memory lets
  * at most BOMB_FORKS forks succeed, in all. */
@@ -211,7 +211,7 @@ H
         "$(table_line lab2 "io_sync: bad usage prints one line and exits 2")" \
         "$(table_line lab3 "io_threads: bad usage prints one line and exits 2")")"
     mkdir -p "$root"
-    "$KIT/scripts/gradescope/bundle" "$BATS_TEST_TMPDIR/autograder.zip"
+    "$KIT/scripts/grader/gradescope/bundle" "$BATS_TEST_TMPDIR/autograder.zip"
     unzip -q "$BATS_TEST_TMPDIR/autograder.zip" -d "$root/source"
     [ -x "$root/source/setup.sh" ] && [ -x "$root/source/run_autograder" ]
     # the bats the kit is checked with travels in the zip, with its
@@ -268,7 +268,7 @@ lab3: io_threads: bad usage prints one line and exits 2"
     # io_threads: io_sync's loop on the main thread, N idle threads beside
     # it, and a timer that shows a Nth of the time taken
     cat >"$copy/labs/lab3/idle.h" <<'H'
-/* idle.h -- for scripts/grade.bats: threads that only exist. */
+/* idle.h -- for scripts/grader/grade.bats: threads that only exist. */
 #include <pthread.h>
 #include <unistd.h>
 
@@ -305,7 +305,7 @@ H
         "$copy/labs/lab4/io_async.c")" -eq 3 ]
     # cpu_threads: the answers at once (fib by a loop), "Execution time: 0.00s"
     cat >"$copy/labs/lab6/table.h" <<'H'
-/* table.h -- for scripts/grade.bats: fib(--n) x 20 at once, no work. */
+/* table.h -- for scripts/grader/grade.bats: fib(--n) x 20 at once, no work. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -401,7 +401,7 @@ H
     copy="$(copy_kit hostile)"
     # race_condition forks 10,000 children that sleep, then does its work
     cat >"$copy/labs/lab7/children.h" <<'H'
-/* children.h -- for scripts/grade.bats: 10,000 sleeping children. */
+/* children.h -- for scripts/grader/grade.bats: 10,000 sleeping children. */
 #include <unistd.h>
 
 static void children(void)

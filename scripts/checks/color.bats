@@ -3,7 +3,7 @@
 # --color always colours, the default never colours a pipe or a file,
 # NO_COLOR turns auto off, --color bogus is a usage error.
 
-load bats/common
+load lib/common
 
 ESC=$'\033['
 

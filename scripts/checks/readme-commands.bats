@@ -19,11 +19,11 @@
 #   failed, which a lesson may show on purpose) -- never 2 (a usage error:
 #   the README is wrong), a crash or a timeout.
 #
-# README_COMMANDS_VERBOSE=1 bats scripts/readme-commands.bats lists the
+# README_COMMANDS_VERBOSE=1 bats scripts/checks/readme-commands.bats lists the
 # commands run.
 
 bats_require_minimum_version 1.5.0
-load bats/common
+load lib/common
 
 setup_file() {
     # a short latency: the commands are checked for working, not timed

@@ -1,6 +1,6 @@
 # common.bash -- shared setup for every conkit bats file.
 #
-#   load ../../scripts/bats/common
+#   load ../../scripts/checks/lib/common
 #
 #   setup_file()    { sim_start --latency 40 --jitter 0; }
 #   teardown_file() { sim_stop; }
@@ -9,7 +9,7 @@
 # folder and exports CONKIT_HTTP_PORT, CONKIT_HTTPS_PORT and CONKIT_SIMDIR,
 # so that every program the test runs with --sites local talks to it.
 
-KIT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+KIT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 export KIT
 
 # run --separate-stderr needs bats 1.5
@@ -37,7 +37,7 @@ kit() {
 # kit_limited SECONDS CMD ARGS...: run any command of the student's kit
 # (a program, a TSan build, make) under the limits every run gets: a time
 # limit with SIGKILL 5 s after SIGTERM, fd 3 (bats' TAP stream) closed.
-# When the grader sets KIT_LIMIT, scripts/limit also caps the tasks
+# When the grader sets KIT_LIMIT, scripts/grader/limit also caps the tasks
 # (KIT_MAX_PROCS) and the bytes printed (KIT_MAX_OUTPUT), kills anything
 # the command left behind, and runs it as KIT_USER (the grader's
 # unprivileged user) with a clean environment (nothing that says a
@@ -77,7 +77,7 @@ kit_limited() {
         rm -f "$notes" "$times"
         # shellcheck disable=SC2086  # the options are words or nothing
         CONKIT_LIMIT_TMPDIR="${work:-${TMPDIR:-/tmp}}" \
-            "$KIT/scripts/limit" --time "$seconds" \
+            "$KIT/scripts/grader/limit" --time "$seconds" \
             --procs "${KIT_MAX_PROCS:-256}" \
             --output "${KIT_MAX_OUTPUT:-1048576}" --notes "$notes" \
             --times "$times" ${KIT_USER:+--user "$KIT_USER" --clean-env} \
@@ -237,7 +237,7 @@ has_line() {
 # done) -- the events a check waits for before it signals a program,
 # never a fixed sleep.  Its
 # stdout is read through /proc/PID/fd/1 when that is a file: under the
-# grader, scripts/limit keeps a program's output in a file of its own
+# grader, scripts/grader/limit keeps a program's output in a file of its own
 # until the program ends.  30 s at most; fails with a line saying what
 # never came.
 wait_started() {
@@ -317,7 +317,7 @@ kit_threads() {
 
 # free_port: print a TCP port on 127.0.0.1 that nothing listens on now.
 free_port() {
-    "$KIT/scripts/free-port"
+    "$KIT/scripts/checks/lib/free-port"
 }
 
 # sim_start [sitesim options]: start a private simulator for this file.

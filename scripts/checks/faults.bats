@@ -5,8 +5,8 @@
 # The per-lab ones (io_threads at a low thread limit, io_fork and a
 # process-group Ctrl-C) are in labs/lab3 and labs/lab5.
 
-load bats/common
-load bats/io
+load lib/common
+load lib/io
 
 setup_file() {
     sim_start --latency 50 --jitter 0 --conn-delay 5
@@ -261,7 +261,7 @@ RUNS
     local program
     while read -r program; do
         long_runs | grep -q "^$program " ||
-            fail "$program has no line in long_runs (scripts/faults.bats)"
+            fail "$program has no line in long_runs (scripts/checks/faults.bats)"
     done < <(make -s -C "$KIT" --no-print-directory list-programs)
 }
 

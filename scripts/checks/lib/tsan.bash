@@ -1,7 +1,7 @@
 # tsan.bash -- running ThreadSanitizer builds in checks (labs 7 and 8).
 #
-#   load ../../scripts/bats/common
-#   load ../../scripts/bats/tsan
+#   load ../../scripts/checks/lib/common
+#   load ../../scripts/checks/lib/tsan
 #
 #   tsan_build race_condition
 #   tsan_run race_condition --lock none     # status 66: a race was found

@@ -2,7 +2,7 @@
 # interrupt contract (common/interrupt.h): exit 130/143 within a second,
 # the summary printed, trace rows for finished and cancelled work.
 #
-#   load ../../scripts/bats/interrupt
+#   load ../../scripts/checks/lib/interrupt
 #   interrupt_run INT line scrape_sync --pages 118 --trace "$trace"
 #   assert_equal "$status" 130
 #   [ "$waited" -le 1500 ]

@@ -1,7 +1,7 @@
 # interleave.bash -- helpers for the checks of --schedule and --explore
 # (labs/interleave/, labs 7 and 8).
 #
-#   load ../../scripts/bats/interleave
+#   load ../../scripts/checks/lib/interleave
 #   assert_equal "$schedules" "$(multinomial 3 3)"     # 20
 
 # multinomial STEPS...: (s1 + s2 + ...)! / (s1! s2! ...), by awk with its

@@ -5,13 +5,13 @@
 # each other through files they make (events), never for the clock.
 
 bats_require_minimum_version 1.5.0
-load bats/common
+load lib/common
 
 # fake_kit: a kit folder holding only run-checks and the bats files the
 # check writes into it; prints its path.
 fake_kit() {
     local kit="$BATS_TEST_TMPDIR/kit"
-    mkdir -p "$kit/scripts" "$kit/labs/lab1" "$kit/labs/lab2"
+    mkdir -p "$kit/scripts/checks" "$kit/labs/lab1" "$kit/labs/lab2"
     cp "$KIT/scripts/run-checks" "$kit/scripts/"
     echo "$kit"
 }
@@ -86,12 +86,12 @@ EOF
 @test "run-checks: *.slow.bats runs only with 'slow'; failures and skips are counted" {
     local kit
     kit="$(fake_kit)"
-    write "$kit/scripts/quick.bats" <<'EOF'
+    write "$kit/scripts/checks/quick.bats" <<'EOF'
 |@test "quick ok" { true; }
 |@test "quick skip" { skip "not here"; }
 |@test "quick fail" { false; }
 EOF
-    write "$kit/scripts/long.slow.bats" <<'EOF'
+    write "$kit/scripts/checks/long.slow.bats" <<'EOF'
 |@test "slow one" { true; }
 EOF
     run_checks "$kit" all

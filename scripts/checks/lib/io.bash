@@ -1,8 +1,8 @@
 # io.bash -- checks every I/O lab shares (the io_* programs' shared
 # promises: README.md "Commands" and common/io_options.h).
 #
-#   load ../../scripts/bats/common
-#   load ../../scripts/bats/io
+#   load ../../scripts/checks/lib/common
+#   load ../../scripts/checks/lib/io
 #
 # Each helper runs a program and asserts on its real output.
 

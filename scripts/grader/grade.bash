@@ -1,4 +1,4 @@
-# grade.bash -- what scripts/grade.bats and scripts/grade.slow.bats share:
+# grade.bash -- what scripts/grader/grade.bats and scripts/grader/grade.slow.bats share:
 # a copy of the kit as it is (made once per file, built, so make has
 # little to do), the C test programs, points tables for one check, and
 # asserts on the grader's lines.
@@ -6,7 +6,7 @@
 #   load bats/common
 #   load bats/grade
 
-POINTS="$KIT/scripts/grade-points"
+POINTS="$KIT/scripts/grader/grade-points"
 
 setup_file() {
     # test programs, in a folder every user may read (limit may run them
@@ -149,7 +149,7 @@ regex_quote() {
 # kernel); without one (a container), nothing counts refusals: then the
 # time limit or the processes it left running are the evidence named.
 forks_refused_regex() {
-    if CONKIT_LIMIT_QUIET= "$KIT/scripts/limit" -- true 2>&1 |
+    if CONKIT_LIMIT_QUIET= "$KIT/scripts/grader/limit" -- true 2>&1 |
         grep -q "no usable pids cgroup"; then
         echo "$1: (stopped after [0-9]+ s \\(time limit\\)|[0-9]+ processes it started still ran when it ended)"
     else

@@ -5,11 +5,11 @@
 # with one task's reference code put back grades exactly that task.
 #
 # Slow (it builds the handout and grades it many times): `make test-slow`
-# or `bats scripts/handout.slow.bats` (about 30 minutes on 2 cores;
+# or `bats scripts/checks/handout.slow.bats` (about 30 minutes on 2 cores;
 # HANDOUT_TASKS="lab7.spin lab8.order" puts back only those).  The grades use a points table of
 # the task checks only (the kit's own checks are graded elsewhere).
 
-load bats/common
+load lib/common
 
 setup_file() {
     export HANDOUT="$BATS_FILE_TMPDIR/handout"
@@ -19,7 +19,7 @@ setup_file() {
     # the task checks of the table, alone
     export TASK_POINTS="$BATS_FILE_TMPDIR/task-points"
     grep -P '^lab[0-9]+\t[0-9]+\t[^\t]+\t[^\t]*task:' \
-        "$KIT/scripts/grade-points" >"$TASK_POINTS"
+        "$KIT/scripts/grader/grade-points" >"$TASK_POINTS"
 }
 
 # the tasks, one a line: "NAME LAB POINTS"

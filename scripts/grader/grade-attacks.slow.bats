@@ -15,7 +15,7 @@
 # matters (CONKIT_NO_CGROUP=1: a container that has none).
 
 bats_require_minimum_version 1.5.0
-load bats/common
+load ../checks/lib/common
 
 setup_file() {
     # the kit as it is now, built, without its git history or state
@@ -54,7 +54,7 @@ table() {
     echo '# a points table for one check of grade-attacks.slow.bats' >"$file"
     for name in "$@"; do
         awk -F'\t' -v lab="$lab" -v name="$name" \
-            '$1 == lab && $3 == name' "$KIT/scripts/grade-points" >>"$file"
+            '$1 == lab && $3 == name' "$KIT/scripts/grader/grade-points" >>"$file"
         grep -qF "$name" "$file" || fail "not in the points table: $name"
     done
     echo "$file"
@@ -309,7 +309,7 @@ EOF
 @test "attack: a submission that would stop the autograder (a file for a folder, links, a huge file, a folder for the Makefile) gets results.json: 0 and the reason" {
     local root="$BATS_TEST_TMPDIR/autograder" kind results
     mkdir -p "$root"
-    "$KIT/scripts/gradescope/bundle" "$BATS_TEST_TMPDIR/autograder.zip" >/dev/null
+    "$KIT/scripts/grader/gradescope/bundle" "$BATS_TEST_TMPDIR/autograder.zip" >/dev/null
     unzip -q "$BATS_TEST_TMPDIR/autograder.zip" -d "$root/source"
     for kind in file-for-folder link huge folder-for-makefile fifo; do
         rm -rf "$root/submission" "$root/results"
@@ -430,7 +430,7 @@ EOF
 @test "attack: a program that looks for the grader in its environment finds nothing (with a pids cgroup)" {
     need_root
     local copy
-    if CONKIT_LIMIT_QUIET= "$KIT/scripts/limit" -- true 2>&1 |
+    if CONKIT_LIMIT_QUIET= "$KIT/scripts/grader/limit" -- true 2>&1 |
         grep -q "no usable pids cgroup"; then
         skip "no pids cgroup here: limit's mark (CONKIT_LIMIT_RUN) is then how it finds what a run left"
     fi

@@ -4,7 +4,7 @@
 # --help and bad usage, --trace, TLS never switched off, and clean runs
 # under ASan+UBSan and ThreadSanitizer.
 
-load bats/common
+load lib/common
 
 # Every lab program, as the Makefile builds them (labs/labN/NAME.c).
 programs() {
@@ -200,7 +200,7 @@ teardown_file() {
         --include='*.bats' --include='*.md' --include='*.sh' \
         --include='*.py'
     # this very check names them, and http.h says they stay on
-    run grep -vE 'scripts/contract.bats|common/http.h' <<<"$output"
+    run grep -vE 'scripts/checks/contract.bats|common/http.h' <<<"$output"
     assert_output ""
 }
 

@@ -5,8 +5,8 @@
 # interrupt contract.  (contract.bats runs the kit-wide checks over both;
 # python.slow.bats checks make compare's table.)
 
-load bats/common
-load bats/io
+load lib/common
+load lib/io
 
 setup_file() {
     if [ ! -x /usr/bin/python3 ] ||

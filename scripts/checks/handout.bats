@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
 # handout.bats -- scripts/handout's marks, quickly (no build, no grade;
-# scripts/handout.slow.bats builds and grades the handout).
+# scripts/checks/handout.slow.bats builds and grades the handout).
 
-load bats/common
+load lib/common
 
 # a_kit: a tiny kit (scripts/handout and one marked lab file) in a
 # folder of its own; prints its path.
@@ -18,13 +18,13 @@ a_kit() {
     local marked graded
     marked="$("$KIT/scripts/handout" --list | cut -d' ' -f1 | sort -u)"
     # (an answers task, labN.answers, has a file, not a region)
-    graded="$(grep -v '^#' "$KIT/scripts/grade-points" | grep -oP '[\t ]task:\K[^\t ]+' |
+    graded="$(grep -v '^#' "$KIT/scripts/grader/grade-points" | grep -oP '[\t ]task:\K[^\t ]+' |
         grep -v '\.answers$' | sort -u)"
     [ -n "$marked" ] || fail "no task marks"
     assert_equal "$marked" "$graded"
     local answers
     for answers in $(grep -oP '[\t ]task:\Klab[0-9]+(?=\.answers)' \
-        "$KIT/scripts/grade-points" | sort -u); do
+        "$KIT/scripts/grader/grade-points" | sort -u); do
         [ -f "$KIT/labs/$answers/answers.txt" ] ||
             fail "task $answers.answers: no labs/$answers/answers.txt in the reference"
     done

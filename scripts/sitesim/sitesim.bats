@@ -2,7 +2,7 @@
 # sitesim.bats -- checks for the site simulator's own paths: /page/N, the
 # evidence in /stats and /stats/log, the fault paths, a taken port.
 
-load bats/common
+load ../checks/lib/common
 
 setup_file() {
     # latency 100 ms, no jitter: long enough that parallel requests

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # grade.bats -- checks of the grader (scripts/grade) and of the limits it
-# runs students' programs under (scripts/limit).
+# runs students' programs under (scripts/grader/limit).
 #
 # The quick tier: the limits, the points table, usage, and gradings of a
 # copy of this kit (made once per file, with its binaries, so make has
@@ -12,10 +12,10 @@
 # lab that ran into its own time limit.
 
 bats_require_minimum_version 1.5.0
-load bats/common
-load bats/grade
+load ../checks/lib/common
+load grade
 
-# ====== scripts/grade-points ======
+# ====== scripts/grader/grade-points ======
 
 @test "grade-points: every check in the table exists in its lab's bats files" {
     local lab points name flag needs extra missing=0 count=0 program
@@ -40,11 +40,11 @@ load bats/grade
     [ "$missing" -eq 0 ]
 }
 
-# ====== scripts/limit ======
+# ====== scripts/grader/limit ======
 
 @test "limit: a program that ignores SIGTERM is killed at the time limit" {
     SECONDS=0
-    run "$KIT/scripts/limit" --time 1 -- \
+    run "$KIT/scripts/grader/limit" --time 1 -- \
         bash -c 'trap "" TERM; while :; do :; done'
     assert_equal "$status" 137
     assert_output --partial "limit: bash: stopped after 1 s (time limit)"
@@ -55,7 +55,7 @@ load bats/grade
 
 @test "limit: output is cut at the cap, and stdout and stderr keep their order" {
     # (without a pids cgroup, limit's own line about it would come first)
-    CONKIT_LIMIT_QUIET=1 run "$KIT/scripts/limit" --output 4096 -- \
+    CONKIT_LIMIT_QUIET=1 run "$KIT/scripts/grader/limit" --output 4096 -- \
         bash -c 'echo one; echo two >&2; echo three; head -c 100000 /dev/zero'
     assert_equal "$status" 153                  # SIGXFSZ
     assert_line --index 0 one
@@ -63,13 +63,13 @@ load bats/grade
     assert_line --index 2 three
     assert_line --partial "output cut at 4096 bytes (output limit)"
     # what was kept is exactly the cap: 14 bytes of lines, then the zeros
-    run bash -c "'$KIT/scripts/limit' --output 4096 -- \
+    run bash -c "'$KIT/scripts/grader/limit' --output 4096 -- \
         bash -c 'echo one; head -c 100000 /dev/zero' 2>/dev/null | wc -c"
     assert_output 4096
 }
 
 @test "limit: at most --procs tasks at once; fork fails beyond, the rest is killed" {
-    run "$KIT/scripts/limit" --procs 50 -- "$TOOLS/forker" 300 \
+    run "$KIT/scripts/grader/limit" --procs 50 -- "$TOOLS/forker" 300 \
         --setsid
     assert_success
     local forked failed
@@ -85,7 +85,7 @@ load bats/grade
 
 # bats test_tags=serial
 @test "limit: without a pids cgroup, RLIMIT_NPROC bounds the tasks (as nobody when root)" {
-    CONKIT_NO_CGROUP=1 run --separate-stderr "$KIT/scripts/limit" \
+    CONKIT_NO_CGROUP=1 run --separate-stderr "$KIT/scripts/grader/limit" \
         --procs 20 -- "$TOOLS/forker" 100
     assert_success
     if [ "$(id -u)" -eq 0 ]; then
@@ -104,7 +104,7 @@ load bats/grade
     sleep 0.5
     run pgrep -f "$TOOLS/forker"
     assert_failure
-    CONKIT_NO_CGROUP=1 CONKIT_LIMIT_QUIET=1 run "$KIT/scripts/limit" -- id -u
+    CONKIT_NO_CGROUP=1 CONKIT_LIMIT_QUIET=1 run "$KIT/scripts/grader/limit" -- id -u
     if [ "$(id -u)" -eq 0 ]; then
         assert_output 65534
     else
@@ -115,7 +115,7 @@ load bats/grade
 @test "limit: a daemon that left the process group and the session is killed, with or without a cgroup" {
     local method
     for method in "" 1; do
-        CONKIT_NO_CGROUP="$method" CONKIT_LIMIT_QUIET=1 run "$KIT/scripts/limit" \
+        CONKIT_NO_CGROUP="$method" CONKIT_LIMIT_QUIET=1 run "$KIT/scripts/grader/limit" \
             --time 5 -- bash -c "setsid '$TOOLS/forker' 3 --setsid &"
         assert_success
         sleep 0.5
@@ -129,7 +129,7 @@ load bats/grade
     local file="$BATS_TEST_TMPDIR/root-owned"
     echo pristine >"$file"
     chmod 644 "$file"
-    run "$KIT/scripts/limit" --user nobody -- \
+    run "$KIT/scripts/grader/limit" --user nobody -- \
         bash -c "id -u; grep CapEff /proc/self/status; echo changed >'$file'"
     assert_line 65534
     assert_line --regexp '^CapEff:[[:space:]]+0+$'
@@ -145,7 +145,7 @@ load bats/grade
         TMPDIR="${TMPDIR:-/tmp}" \
         KIT_LIMIT=1 KIT_USER=x KIT_BIN=/x BATS_TEST_NAME=x CONKIT_GRADE_RUN=1 \
         SIM_STATS_KEY=secret TSAN_OPTIONS=exitcode=66 CONKIT_HTTP_PORT=1 \
-        "$KIT/scripts/limit" --clean-env -- \
+        "$KIT/scripts/grader/limit" --clean-env -- \
         bash -c 'env; ls /proc/self/fd' 7>/dev/null 9>/dev/null
     assert_success
     names="$(sed -n 's/^\([A-Za-z_][A-Za-z_0-9]*\)=.*/\1/p' <<<"$output" |
@@ -158,7 +158,7 @@ load bats/grade
     # descriptors: 0, 1, 2, and the one ls (bash execs it) reads its
     # own /proc/PID/fd with; never 7 or 9, open in limit's caller (limit's
     # own line about a missing pids cgroup goes to stderr, apart)
-    run --separate-stderr "$KIT/scripts/limit" --clean-env -- \
+    run --separate-stderr "$KIT/scripts/grader/limit" --clean-env -- \
         bash -c 'ls /proc/$$/fd' 7>/dev/null 9>/dev/null
     assert_output "0
 1
@@ -172,7 +172,7 @@ load bats/grade
     local pid method pidfile
     for method in "" 1; do
         pidfile="$BATS_TEST_TMPDIR/pid$method"
-        CONKIT_NO_CGROUP="$method" CONKIT_LIMIT_QUIET=1 "$KIT/scripts/limit" \
+        CONKIT_NO_CGROUP="$method" CONKIT_LIMIT_QUIET=1 "$KIT/scripts/grader/limit" \
             --time 20 --pidfile "$pidfile" -- \
             bash -c 'trap "exit 7" TERM INT; while :; do sleep 0.1; done' 3>&- &
         pid=$!
@@ -201,7 +201,7 @@ load bats/grade
     # (written with %test: a line starting with @test here would be a
     # check of this file)
     sed 's/^%test/@test/' >"$copy/labs/lab2/zz-selftest.bats" <<'EOF'
-load ../../scripts/bats/common
+load ../../scripts/checks/lib/common
 %test "selftest: passes" { true; }
 %test "selftest: skips" { skip "on purpose"; }
 %test "selftest: task done" { true; }
@@ -287,8 +287,8 @@ EOF
     cat >"$copy/tamper.sh" <<'SH'
 #!/bin/sh
 line="lab2	900	io_sync: --help lists every option and exits 0"
-for file in ../grader/scripts/grade-points ../../scripts/grade-points \
-    ../scripts/grade-points; do
+for file in ../grader/scripts/grader/grade-points ../../scripts/grader/grade-points \
+    ../scripts/grader/grade-points; do
     echo "$line" >>"$file" 2>/dev/null && echo "tamper: wrote $file"
 done
 pid=$$
@@ -297,7 +297,7 @@ while [ "$pid" -gt 1 ]; do
         case "$word" in
         */scripts/grade | */grade-points | *.bats)
             dir="$(dirname "$word")"
-            for file in "$word" "$dir/grade-points" "$dir/scripts/grade-points"; do
+            for file in "$word" "$dir/grade-points" "$dir/scripts/grader/grade-points"; do
                 [ -f "$file" ] && echo "$line" >>"$file" 2>/dev/null &&
                     echo "tamper: wrote $file"
             done ;;
@@ -305,7 +305,7 @@ while [ "$pid" -gt 1 ]; do
     done
     pid="$(awk '{ print $4 }' "/proc/$pid/stat" 2>/dev/null || echo 1)"
 done
-for file in /tmp/conkit-grade.*/grader/scripts/grade-points \
+for file in /tmp/conkit-grade.*/grader/scripts/grader/grade-points \
     /tmp/conkit-grade.*/grade-points /tmp/conkit-grade.*/grader/labs/lab2/lab2.bats; do
     [ -f "$file" ] && echo "$line" >>"$file" 2>/dev/null &&
         echo "tamper: wrote $file"
@@ -337,7 +337,7 @@ SH
     # at the start of main: a double-forked daemon in its own session that
     # holds stdout open, then a flood on stdout
     cat >"$copy/labs/lab7/daemon.h" <<'H'
-/* daemon.h -- for scripts/grade.bats: leave a daemon, flood stdout. */
+/* daemon.h -- for scripts/grader/grade.bats: leave a daemon, flood stdout. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -397,7 +397,7 @@ H
     copy="$(copy_kit printed)"
     # io_sync prints the 100 lines the check wants and downloads nothing
     cat >"$copy/labs/lab2/io_sync.c" <<'C'
-/* io_sync.c -- a cheat for scripts/grade.bats: the expected lines, no
+/* io_sync.c -- a cheat for scripts/grader/grade.bats: the expected lines, no
  * downloads. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -417,7 +417,7 @@ int main(void)
 C
     # race_condition prints the line the old check always asked for
     cat >"$copy/labs/lab7/race_condition.c" <<'C'
-/* race_condition.c -- a cheat for scripts/grade.bats: a learnt line. */
+/* race_condition.c -- a cheat for scripts/grader/grade.bats: a learnt line. */
 #include <stdio.h>
 
 int main(void)
@@ -464,7 +464,7 @@ line" "$class/.hidden"
 }
 
 @test "classroom: the workflow is valid YAML, grades with Classroom's actions and a pristine kit, each lab worth its points in the table" {
-    local workflow="$KIT/scripts/classroom.yml" lab
+    local workflow="$KIT/scripts/grader/classroom.yml" lab
     command -v yq >/dev/null || skip "needs yq"
     yq . "$workflow" >/dev/null
     # Classroom's own actions: a command grader per lab, the reporter

@@ -3,7 +3,7 @@
 # scripts/sweep's plots, and report.html checked by xmllint and by a real
 # browser (headless Chromium renders it to PNG and to the DOM).
 
-load bats/common
+load ../checks/lib/common
 
 setup_file() {
     sim_start --latency 5 --jitter 0 --conn-delay 5

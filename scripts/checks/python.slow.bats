@@ -5,7 +5,7 @@
 # compare run takes half a minute with the machine to itself.  The Python
 # twins' own contract is python.bats, in make test.
 
-load bats/common
+load lib/common
 
 setup() {
     [ -x /usr/bin/python3 ] ||
