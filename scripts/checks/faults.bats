@@ -276,23 +276,14 @@ interrupt_long_run() {
     shift 4
     local out="$BATS_TEST_TMPDIR/$program.out" err="$BATS_TEST_TMPDIR/$program.err"
     local trace="$BATS_TEST_TMPDIR/$program.trace.csv" pid status=0 waited
-    local attempt file=""
+    local file=""
     [ "$when" != line ] || file="$out"
-    for attempt in 1 2; do
-        rm -f "$out" "$err" "$trace"
-        setsid "$KIT_BIN/$program" "$@" --trace "$trace" >"$out" 2>"$err" 3>&- &
-        pid=$!
-        # its handler in place (a background job starts with SIGINT
-        # ignored until then) and, for `line`, its first result out
-        if wait_started "$pid" $file; then
-            break
-        fi
-        # It ended before the signal (seen once in a while in a loaded
-        # fresh root, cause not yet known): said, with how it ended, and
-        # tried once more; twice is a failure.
-        echo "# $program ended before its signal: $(wait "$pid"; echo "exit $?"): $(head -c 200 "$err")" >&3
-        [ "$attempt" -eq 1 ] || fail "$program ended before its signal, twice"
-    done
+    rm -f "$out" "$err" "$trace"
+    setsid "$KIT_BIN/$program" "$@" --trace "$trace" >"$out" 2>"$err" 3>&- &
+    pid=$!
+    # its handler in place (a background job starts with SIGINT ignored
+    # until then) and, for `line`, its first result out
+    wait_started "$pid" $file
     kill -"$signal" "$pid" || fail "$program ended before the signal"
     timeout 15 tail --pid="$pid" -f /dev/null || kill -9 -- "-$pid"
     wait "$pid" || status=$?

@@ -242,7 +242,7 @@ has_line() {
 # never came.
 wait_started() {
     local pid="$1" file="${2:-}" regex="${3:-}" key value mask="" state=""
-    local ignored tick waited
+    local ignored tick waited status
     if [ -n "$file" ] && [ -f "/proc/$pid/fd/1" ] &&
         [ -r "/proc/$pid/fd/1" ]; then
         file="/proc/$pid/fd/1"
@@ -250,11 +250,18 @@ wait_started() {
     exec {tick}<> <(:)
     for waited in $(seq 1500); do
         mask="" ignored=0 state=""
+        # in one read (cat's), never line by line: the kernel makes the
+        # file anew at each read, so a program that went from "R
+        # (running)" to "S (sleeping)" between two of bash's small reads
+        # shifted every line after State by a byte, and SigCgt was not
+        # found in a live program ("ended before it was signalled", once
+        # in a while under load)
+        status="$(cat "/proc/$pid/status" 2>/dev/null)" || status=""
         while read -r key value; do
             [ "$key" != SigCgt: ] || mask="$value"
             [ "$key" != SigIgn: ] || ignored="$value"
             [ "$key" != State: ] || state="$value"
-        done 2>/dev/null <"/proc/$pid/status" || true
+        done <<<"$status"
         # gone, or a zombie nobody has waited for yet
         if [ -z "$mask" ] || [ "${state:0:1}" = Z ]; then
             mask=""
