@@ -49,7 +49,7 @@ MODELS=(sync threads async async+threads)
         assert_success
         assert_line --regexp "^Hashed 20 pages, 200 rounds each, model ${model//+/\\+}: digests [0-9a-f]{16}\$"
         # evidence: the simulator served the pages
-        served="$(sim_stat requests_total)"
+        served="$(sim_downloads)"
         [ "${served:-0}" -ge 20 ] ||
             fail "mixed --model $model hashed 20 pages, the simulator served ${served:-0}"
         digests+="$(sed -n 's/^Hashed .*: digests //p' <<<"$output")"$'\n'

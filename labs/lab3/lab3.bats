@@ -61,7 +61,7 @@ faster_than_sync() {
     # evidence: the downloads were made, and overlapped over the whole
     # run (not a burst: the average in flight, from the simulator's log)
     local served overlap
-    served="$(sim_stat requests_total)"
+    served="$(sim_downloads /jython /dice)"
     overlap="$(sim_concurrency)"
     # (called in `||`, where a failing command does not stop the check:
     # each failure returns)
@@ -121,7 +121,7 @@ assert_threads() {
     sim_reset
     run kit io_threads -q --repeat 25 --workers 5
     assert_success
-    assert_equal "$(sim_stat requests_total)" 50
+    assert_equal "$(sim_downloads /jython /dice)" 50
     # at most one connection per thread and host: 5 x 2
     connections="$(sim_stat connections_total)"
     [ "${connections:-0}" -le 10 ] ||

@@ -145,7 +145,7 @@ teardown_file() {
             fail "io_async $args ended before its threads could be counted"
         [ "$THREADS_MOST" -eq 1 ] ||
             fail "io_async $args: /proc showed $THREADS_MOST threads at most while it ran, not 1"
-        served="$(sim_stat requests_total)"
+        served="$(sim_downloads /jython /dice)"
         [ "${served:-0}" -eq "$downloads" ] ||
             fail "io_async $args printed $downloads downloads, the simulator served ${served:-0}"
     done

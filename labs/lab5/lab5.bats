@@ -173,7 +173,7 @@ count() {
     sim_reset
     run kit io_fork -q --repeat 10 --workers 3
     assert_success
-    assert_equal "$(sim_stat requests_total)" 20
+    assert_equal "$(sim_downloads /jython /dice)" 20
     # the initializer makes one handle per process: at most 3 x 2 hosts
     [ "$(sim_stat connections_total)" -le 6 ] ||
         fail "task lab5.initializer: the simulator saw $(sim_stat connections_total) connections for 20 downloads by 3 workers from 2 hosts (6 at most): does worker_initializer() make the worker's session, once, after the fork?"

@@ -344,7 +344,7 @@ stalled_only() {
     local tries
     for tries in $(seq 300); do
         timeout 10 curl -sf "$(sim_url /stats/log)" | awk '
-            $2 == -1 { if ($NF ~ /\/fault\/stall$/) stall++; else other++ }
+            $2 == -1 { if ($5 ~ /\/fault\/stall$/) stall++; else other++ }
             END { exit !(stall > 0 && other == 0) }' && return 0
         sleep 0.1
     done

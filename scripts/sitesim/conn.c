@@ -84,6 +84,11 @@ struct conn {
     bool counted;               /* served a non-stats request already */
     bool in_flight;             /* a counted request is being answered */
     uint64_t log_seq;           /* its entry in the request log */
+    uint64_t first_seq;         /* its first counted request's entry */
+    bool peer_reset;            /* the client reset the connection */
+    bool goodbye_sent;          /* we sent TLS close_notify: a reset
+                                   after it may answer it, not say
+                                   that a response went unread */
     bool first_response;        /* next counted response is the first */
 
     char in[HEAD_MAX];          /* bytes read, not yet parsed */
@@ -170,8 +175,28 @@ static void tls_goodbye(struct conn *c)
         (SSL_get_shutdown(c->ssl) & SSL_SENT_SHUTDOWN))
         return;
     ERR_clear_error();
+    c->goodbye_sent = true;
     (void)SSL_shutdown(c->ssl);  /* non-blocking: best effort */
     ERR_clear_error();
+}
+
+/* Did the client reset the connection (ECONNRESET, or EPIPE once it
+ * had sent its FIN)? Its kernel does so when it closes a socket with
+ * bytes we sent still unread: a response it did not take. */
+static bool reset_errno(int err)
+{
+    return err == ECONNRESET || err == EPIPE;
+}
+
+/* Look at the socket's pending error (which this clears) for a reset. */
+static void reset_check(struct conn *c)
+{
+    int err = 0;
+    socklen_t len = sizeof(err);
+
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 &&
+        reset_errno(err))
+        c->peer_reset = true;
 }
 
 /* epoll's data for a connection's fd: the fd, and the connection's
@@ -230,6 +255,12 @@ out_free:
 /* Close the socket and forget the connection. */
 static void conn_close(struct conns *cs, struct conn *c)
 {
+    /* a reset before our own close_notify: what it sent on this
+     * connection may be unread, so none of it is a download */
+    if (!c->peer_reset)
+        reset_check(c);
+    if (c->peer_reset && !c->goodbye_sent && c->counted)
+        stats_connection_reset(&cs->stats, c->id, c->first_seq);
     if (c->ssl != NULL) {
         tls_goodbye(c);
         SSL_free(c->ssl);
@@ -257,7 +288,7 @@ static void conn_close(struct conns *cs, struct conn *c)
         c->next->prev = c->prev;
     cs->count--;
     if (c->in_flight)
-        stats_request_done(&cs->stats, c->log_seq, monotonic_us());
+        stats_request_done(&cs->stats, c->log_seq, monotonic_us(), false);
     if (c->counted)
         stats_connection_closed(&cs->stats);
     free(c->own_body);
@@ -281,6 +312,8 @@ static enum step tls_step(struct conn *c, int ret)
     case SSL_ERROR_ZERO_RETURN:     /* the client sent close_notify */
         return STEP_EOF;
     default:                        /* e.g. it does not trust our CA */
+        if (reset_errno(errno))
+            c->peer_reset = true;
         c->tls_failed = true;
         ERR_clear_error();
         return STEP_FAILED;
@@ -343,6 +376,8 @@ static enum step conn_read(struct conn *c)
     }
     if (errno == EINTR)
         return STEP_DONE;
+    if (reset_errno(errno))
+        c->peer_reset = true;
     return STEP_FAILED;  /* ECONNRESET and friends */
 }
 
@@ -397,6 +432,8 @@ static enum step conn_send(struct conn *c, const char *buf, size_t n,
         c->wait_events = EPOLLOUT;
         return STEP_AGAIN;
     }
+    if (reset_errno(errno))
+        c->peer_reset = true;
     return errno == EINTR ? STEP_DONE : STEP_FAILED;
 }
 
@@ -505,8 +542,11 @@ static enum step conn_linger(struct conn *c)
             c->wait_events = EPOLLIN;
             return STEP_AGAIN;
         }
-        if (n < 0 && errno != EINTR)
+        if (n < 0 && errno != EINTR) {
+            if (reset_errno(errno))
+                c->peer_reset = true;
             return STEP_FAILED;
+        }
     }
     c->wait_events = EPOLLIN;
     return STEP_AGAIN;  /* still more: level-triggered epoll says so */
@@ -548,14 +588,45 @@ static int64_t response_delay_us(struct conns *cs, struct conn *c)
 static void request_count(struct conns *cs, struct conn *c,
                           int64_t arrival)
 {
+    const struct response *resp = &c->response;
+    enum log_kind kind = KIND_GET;
+
+    if (resp->head_only)
+        kind = KIND_HEAD;
+    else if (!resp->is_get)
+        kind = KIND_OTHER;
+    else if (resp->ranged)
+        kind = KIND_RANGE;
+    c->log_seq = stats_request_begin(&cs->stats, arrival, c->id,
+                                     resp->status, resp->log_path, kind);
     if (!c->counted) {
         c->counted = true;
+        c->first_seq = c->log_seq;
         stats_connection_counted(&cs->stats, c->ssl != NULL);
     }
-    c->log_seq = stats_request_begin(&cs->stats, arrival, c->id,
-                                     c->response.status,
-                                     c->response.log_path);
     c->in_flight = true;
+}
+
+/* Before a stats page answers: close every other counted connection
+ * the client has reset meanwhile (a program that exited with a response
+ * unread), so what the page says knows of it. Its epoll event may be
+ * later in this batch, or in the next; the reset is already there. */
+static void conns_reap_resets(struct conns *cs, struct conn *self)
+{
+    struct conn *c = cs->all, *next;
+
+    for (; c != NULL; c = next) {
+        int err = 0;
+        socklen_t len = sizeof(err);
+
+        next = c->next;
+        if (c == self || !c->counted ||
+            getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 ||
+            err == 0)
+            continue;
+        c->peer_reset = reset_errno(err);
+        conn_close(cs, c);      /* broken: reading it gives nothing */
+    }
 }
 
 /* Carry out the response http_server.c decided (c->response) for a request
@@ -577,6 +648,8 @@ static void conn_respond(struct conns *cs, struct conn *c, int64_t arrival)
     c->stream_len = c->stream_sent = 0;
     c->stream_ended = false;
 
+    if (resp->stats_page != STATS_NONE)
+        conns_reap_resets(cs, c);
     if (resp->stats_page == STATS_RESET)
         stats_reset(&cs->stats, arrival);
     if (resp->stats_page == STATS_LOG) {
@@ -758,7 +831,8 @@ static void conn_run(struct conns *cs, struct conn *c)
                 break;
             if (c->in_flight) {
                 c->in_flight = false;  /* sent in full */
-                stats_request_done(&cs->stats, c->log_seq, monotonic_us());
+                stats_request_done(&cs->stats, c->log_seq, monotonic_us(),
+                                   c->fault == FAULT_NONE);
             }
             if (c->close_after)
                 step = conn_linger_start(cs, c);  /* "Connection: close" */

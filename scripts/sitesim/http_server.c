@@ -248,6 +248,7 @@ struct request {
     bool wants_close;           /* Connection: close */
     bool wants_keep_alive;      /* Connection: keep-alive */
     bool has_body;              /* Content-Length > 0 or chunked */
+    bool has_range;             /* Range: (a part; never a download) */
 };
 
 /* Is the request head complete? If so, *head_len is its length with
@@ -357,6 +358,8 @@ static int request_parse(char *head, struct request *r)
                 r->has_body = true;
         } else if (strcasecmp(line, "Transfer-Encoding") == 0) {
             r->has_body = true;
+        } else if (strcasecmp(line, "Range") == 0) {
+            r->has_range = true;
         }
     }
     return 0;
@@ -777,6 +780,8 @@ void http_handle(const struct config *cfg, bool tls, char *head,
         on_page_route(&path, &query);
 
     resp->head_only = strcmp(r.method, "HEAD") == 0;
+    resp->is_get = strcmp(r.method, "GET") == 0;
+    resp->ranged = r.has_range;
     resp->http10 = r.minor_version == 0;
     if (r.minor_version == 1)
         resp->keep_alive = !r.wants_close;

@@ -57,6 +57,9 @@ struct response {
     uint64_t body_before_fault; /* RESET, SHORT: body bytes sent first */
 
     bool head_only;             /* HEAD: the head, no body */
+    bool is_get;                /* a GET (a download, if sent in full) */
+    bool ranged;                /* it asked for a Range (answered in
+                                   full, yet never a download) */
     bool keep_alive;            /* keep the connection after it */
     bool http10;                /* an HTTP/1.0 request */
     bool counted;               /* not a stats request: count, log it */

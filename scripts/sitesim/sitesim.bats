@@ -100,12 +100,12 @@ code() {
     run get /stats/log
     assert_success
     assert_equal "${#lines[@]}" 3
-    # ARRIVAL_US DONE_US STATUS CONN PATH
-    [[ "${lines[0]}" =~ ^[0-9]+\ [0-9]+\ 200\ [0-9]+\ /page/3$ ]] ||
+    # ARRIVAL_US DONE_US STATUS CONN PATH KIND
+    [[ "${lines[0]}" =~ ^[0-9]+\ [0-9]+\ 200\ [0-9]+\ /page/3\ full$ ]] ||
         fail "line 1: ${lines[0]}"
-    [[ "${lines[1]}" =~ ^[0-9]+\ [0-9]+\ 503\ [0-9]+\ /page/4\?fail=503$ ]] ||
+    [[ "${lines[1]}" =~ ^[0-9]+\ [0-9]+\ 503\ [0-9]+\ /page/4\?fail=503\ full$ ]] ||
         fail "line 2: ${lines[1]}"
-    [[ "${lines[2]}" =~ ^[0-9]+\ [0-9]+\ 200\ [0-9]+\ /dice$ ]] ||
+    [[ "${lines[2]}" =~ ^[0-9]+\ [0-9]+\ 200\ [0-9]+\ /dice\ full$ ]] ||
         fail "line 3: ${lines[2]}"
     # each was answered after the latency (100 ms), and in order
     awk 'NR > 1 && $1 < last { exit 1 } { last = $1 }
@@ -123,9 +123,35 @@ code() {
     sleep 0.5
     run get /stats/log
     wait "$pid"
-    assert_line --regexp '^[0-9]+ -1 200 [0-9]+ /delay/1500$'
+    assert_line --regexp '^[0-9]+ -1 200 [0-9]+ /delay/1500 get$'
     run get /stats/log
-    assert_line --regexp '^[0-9]+ [0-9]+ 200 [0-9]+ /delay/1500$'
+    assert_line --regexp '^[0-9]+ [0-9]+ 200 [0-9]+ /delay/1500 full$'
+}
+
+@test "sitesim: only a full GET the client took is a download: HEAD, Range, a response dropped unread and a cut body are not" {
+    sim_reset
+    get /dice -o /dev/null
+    get /dice -I >/dev/null
+    get /jython -r 0-99 -o /dev/null
+    # a client that reads the head only and closes: its kernel resets
+    # the connection with the body unread (two requests, one connection)
+    /usr/bin/python3 -c '
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /dice HTTP/1.1\r\nHost: x\r\n\r\n"
+          b"GET /page/1 HTTP/1.1\r\nHost: x\r\n\r\n")
+s.recv(12)
+time.sleep(0.5)
+s.close()' "$CONKIT_HTTP_PORT"
+    get /fault/short -o /dev/null || true
+    run get /stats/log
+    assert_equal "${#lines[@]}" 6
+    assert_equal "$(awk '{ print $5, $NF }' <<<"$output" | paste -sd,)" \
+        "/dice full,/dice head,/jython range,/dice cut,/page/1 cut,/fault/short cut"
+    assert_equal "$(sim_stat downloads_total)" 1
+    assert_equal "$(sim_stat requests_total)" 6
+    assert_equal "$(sim_downloads /dice)" 1
+    assert_equal "$(sim_downloads /page/1 /jython)" 0
 }
 
 @test "sitesim: /stats names the simulator's pid and folder" {
@@ -170,7 +196,7 @@ fault() {
     assert_line --partial "HTTP/1.1 200"
     # the stall is in the log; once the client went, it is done
     run get /stats/log
-    assert_line --regexp '^[0-9]+ [0-9]+ 200 [0-9]+ /fault/stall$'
+    assert_line --regexp '^[0-9]+ [0-9]+ 200 [0-9]+ /fault/stall cut$'
 }
 
 @test "sitesim: /fault/drip sends one byte a second" {

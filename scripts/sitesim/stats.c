@@ -5,14 +5,22 @@
  * most in flight at once; /stats/log lists every non-stats request since
  * the last /stats/reset, one line each:
  *
- *     ARRIVAL_US DONE_US STATUS CONN PATH
- *     1203 52877 200 1 /page/1
- *     1410 -1 200 2 /fault/stall
+ *     ARRIVAL_US DONE_US STATUS CONN PATH KIND
+ *     1203 52877 200 1 /page/1 full
+ *     1410 -1 200 2 /fault/stall get
  *
  * (microseconds since the reset; DONE_US -1 while still in flight; CONN
  * the connection's number, 1 for the first since sitesim started). The
  * log is a ring of the last SITESIM_LOG_MAX requests, so a long run
- * costs a fixed amount of memory. This file changes nothing but the
+ * costs a fixed amount of memory.
+ *
+ * A line ends with what the request was (enum log_kind): "full" is a
+ * download -- a GET without Range, its response sent in full, its
+ * connection not reset by a client that left bytes of it unread (the
+ * kernel resets a socket closed with unread input) -- and "get" one
+ * still being answered; "cut", "head", "range" and "other" are not
+ * downloads, and downloads_total counts the "full" ones. A grader
+ * counts what a program downloaded from these, never from its output. This file changes nothing but the
  * counters and the log, and calls nothing but the clock.
  */
 #define _GNU_SOURCE
@@ -72,7 +80,7 @@ void stats_connection_closed(struct stats *st)
  * stats_request_done(). */
 uint64_t stats_request_begin(struct stats *st, int64_t arrival,
                              uint64_t conn_id, int status,
-                             const char *path)
+                             const char *path, enum log_kind kind)
 {
     uint64_t seq = st->log_next++;
     struct log_entry *e = &st->log[seq % SITESIM_LOG_MAX];
@@ -85,18 +93,64 @@ uint64_t stats_request_begin(struct stats *st, int64_t arrival,
     e->done_us = -1;
     e->conn_id = conn_id;
     e->status = status;
+    e->kind = kind;
     snprintf(e->path, sizeof(e->path), "%s", path);  /* may truncate */
     return seq;
 }
 
-/* The request `seq` is over at `now`: sent, or its connection ended. */
-void stats_request_done(struct stats *st, uint64_t seq, int64_t now)
+/* The request `seq` is over at `now`: sent in full (full), or its
+ * connection ended first. A GET sent in full is a download, until
+ * stats_connection_reset() says otherwise. */
+void stats_request_done(struct stats *st, uint64_t seq, int64_t now,
+                        bool full)
 {
     struct log_entry *e = log_entry(st, seq);
 
     st->requests_inflight--;
-    if (e != NULL)
-        e->done_us = now - st->reset_at_us;
+    if (e == NULL)
+        return;
+    e->done_us = now - st->reset_at_us;
+    if (e->kind == KIND_GET) {
+        e->kind = full ? KIND_FULL : KIND_CUT;
+        if (full)
+            st->downloads_total++;
+    }
+}
+
+/* The client reset connection conn_id: it closed its socket with bytes
+ * we sent still unread (or it aborted). Which responses it read is not
+ * known, so none of that connection's, from log sequence first_seq on,
+ * is a download. */
+void stats_connection_reset(struct stats *st, uint64_t conn_id,
+                            uint64_t first_seq)
+{
+    uint64_t seq = first_seq;
+
+    if (seq < st->log_first)
+        seq = st->log_first;
+    if (st->log_next - seq > SITESIM_LOG_MAX)
+        seq = st->log_next - SITESIM_LOG_MAX;
+    for (; seq < st->log_next; seq++) {
+        struct log_entry *e = &st->log[seq % SITESIM_LOG_MAX];
+        if (e->conn_id != conn_id)
+            continue;
+        if (e->kind == KIND_FULL && st->downloads_total > 0)
+            st->downloads_total--;
+        if (e->kind == KIND_FULL || e->kind == KIND_GET)
+            e->kind = KIND_CUT;
+    }
+}
+
+/* The word of a log line for kind. */
+static const char *kind_word(enum log_kind kind)
+{
+    static const char *const words[] = {
+        [KIND_GET] = "get", [KIND_FULL] = "full", [KIND_CUT] = "cut",
+        [KIND_HEAD] = "head", [KIND_RANGE] = "range",
+        [KIND_OTHER] = "other",
+    };
+    return (size_t)kind < sizeof(words) / sizeof(words[0]) ? words[kind]
+                                                          : "other";
 }
 
 /* /stats/reset: totals and the log to zero; the peaks start again from
@@ -105,6 +159,7 @@ void stats_reset(struct stats *st, int64_t now)
 {
     st->connections_total = 0;
     st->requests_total = 0;
+    st->downloads_total = 0;
     st->http_connections_total = 0;
     st->https_connections_total = 0;
     st->connections_peak = st->connections_open;
@@ -125,6 +180,7 @@ char *stats_format(const struct stats *st, const struct config *cfg,
                      "connections_open=%llu\n"
                      "connections_peak=%llu\n"
                      "requests_total=%llu\n"
+                     "downloads_total=%llu\n"
                      "requests_inflight=%llu\n"
                      "requests_inflight_peak=%llu\n"
                      "http_connections_total=%llu\n"
@@ -136,6 +192,7 @@ char *stats_format(const struct stats *st, const struct config *cfg,
                      (unsigned long long)st->connections_open,
                      (unsigned long long)st->connections_peak,
                      (unsigned long long)st->requests_total,
+                     (unsigned long long)st->downloads_total,
                      (unsigned long long)st->requests_inflight,
                      (unsigned long long)st->requests_inflight_peak,
                      (unsigned long long)st->http_connections_total,
@@ -175,10 +232,11 @@ size_t stats_log_lines(const struct stats *st, uint64_t *next,
         *next = st->log_next - SITESIM_LOG_MAX;  /* dropped: skip them */
     while (*next < end) {
         const struct log_entry *e = &st->log[*next % SITESIM_LOG_MAX];
-        int n = snprintf(out + used, cap - used, "%lld %lld %d %llu %s\n",
+        int n = snprintf(out + used, cap - used,
+                         "%lld %lld %d %llu %s %s\n",
                          (long long)e->arrival_us, (long long)e->done_us,
                          e->status, (unsigned long long)e->conn_id,
-                         e->path);
+                         e->path, kind_word(e->kind));
         if (n < 0 || (size_t)n >= cap - used)
             break;  /* full: this line goes first in the next piece */
         used += (size_t)n;

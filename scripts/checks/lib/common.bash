@@ -403,19 +403,44 @@ sim_stats_url() {
     sim_url "/stats${SIM_STATS_KEY:+/$SIM_STATS_KEY}${1:-}"
 }
 
-# sim_concurrency: how many requests were in flight at the simulator on
+# sim_concurrency: how many downloads were in flight at the simulator on
 # average over the whole run since the last sim_reset -- the time every
-# logged request spent in flight, divided by the time from the first
+# logged download spent in flight, divided by the time from the first
 # arrival to the last answer (from /stats/log).  A program cannot lift it
-# with a burst of a few requests at once, as it can a peak.
+# with a burst of a few requests at once, as it can a peak, nor with
+# HEADs or requests it drops unread (only "full" lines count).
 sim_concurrency() {
     timeout 10 curl -sf "$(sim_stats_url /log)" | awk '
-        $2 >= 0 && $1 ~ /^[0-9]+$/ {
+        $2 >= 0 && $1 ~ /^[0-9]+$/ && $NF == "full" {
             busy += $2 - $1
             if (first == "" || $1 < first) first = $1
             if ($2 > last) last = $2
         }
         END { printf "%.2f\n", (last > first ? busy / (last - first) : 0) }'
+}
+
+# sim_downloads [PATH...]: how many downloads of those paths (any path
+# when none) the simulator served since the last sim_reset: full GETs
+# sent in full and not dropped unread by the client (the "full" lines of
+# /stats/log).  HEADs, Range requests, responses the client reset unread
+# and requests for paths that are not the run's own are no downloads:
+# the evidence a program cannot print for itself.
+sim_downloads() {
+    timeout 10 curl -sf "$(sim_stats_url /log)" | awk '
+        BEGIN { for (i = 1; i < ARGC; i++) want[ARGV[i]] = 1
+                any = ARGC == 1; ARGC = 1 }
+        $NF == "full" && (any || $5 in want) { n++ }
+        END { print n + 0 }' "$@"
+}
+
+# sim_not_downloads: one line saying what the simulator logged since the
+# last sim_reset that was no download, by kind ("12 head, 3 cut"), or
+# nothing: why printed downloads were not served.
+sim_not_downloads() {
+    timeout 10 curl -sf "$(sim_stats_url /log)" | awk '
+        $NF != "full" && $NF != "get" { n[$NF]++ }
+        END { for (k in n) s = s (s == "" ? "" : ", ") n[k] " " k
+              print s }'
 }
 
 # sim_reset: zero the simulator's counters before a measured run.

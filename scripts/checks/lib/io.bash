@@ -48,14 +48,23 @@ assert_default_downloads() {
     sim_reset
     run --separate-stderr kit "$@"
     assert_success
-    # evidence: the simulator served what was printed
-    local printed served
-    printed="$(grep -c 'Read ' <<<"$output" || true)"
-    served="$(sim_stat requests_total)"
-    [ "${served:-0}" -ge "$printed" ] ||
-        fail "printed $printed downloads, the simulator served ${served:-0}"
+    # evidence: the simulator served what was printed -- full GETs of the
+    # list's own two URLs (sim_downloads: no HEAD, no Range, none dropped
+    # unread, no other path), for each site
+    local printed served not site
     jython="$(grep -cE "^${prefix}Read $JYTHON_BYTES bytes from https://127\.0\.0\.1:$CONKIT_HTTPS_PORT/jython\$" <<<"$output" || true)"
     dice="$(grep -cE "^${prefix}Read $DICE_BYTES bytes from http://127\.0\.0\.1:$CONKIT_HTTP_PORT/dice\$" <<<"$output" || true)"
+    for site in jython dice; do
+        printed="${!site}"
+        served="$(sim_downloads "/$site")"
+        if [ "${served:-0}" -lt "$printed" ]; then
+            not="$(sim_not_downloads)"
+            echo "# reason: ${program##*/}: printed $printed /$site" \
+                "downloads, the simulator served ${served:-0}${not:+ (and" \
+                "$not: no downloads)}" >&3 2>/dev/null || true
+            fail "printed $printed /$site downloads, the simulator served ${served:-0} in full${not:+; not downloads: $not}"
+        fi
+    done
     [ "$jython" -eq 50 ] || fail "expected 50 jython downloads, saw $jython"
     [ "$dice" -eq 50 ] || fail "expected 50 dice downloads, saw $dice"
     [ "$(grep -c 'Read ' <<<"$output")" -eq 100 ] ||
