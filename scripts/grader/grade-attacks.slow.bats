@@ -427,6 +427,75 @@ EOF
     assert_line "Score: 0/1"
 }
 
+@test "attack: HEADs, Range requests and downloads dropped after the head, printed as full downloads, earn nothing on the download check (lab 2)" {
+    local copy
+    copy="$(copy_kit head)"
+    # io_sync downloads one site in ten; of the rest, a third ask for a
+    # Range, the others are HEADs or (plain HTTP) a GET on a socket of
+    # its own that reads the head only and closes, the body unread; each
+    # prints the body's size, from Content-Length, as a download
+    sed -i 's|^    CURLcode result = curl_easy_perform(session);   /\* blocks: we wait \*/$|    static int cheat_n;\
+    size_t cheat_head_only(const char *url);\
+    int cheat = cheat_n++ % 10;\
+    if (cheat >= 4 \&\& strncmp(url, "http:", 5) == 0) {\
+        *bytes = cheat_head_only(url);\
+        return "ok";\
+    }\
+    curl_easy_setopt(session, CURLOPT_NOBODY, (long)(cheat >= 4));\
+    if (cheat < 4)\
+        curl_easy_setopt(session, CURLOPT_HTTPGET, 1L);\
+    curl_easy_setopt(session, CURLOPT_RANGE, cheat >= 1 \&\& cheat <= 3 ? "0-0" : NULL);\
+    CURLcode result = curl_easy_perform(session);\
+    if (cheat) {\
+        curl_off_t length = -1;\
+        curl_easy_getinfo(session, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, \&length);\
+        *bytes = length > 0 ? (size_t)length : 0;\
+    }|' "$copy/labs/lab2/io_sync.c"
+    grep -q 'cheat_head_only(url)' "$copy/labs/lab2/io_sync.c"
+    cat <<'EOF' | patch_c "$copy/labs/lab2/io_sync.c"
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+size_t cheat_head_only(const char *url)
+{
+    struct sockaddr_in to = { .sin_family = AF_INET };
+    char request[512], head[4096];
+    const char *port = strrchr(url, ':'), *path = strchr(url + 7, '/');
+    size_t got = 0, length = 0;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    to.sin_port = htons((unsigned short)atoi(port + 1));
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&to, sizeof to) != 0)
+        return 0;
+    snprintf(request, sizeof request, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n",
+             path);
+    if (write(fd, request, strlen(request)) < 0)
+        return 0;
+    /* a byte at a time: not one byte of the body is read */
+    while (got < sizeof head - 1 && read(fd, head + got, 1) == 1) {
+        head[++got] = 0;
+        if (got >= 4 && strcmp(head + got - 4, "\r\n\r\n") == 0)
+            break;
+    }
+    for (char *line = head; line; line = strchr(line + 1, '\n'))
+        if (strncasecmp(line + 1, "Content-Length:", 15) == 0)
+            length = strtoul(line + 16, NULL, 10);
+    usleep(20000);              /* the body is in: drop it unread */
+    close(fd);
+    return length;
+}
+EOF
+    TABLE="$(table lab2 "$LAB2_HELP" "$LAB2_ALL")"
+    run --separate-stderr grade --kit "$copy" --points "$TABLE" lab2
+    assert_line --regexp "^lab2: $(sed 's/[][\.*^$+?(){}|]/\\&/g' <<<"$LAB2_HELP"): OK"
+    assert_line --regexp "^lab2: $(sed 's/[][\.*^$+?(){}|]/\\&/g' <<<"$LAB2_ALL"): FAIL \(0/2\) \(io_sync: printed 50 /[a-z]+ downloads, the simulator served [0-9] \(and [0-9]+ [a-z]+(, [0-9]+ [a-z]+)*: no downloads\)"
+    assert_line "Score: 1/3"
+}
+
 @test "attack: a program that looks for the grader in its environment finds nothing, with or without a pids cgroup" {
     need_root
     local copy cgroup
