@@ -463,13 +463,12 @@ line" "$class/.hidden"
     [[ "$stderr" == *"skipped notes.txt: not a folder"* ]] || fail "$stderr"
 }
 
-@test "classroom: the workflow is valid YAML, grades with Classroom's actions and a pristine kit, each lab worth its points in the table" {
-    local workflow="$KIT/scripts/grader/classroom.yml" lab
+@test "classroom: the workflow is valid YAML, grades a pristine kit, each lab worth its points in the table, scored check by check (partial credit)" {
+    local workflow="$KIT/scripts/grader/classroom.yml" lab json result
     command -v yq >/dev/null || skip "needs yq"
     yq . "$workflow" >/dev/null
-    # Classroom's own actions: a command grader per lab, the reporter
+    # Classroom's own reporter sends the points
     run yq -r '.jobs[].steps[].uses // empty' "$workflow"
-    assert_line "classroom-resources/autograding-command-grader@v1"
     assert_line "classroom-resources/autograding-grading-reporter@v1"
     run yq -r '.permissions.checks, (.on | map(select(. == "repository_dispatch")) | length)' "$workflow"
     assert_output "write
@@ -478,21 +477,40 @@ line" "$class/.hidden"
     # pinned commit (grader/), never from the student's push (student/)
     run yq -r '.env.GRADER_REF' "$workflow"
     assert_regex "$output" '^[0-9a-f]{40}$'
-    run yq -r '.jobs[].steps[] | select(.uses // "" | test("command-grader"))
-        | .with.command' "$workflow"
-    for line in "${lines[@]}"; do
-        [[ "$line" == *" grader/scripts/grade --kit student "* ]] || fail "$line"
-    done
-    # one test per lab of the table, worth the lab's points; the
-    # reporter hears from every one
+    # one step per lab of the table: the pristine grader, then its
+    # grade.json in the reporter's format; the reporter hears from each
     for lab in $(awk -F'\t' '/^lab[0-9]+\t/ { print $1 }' "$POINTS" | sort -u); do
         run yq -r --arg lab "$lab" '.jobs[].steps[] | select(.id == $lab)
-            | .with["max-score"]' "$workflow"
-        assert_output "$(awk -F'\t' -v lab="$lab" \
-            '$1 == lab { t += $2 } END { print t }' "$POINTS")"
+            | .run' "$workflow"
+        assert_line --partial " grader/scripts/grade --kit student --out out/$lab $lab "
+        assert_line "grader/scripts/grader/classroom-result $lab out/$lab/grade.json >>\"\$GITHUB_OUTPUT\""
         run yq -r '.jobs[].steps[] | select(.uses // "" | test("reporter"))
             | .with.runners | split(",")[]' "$workflow"
         assert_line "$lab"
     done
+    # the result: a test per graded check, scored what the grader gave
+    # it; max_score the lab's points in the table -- 2 of lab2's checks
+    # passed, the rest failed: those 2 checks' points reach Classroom
+    json="$BATS_TEST_TMPDIR/grade.json"
+    awk -F'\t' '$1 == "lab2" { print $3 "\t" $2 }' "$POINTS" | jq -R -s '
+        {checks: [split("\n")[] | select(. != "") | split("\t")
+          | {lab: "lab2", name: .[0], points: (.[1] | tonumber)}]
+         | to_entries | map(.value + {status: (if .key < 2 then "OK"
+             else "FAIL" end), earned: (if .key < 2 then .value.points
+             else 0 end), note: "", output: null})}' >"$json"
+    run "$KIT/scripts/grader/classroom-result" lab2 "$json"
+    assert_success
+    result="$(sed 's/^result=//' <<<"$output" | base64 -d)"
+    assert_equal "$(jq -r .max_score <<<"$result")" \
+        "$(awk -F'\t' '$1 == "lab2" { t += $2 } END { print t }' "$POINTS")"
+    assert_equal "$(jq -r '[.tests[].score] | add' <<<"$result")" \
+        "$(jq '[.checks[].earned] | add' "$json")"
+    assert_equal "$(jq -r '[.tests[] | select(.status == "pass")] | length' <<<"$result")" 2
+    assert_equal "$(jq -r '.tests | length' <<<"$result")" \
+        "$(jq '.checks | length' "$json")"
+    # no grade.json (grading stopped): 0 of the lab's points, an error
+    run "$KIT/scripts/grader/classroom-result" lab2 "$BATS_TEST_TMPDIR/none"
+    result="$(sed 's/^result=//' <<<"$output" | base64 -d)"
+    assert_equal "$(jq -r '[.status, ([.tests[].score] | add)] | @tsv' <<<"$result")" "$(printf 'error\t0')"
 }
 # SPDX-License-Identifier: MIT
