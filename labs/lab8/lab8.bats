@@ -182,7 +182,7 @@ broken_sums() {
 
 @test "bank under ThreadSanitizer: the locked runs are clean (graded)" {
     tsan_build bank
-    local mode
+    local mode final run_number
     for mode in threads async; do
         run --separate-stderr tsan_run bank -q --seed 1 --transfers 10 \
             --mode "$mode" --lock mutex
@@ -191,6 +191,25 @@ broken_sums() {
         if grep -q 'ThreadSanitizer' <<<"$stderr"; then
             fail "task lab8.transfer: --mode $mode --lock mutex: ThreadSanitizer saw two transfers write a bank at once: does transaction_lock cover both banks' updates? $(grep -m1 -A3 'WARNING: ThreadSanitizer' <<<"$stderr")"
         fi
+        # the plain build behaves alike: the same run ends the same, and
+        # longer ones keep the sum (a lock that is real only when
+        # sanitized is no lock)
+        final="$(grep '^final=' <<<"$output")"
+        for run_number in 1 2 3; do
+            if [ "$run_number" -eq 1 ]; then
+                run --separate-stderr kit bank -q --seed 1 --transfers 10 \
+                    --mode "$mode" --lock mutex
+            else
+                run --separate-stderr kit bank -q --mode "$mode" --lock mutex
+            fi
+            assert_success
+            if [ "$run_number" -eq 1 ] &&
+                [ "$(grep '^final=' <<<"$output")" != "$final" ] ||
+                ! grep -qx 'sum=5000' <<<"$output"; then
+                echo "# reason: bank --mode $mode --lock mutex: the plain build ended otherwise than the grader's ThreadSanitizer build ($(grep '^sum=' <<<"$output" || echo 'no sum'))" >&3 2>/dev/null || true
+                fail "task lab8.transfer: --mode $mode --lock mutex: the plain build does not do what the sanitized one did: $output"
+            fi
+        done
     done
 }
 

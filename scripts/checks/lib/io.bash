@@ -59,10 +59,11 @@ assert_default_downloads() {
         served="$(sim_downloads "/$site")"
         if [ "${served:-0}" -lt "$printed" ]; then
             not="$(sim_not_downloads)"
+            [ -z "$not" ] || not=" (and $not: no downloads)"
             echo "# reason: ${program##*/}: printed $printed /$site" \
-                "downloads, the simulator served ${served:-0}${not:+ (and" \
-                "$not: no downloads)}" >&3 2>/dev/null || true
-            fail "printed $printed /$site downloads, the simulator served ${served:-0} in full${not:+; not downloads: $not}"
+                "downloads, the simulator served ${served:-0}$not" \
+                >&3 2>/dev/null || true
+            fail "printed $printed /$site downloads, the simulator served ${served:-0} in full$not"
         fi
     done
     [ "$jython" -eq 50 ] || fail "expected 50 jython downloads, saw $jython"
