@@ -377,6 +377,79 @@ EOF
     assert_line "Tasks: 0/2"
 }
 
+@test "attack: a lock that is real only when compiled with ThreadSanitizer (the compiler's own macro) earns nothing: the plain build must do what the sanitized one did (lab 8)" {
+    local copy
+    copy="$(copy_kit sanitized)"
+    # bank's lock is taken only in a build with -fsanitize=thread, which
+    # defines __SANITIZE_THREAD__: the grader's own TSan build too
+    sed -i -e '/^ *TURNSTILE_\(UN\)\{0,1\}LOCK(&transaction_lock,/{
+                   i #if defined(__SANITIZE_THREAD__)
+                   a #else\n        (void)&transaction_lock;\n#endif
+               }' "$copy/labs/lab8/bank.c"
+    [ "$(grep -c '^#if defined(__SANITIZE_THREAD__)$' "$copy/labs/lab8/bank.c")" -eq 2 ]
+    TABLE="$(table lab8 "bank under ThreadSanitizer: the locked runs are clean (graded)")"
+    run --separate-stderr grade --kit "$copy" --points "$TABLE" lab8
+    assert_line --regexp '^lab8: bank under ThreadSanitizer: the locked runs are clean \(graded\): FAIL \(0/2\) \[task lab8\.transfer\] \(.*bank --mode threads --lock mutex: the plain build ended otherwise than the grader.s ThreadSanitizer build'
+    assert_line "Tasks: 0/2"
+}
+
+@test "attack: a lock that is real only under --explore and --schedule earns nothing on the proof by exhaustion (lab 7)" {
+    local copy
+    copy="$(copy_kit turnstile)"
+    # race_condition's mutex is taken only when the turnstile orders the
+    # steps: --explore proves it exact, free threads lose updates
+    sed -i -e 's|^        TURNSTILE_LOCK(&counter_lock, "take lock");$|        if (turnstile_on) { TURNSTILE_LOCK(\&counter_lock, "take lock"); }|' \
+        -e 's|^        TURNSTILE_UNLOCK(&counter_lock, "release lock");$|        if (turnstile_on) { TURNSTILE_UNLOCK(\&counter_lock, "release lock"); }|' \
+        "$copy/labs/lab7/race_condition.c"
+    [ "$(grep -c 'if (turnstile_on) { TURNSTILE_' "$copy/labs/lab7/race_condition.c")" -eq 2 ]
+    TABLE="$(table lab7 "race_condition --explore --lock mutex: no schedule loses an update, proved by exhaustion (graded)")"
+    run --separate-stderr grade --kit "$copy" --points "$TABLE" lab7
+    assert_line --regexp '^lab7: race_condition --explore --lock mutex: no schedule loses an update, proved by exhaustion \(graded\): FAIL \(0/3\) \[task lab7\.mutex\] \(.*race_condition --lock mutex: no schedule of --explore lost an update, yet a plain run without them counted [0-9]+ of 2000000'
+    assert_line "Tasks: 0/3"
+}
+
+@test "attack: a program that prints lost updates without two threads racing earns nothing on the lost-update check (lab 7)" {
+    local copy
+    copy="$(copy_kit printer)"
+    # race_condition --lock none, run freely, prints a count a little
+    # short of what it was asked for, as a race would leave it, and the
+    # timer, without starting a thread
+    cat <<'EOF' | patch_c "$copy/labs/lab7/race_condition.c"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+__attribute__((constructor)) static void fake_race(int argc, char **argv)
+{
+    long threads = 2, increments = 1000000;
+    int none = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--schedule") == 0 ||
+            strcmp(argv[i], "--explore") == 0)
+            return;
+        if (i + 1 < argc && strcmp(argv[i], "--lock") == 0)
+            none = strcmp(argv[i + 1], "none") == 0;
+        if (i + 1 < argc && strcmp(argv[i], "--threads") == 0)
+            threads = atol(argv[i + 1]);
+        if (i + 1 < argc && strcmp(argv[i], "--increments") == 0)
+            increments = atol(argv[i + 1]);
+    }
+    if (!none)
+        return;
+    srand((unsigned)time(NULL));
+    long expected = threads * increments, lost = 1 + rand() % 5000;
+    printf("counter=%ld expected=%ld lost=%ld\n", expected - lost,
+           expected, lost);
+    printf("Execution time: 0.41s\n");
+    exit(0);
+}
+EOF
+    TABLE="$(table lab7 "race_condition: --lock none loses updates in at least 18 of 20 runs (graded)")"
+    run --separate-stderr grade --kit "$copy" --points "$TABLE" lab7
+    assert_line --regexp '^lab7: race_condition: --lock none loses updates in at least 18 of 20 runs \(graded\): FAIL \(0/3\) \(.*race_condition --lock none: printed lost updates, but the grader.s ThreadSanitizer build saw no two threads touch the counter at once'
+    assert_line "Score: 0/3"
+}
+
 @test "attack: a program that resets the simulator's counts and replays a cheap run earns nothing on what the counts judge (lab 2)" {
     local copy
     copy="$(copy_kit replay)"
