@@ -124,6 +124,36 @@ load grade
     done
 }
 
+@test "limit: --user without a pids cgroup: no mark in the command's environment, what it left is found by uid, another run of the user at once is spared" {
+    [ "$(id -u)" -eq 0 ] || skip "needs root (--user is root only)"
+    # a user of this check's alone, as the grader's are (made once)
+    local user=conkit-limit-check other
+    id "$user" >/dev/null 2>&1 ||
+        useradd -r -M -d /nonexistent -s /usr/sbin/nologin "$user"
+    # another run of the same user, started first and still running
+    CONKIT_NO_CGROUP=1 CONKIT_LIMIT_QUIET=1 "$KIT/scripts/grader/limit" \
+        --user "$user" --clean-env --time 20 -- sleep 5 3>&- &
+    other=$!
+    sleep 0.5
+    CONKIT_NO_CGROUP=1 CONKIT_LIMIT_QUIET=1 CONKIT_LIMIT_RUN=outer \
+        run --separate-stderr "$KIT/scripts/grader/limit" --user "$user" \
+        --clean-env --time 20 -- bash -c '
+            env
+            (setsid bash -c "exec -a innocent sleep 60" &) 3>&-'
+    assert_success
+    assert_line HOME=/nonexistent
+    refute_output --partial CONKIT_LIMIT
+    assert_regex "$stderr" 'limit: bash: 1 processes it started still ran when it ended: killed'
+    sleep 0.3
+    run pgrep -u "$user" -f innocent
+    assert_failure
+    # the other run was not its to kill
+    kill -0 "$other" || fail "the other run of $user was killed"
+    run pgrep -u "$user" -x sleep
+    assert_success
+    wait "$other"
+}
+
 @test "limit: --user runs the command without capabilities; it cannot write root's files" {
     [ "$(id -u)" -eq 0 ] || skip "needs root (--user is root only)"
     local file="$BATS_TEST_TMPDIR/root-owned"
@@ -434,7 +464,7 @@ C
     assert_failure 1
     assert_line --regexp '^Score: 0/[0-9]+$'
     # each failure names its evidence
-    grep -rq "printed 100 downloads, the simulator served 0" \
+    grep -rq "printed 50 /jython downloads, the simulator served 0" \
         "$BATS_TEST_TMPDIR/out/grade-output/"
     grep -rqE "expected : counter=[0-9]+ expected=[0-9]+ lost=0" \
         "$BATS_TEST_TMPDIR/out/grade-output/"
