@@ -75,8 +75,11 @@ static void usage(FILE *out)
 "                      requests_inflight_peak, pid, kit and dir\n"
 "  /stats/reset        zero the counters and the log, answer as /stats\n"
 "  /stats/log          each request since the reset, one line each:\n"
-"                      ARRIVAL_US DONE_US STATUS CONN PATH (us since the\n"
-"                      reset, DONE_US -1 in flight; the last 100000)\n"
+"                      ARRIVAL_US DONE_US STATUS CONN PATH KIND (us since\n"
+"                      the reset, DONE_US -1 in flight; the last 100000;\n"
+"                      KIND full: a download -- a GET without Range sent\n"
+"                      in full, not dropped unread -- or get (answering),\n"
+"                      cut, head, range, other)\n"
 "\n"
 "Stop it with SIGTERM or SIGINT.\n",
             DEFAULT_HTTP_PORT, DEFAULT_HTTPS_PORT, DEFAULT_LATENCY_MS,
