@@ -214,8 +214,19 @@ load grade
         grep -q 'trap' "/proc/$(cat "$pidfile")/cmdline" ||
             fail "the pidfile names another process (CONKIT_NO_CGROUP=$method)"
         # the pidfile is out when the command starts, its trap a moment
-        # later: a SIGTERM before it would kill bash (143) on a busy machine
-        wait_started "$(cat "$pidfile")"
+        # later: a SIGTERM before it would kill bash (143) on a busy
+        # machine.  bash has a SIGTERM handler of its own before the
+        # trap, so /proc's signal masks cannot tell; its first `sleep`,
+        # which comes after the trap, can.
+        local past=""
+        for _ in $(seq 200); do
+            if pgrep -x -P "$(cat "$pidfile")" sleep >/dev/null; then
+                past=yes
+                break
+            fi
+            sleep 0.05
+        done
+        [ -n "$past" ] || fail "the command never got past its trap"
         kill -TERM "$pid"
         local status=0
         wait "$pid" || status=$?
