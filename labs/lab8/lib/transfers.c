@@ -1,8 +1,11 @@
 /* transfers.c -- bank's command line, the transfers a seed makes, and
  * how --schedule and --explore see them (see transfers.h).
  */
+#define _GNU_SOURCE             /* pthread_timedjoin_np */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -10,7 +13,10 @@
 
 #include "error.h"
 #include "explore.h"
+#include "interrupt.h"
 #include "options.h"
+#include "timer.h"
+#include "trace.h"
 #include "transfers.h"
 
 const char *const mode_names[] = { "sync", "threads", "async", NULL };
@@ -281,4 +287,70 @@ void explore_transfers(const struct settings *settings,
         printf(", deadlocked: %ld of %ld", tasks.deadlocked, tasks.runs);
     printf("\n");
 }
+
+/* ====== Dots, trace rows, joining ====== */
+
+/* One '.' per finished transfer, as it happens.  A single write(2): no
+ * stdio buffer shared between threads, nothing to flush. */
+void transfer_dot(const struct transfer *transfer)
+{
+    if (transfer->quiet)
+        return;
+    ssize_t written = write(STDOUT_FILENO, ".", 1);
+    (void)written;              /* a lost dot is not worth stopping for */
+}
+
+/* A trace row: `ok` once it ended, `cancelled` if Ctrl-C kept it from
+ * starting. */
+void trace_transfer(const struct transfer *transfer, long worker)
+{
+    char label[64];
+    int64_t now = program_us();
+    bool made = transfer->end_us != 0;
+
+    snprintf(label, sizeof label, "bank_%d->bank_%d %ld", transfer->from + 1,
+             transfer->to + 1, transfer->amount);
+    trace_record(transfer->index, worker, label,
+                 made ? transfer->start_us : now,
+                 made ? transfer->end_us : now, made ? "ok" : "cancelled");
+}
+
+/* A thread stuck for good -- two transfers that
+ * took their account locks in opposite orders (--lock per-account
+ * --order transfer) -- never returns, and no signal can pull it out of
+ * pthread_mutex_lock.  So after Ctrl-C the threads get half a second more,
+ * then the stuck ones are said and left behind: the run still ends with
+ * its summary, and exit() ends them. */
+void join_transfer_threads(struct transfer *transfers, long count)
+{
+    int64_t give_up_us = 0;             /* set at the interrupt */
+
+    for (long i = 0; i < count; i++) {
+        for (;;) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);  /* timedjoin's clock */
+            until.tv_nsec += 100 * 1000 * 1000;     /* 100 ms a look */
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            int s = pthread_timedjoin_np(transfers[i].thread, NULL, &until);
+            if (s == 0)
+                break;
+            if (s != ETIMEDOUT)
+                error_fatal_errno(s, "pthread_timedjoin_np");
+            if (!interrupt_requested())
+                continue;               /* still working: wait on */
+            if (give_up_us == 0)
+                give_up_us = monotonic_us() + 500000;
+            if (monotonic_us() >= give_up_us) {
+                error_report("half a second after the interrupt, %ld of %ld "
+                             "transfer threads have not ended: deadlocked, "
+                             "left behind", count - i, count);
+                return;
+            }
+        }
+    }
+}
+
 /* SPDX-License-Identifier: MIT */
