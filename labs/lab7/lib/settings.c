@@ -1,8 +1,11 @@
-/* settings.c -- race_condition's command line (see settings.h). */
+/* settings.c -- race_condition's command line, the case it describes to
+ * the explorer and its closing lines (see settings.h). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
+#include "color.h"
 #include "error.h"
 #include "explore.h"
 #include "options.h"
@@ -96,4 +99,70 @@ void parse_options(int argc, char *argv[], struct settings *settings)
                     "at most %d threads: '%ld'", TURNSTILE_MAX_THREADS,
                     settings->threads);
 }
+/* ====== What the explorer is told, and what it prints ====== */
+
+/* "counter=1 expected=2 lost=1": red on a terminal when updates were
+ * lost (color.h). */
+void print_count(long total, long expected)
+{
+    const char *red = total != expected ? color_failure(STDOUT_FILENO) : "";
+
+    printf("%scounter=%ld expected=%ld lost=%ld%s\n", red, total, expected,
+           expected - total, red[0] ? color_end(STDOUT_FILENO) : "");
+}
+
+/* Each thread announces 3 steps per addition (read, compute, write), 5
+ * with the mutex (take, read, compute, write, release), 1 with the atomic
+ * add. */
+void plan_additions(const struct settings *settings,
+                    struct interleaving *plan, char text[3][128])
+{
+    static const int per_addition[] = {
+        [LOCK_NONE] = 3, [LOCK_MUTEX] = 5, [LOCK_ATOMIC] = 1,
+        [LOCK_SPIN] = 0,        /* refused by parse_options() */
+    };
+    static const struct interleave_words words = {
+        .lock = "the lock", .blocked = "waits for the lock, which %c holds",
+        .failed = "lost an update", .shortest = "shortest losing schedule",
+        .measured = "counter", .threads = "threads",
+    };
+
+    snprintf(text[0], 128, "--threads %ld --increments %ld --lock %s",
+             settings->threads, settings->increments,
+             lock_names[settings->lock]);
+    snprintf(text[1], 128, "try --increments 1): '--threads %ld "
+             "--increments %ld'", settings->threads, settings->increments);
+    snprintf(text[2], 128, "use fewer --threads or --increments: "
+             "'%ld x %ld'", settings->threads, settings->increments);
+    *plan = (struct interleaving){
+        .program = "race_condition", .replay_args = text[0],
+        .too_long = text[1], .too_many = text[2], .words = &words,
+        .threads = (int)settings->threads,
+        .steps_each = settings->increments * per_addition[settings->lock],
+        .expected = settings->threads * settings->increments,
+    };
+}
+
+/* --explore: every interleaving of the threads' steps, then of the same
+ * additions as tasks. */
+void explore_additions(const struct settings *settings,
+                       const struct interleaving *plan, task_proc *add_task)
+{
+    struct interleave_task_counts tasks;
+
+    printf("explore: %ld threads x %ld increment%s, --lock %s: %ld steps "
+           "each\n", settings->threads, settings->increments,
+           settings->increments == 1 ? "" : "s", lock_names[settings->lock],
+           plan->steps_each);
+    fflush(stdout);
+    if (!interleave_explore(plan) || settings->lock == LOCK_ATOMIC)
+        return;
+    interleave_explore_tasks(plan, add_task, settings->increments,
+                             plan->args, &tasks);
+    if (tasks.runs > 0)
+        printf("as tasks (an await between additions, none inside): "
+               "schedules: %ld = %s, lost an update: %ld of %ld\n",
+               tasks.runs, tasks.formula, tasks.failed, tasks.runs);
+}
+
 /* SPDX-License-Identifier: MIT */
