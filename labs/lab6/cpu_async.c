@@ -298,6 +298,23 @@ static void usage(void)
            DEFAULT_YIELD_EVERY);
 }
 
+static bool async_option(int c, const char *value, void *data)
+{
+    struct settings *settings = data;
+
+    if (jobs_option(c, value, &settings->jobs))
+        return true;            /* --work, --jobs or --n */
+    switch (c) {
+    case 'y':
+        settings->yield_every = option_long("--yield-every", value, 1,
+                                            1000000000000);
+        break;
+    default:
+        return false;           /* --trace, --color, -q, -h, unknown */
+    }
+    return true;
+}
+
 static void parse_options(int argc, char *argv[], struct settings *settings)
 {
     static const struct option options[] = {
@@ -306,27 +323,11 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
         COMMON_LONG_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
-    const char *n_text = NULL;
-    int c;
-
     *settings = (struct settings){ .jobs.count = DEFAULT_JOBS,
                                    .yield_every = DEFAULT_YIELD_EVERY };
-    while ((c = option_next(argc, argv, options)) != -1) {
-        if (jobs_option(c, optarg, &settings->jobs, &n_text))
-            continue;           /* --work, --jobs or --n */
-        switch (c) {
-        case 'y':
-            settings->yield_every = option_long("--yield-every", optarg, 1,
-                                                1000000000000);
-            break;
-        case 'h': usage(); exit(0);
-        default:                /* --trace, --color, -q, or unknown */
-            option_common(c, optarg, &settings->quiet, &settings->trace,
-                          argv);
-        }
-    }
-    option_no_operands(argc, argv);
-    jobs_set_size(&settings->jobs, n_text);
+    option_parse(argc, argv, options, async_option, settings, usage,
+                 &settings->quiet, &settings->trace);
+    jobs_set_size(&settings->jobs);
 }
 
 int main(int argc, char *argv[])

@@ -191,8 +191,7 @@ void run_job_with_gil(const struct jobs *jobs, long k,
 
 /* ====== Options every program shares ====== */
 
-bool jobs_option(int c, const char *value, struct jobs *jobs,
-                 const char **n_text)
+bool jobs_option(int c, const char *value, struct jobs *jobs)
 {
     switch (c) {
     case 'w':
@@ -202,19 +201,20 @@ bool jobs_option(int c, const char *value, struct jobs *jobs,
         jobs->count = option_long("--jobs", value, 1, MAX_JOBS);
         return true;
     case 'n':
-        *n_text = value;
+        jobs->n_text = value;
         return true;
     default:
         return false;
     }
 }
 
-void jobs_set_size(struct jobs *jobs, const char *n_text)
+void jobs_set_size(struct jobs *jobs)
 {
-    if (n_text == NULL)
+    if (jobs->n_text == NULL)
         jobs->n = work_default_n[jobs->work];
     else
-        jobs->n = option_long("--n", n_text, 1, work_max_n[jobs->work]);
+        jobs->n = option_long("--n", jobs->n_text, 1,
+                              work_max_n[jobs->work]);
 }
 
 /* ====== Printing results ====== */

@@ -43,6 +43,33 @@ static void usage(void)
            MAX_THREADS, DEFAULT_WINDOW, INTERLEAVE_MAX_RUNS);
 }
 
+static bool race_option(int c, const char *value, void *data)
+{
+    struct settings *settings = data;
+
+    switch (c) {
+    case 't':
+        settings->threads = option_long("--threads", value, 1,
+                                        MAX_THREADS);
+        break;
+    case 'i':
+        settings->increments = option_long("--increments", value, 1,
+                                           100000000);
+        break;
+    case 'l':
+        settings->lock = option_choice("--lock", value, lock_names);
+        break;
+    case 'w':
+        settings->window = option_long("--window", value, 0, 100000);
+        break;
+    case 'S': settings->schedule = value; break;
+    case 'E': settings->explore = true; break;
+    default:
+        return false;           /* --trace, --color, -q, -h, unknown */
+    }
+    return true;
+}
+
 void parse_options(int argc, char *argv[], struct settings *settings)
 {
     static const struct option options[] = {
@@ -55,37 +82,12 @@ void parse_options(int argc, char *argv[], struct settings *settings)
         COMMON_LONG_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
-    int c;
-
     *settings = (struct settings){
         .threads = 2, .increments = 1000000, .lock = LOCK_NONE,
         .window = DEFAULT_WINDOW,
     };
-    while ((c = option_next(argc, argv, options)) != -1) {
-        switch (c) {
-        case 't':
-            settings->threads = option_long("--threads", optarg, 1,
-                                            MAX_THREADS);
-            break;
-        case 'i':
-            settings->increments = option_long("--increments", optarg, 1,
-                                               100000000);
-            break;
-        case 'l':
-            settings->lock = option_choice("--lock", optarg, lock_names);
-            break;
-        case 'w':
-            settings->window = option_long("--window", optarg, 0, 100000);
-            break;
-        case 'S': settings->schedule = optarg; break;
-        case 'E': settings->explore = true; break;
-        case 'h': usage(); exit(0);
-        default:                /* --trace, --color, -q, or unknown */
-            option_common(c, optarg, &settings->quiet, &settings->trace,
-                          argv);
-        }
-    }
-    option_no_operands(argc, argv);
+    option_parse(argc, argv, options, race_option, settings, usage,
+                 &settings->quiet, &settings->trace);
     if (settings->schedule != NULL && settings->explore)
         error_usage("--schedule and --explore do not go together: "
                     "'--schedule %s'", settings->schedule);

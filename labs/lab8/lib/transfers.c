@@ -90,6 +90,42 @@ static uint64_t random_seed(void)
     return splitmix64(&mix) % 1000000000u;
 }
 
+/* --seed was given (0 is a seed too) */
+static bool seed_given;
+
+static bool bank_option(int c, const char *value, void *data)
+{
+    struct settings *settings = data;
+
+    switch (c) {
+    case 'm':
+        settings->mode = option_choice("--mode", value, mode_names);
+        break;
+    case 'l':
+        settings->lock = option_choice("--lock", value, lock_names);
+        break;
+    case 'o':
+        settings->order = option_choice("--order", value, order_names);
+        break;
+    case 'S': settings->schedule = value; break;
+    case 'E': settings->explore = true; break;
+    case 's':
+        settings->seed = option_long("--seed", value, 0, LONG_MAX);
+        seed_given = true;
+        break;
+    case 'n':
+        settings->transfers = option_long("--transfers", value, 1,
+                                          MAX_TRANSFERS);
+        break;
+    case 'b':
+        settings->banks = option_long("--banks", value, 2, MAX_BANKS);
+        break;
+    default:
+        return false;           /* --trace, --color, -q, -h, unknown */
+    }
+    return true;
+}
+
 void parse_options(int argc, char *argv[], struct settings *settings)
 {
     static const struct option options[] = {
@@ -104,43 +140,11 @@ void parse_options(int argc, char *argv[], struct settings *settings)
         COMMON_LONG_OPTIONS,
         { NULL, 0, NULL, 0 },
     };
-    bool seed_given = false;
-    int c;
-
     *settings = (struct settings){
         .mode = MODE_SYNC, .lock = LOCK_NONE, .transfers = 20, .banks = 5,
     };
-    while ((c = option_next(argc, argv, options)) != -1) {
-        switch (c) {
-        case 'm':
-            settings->mode = option_choice("--mode", optarg, mode_names);
-            break;
-        case 'l':
-            settings->lock = option_choice("--lock", optarg, lock_names);
-            break;
-        case 'o':
-            settings->order = option_choice("--order", optarg, order_names);
-            break;
-        case 'S': settings->schedule = optarg; break;
-        case 'E': settings->explore = true; break;
-        case 's':
-            settings->seed = option_long("--seed", optarg, 0, LONG_MAX);
-            seed_given = true;
-            break;
-        case 'n':
-            settings->transfers = option_long("--transfers", optarg, 1,
-                                              MAX_TRANSFERS);
-            break;
-        case 'b':
-            settings->banks = option_long("--banks", optarg, 2, MAX_BANKS);
-            break;
-        case 'h': usage(); exit(0);
-        default:                /* --trace, --color, -q, or unknown */
-            option_common(c, optarg, &settings->quiet, &settings->trace,
-                          argv);
-        }
-    }
-    option_no_operands(argc, argv);
+    option_parse(argc, argv, options, bank_option, settings, usage,
+                 &settings->quiet, &settings->trace);
     if (settings->schedule != NULL && settings->explore)
         error_usage("--schedule and --explore do not go together: "
                     "'--schedule %s'", settings->schedule);

@@ -71,6 +71,47 @@ static void usage(const struct scrape_program *program)
            sites_http_port());
 }
 
+/* The program being parsed and its --base: for scrape_option() and
+ * usage_of_parsed(), which option_parse() calls. */
+static const struct scrape_program *parsed;
+static const char *base;
+
+static void usage_of_parsed(void)
+{
+    usage(parsed);
+}
+
+static bool scrape_option(int c, const char *value, void *data)
+{
+    struct scrape_settings *settings = data;
+
+    switch (c) {
+    case 'p':
+        settings->pages = option_long("--pages", value, 1, SCRAPE_MAX_PAGES);
+        break;
+    case 'w':
+        settings->workers = option_long("--workers", value, 1, MAX_WORKERS);
+        break;
+    case 'm':
+        settings->max_conns = option_long("--max-conns", value, 1,
+                                          MAX_MAX_CONNS);
+        break;
+    case 'f':
+        settings->fail_page = option_long("--fail", value, 1,
+                                          SCRAPE_MAX_PAGES);
+        break;
+    case 'F': settings->fail_fast = true; break;
+    case 'n': settings->no_session = true; break;
+    case 't':
+        settings->timeout = option_double("--timeout", value, 0.001, 86400);
+        break;
+    case 'b': base = value; break;
+    default:
+        return false;           /* --trace, --color, -q, -h, unknown */
+    }
+    return true;
+}
+
 void scrape_parse_options(int argc, char *argv[],
                           const struct scrape_program *program,
                           struct scrape_settings *settings)
@@ -88,8 +129,7 @@ void scrape_parse_options(int argc, char *argv[],
         { NULL, 0, NULL, 0 },
     };
     struct option options[sizeof all_options / sizeof all_options[0]];
-    const char *base = NULL;
-    int c, count = 0;
+    int count = 0;
 
     /* an option this program does not take stays unknown to getopt */
     for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
@@ -106,38 +146,10 @@ void scrape_parse_options(int argc, char *argv[],
         .workers = default_workers(),
         .max_conns = DEFAULT_MAX_CONNS,
     };
-    while ((c = option_next(argc, argv, options)) != -1) {
-        switch (c) {
-        case 'p':
-            settings->pages = option_long("--pages", optarg, 1,
-                                          SCRAPE_MAX_PAGES);
-            break;
-        case 'w':
-            settings->workers = option_long("--workers", optarg, 1,
-                                            MAX_WORKERS);
-            break;
-        case 'm':
-            settings->max_conns = option_long("--max-conns", optarg, 1,
-                                              MAX_MAX_CONNS);
-            break;
-        case 'f':
-            settings->fail_page = option_long("--fail", optarg, 1,
-                                              SCRAPE_MAX_PAGES);
-            break;
-        case 'F': settings->fail_fast = true; break;
-        case 'n': settings->no_session = true; break;
-        case 't':
-            settings->timeout = option_double("--timeout", optarg, 0.001,
-                                              86400);
-            break;
-        case 'b': base = optarg; break;
-        case 'h': usage(program); exit(0);
-        default:                /* --trace, --color, -q, or unknown */
-            option_common(c, optarg, &settings->quiet, &settings->trace,
-                          argv);
-        }
-    }
-    option_no_operands(argc, argv);
+    parsed = program;
+    base = NULL;
+    option_parse(argc, argv, options, scrape_option, settings,
+                 usage_of_parsed, &settings->quiet, &settings->trace);
 
     if (base == NULL) {
         snprintf(settings->base, sizeof settings->base,
