@@ -101,6 +101,15 @@ static void usage(void)
            "  -h, --help            show this help\n", MAX_TRAINS);
 }
 
+static const struct option options[] = {
+    { "steps", required_argument, NULL, 's' },
+    { "trains", required_argument, NULL, 'n' },
+    { "work-ms", required_argument, NULL, 'w' },
+    { "only", required_argument, NULL, 'o' },
+    COMMON_LONG_OPTIONS,
+    { NULL, 0, NULL, 0 },
+};
+
 static bool models_option(int c, const char *value, void *data)
 {
     struct settings *settings = data;
@@ -127,14 +136,6 @@ static bool models_option(int c, const char *value, void *data)
 
 static void parse_options(int argc, char *argv[], struct settings *settings)
 {
-    static const struct option options[] = {
-        { "steps", required_argument, NULL, 's' },
-        { "trains", required_argument, NULL, 'n' },
-        { "work-ms", required_argument, NULL, 'w' },
-        { "only", required_argument, NULL, 'o' },
-        COMMON_LONG_OPTIONS,
-        { NULL, 0, NULL, 0 },
-    };
     *settings = (struct settings){
         .steps = 5, .trains = 3, .work_ms = 10, .only = -1,
     };

@@ -321,31 +321,25 @@ static void usage(void)
            sysconf(_SC_NPROCESSORS_ONLN));
 }
 
+static const struct option options[] = {
+    JOBS_LONG_OPTIONS,
+    { "workers", required_argument, NULL, 'W' },
+    COMMON_LONG_OPTIONS,
+    { NULL, 0, NULL, 0 },
+};
+
 static bool fork_option(int c, const char *value, void *data)
 {
     struct settings *settings = data;
 
-    if (jobs_option(c, value, &settings->jobs))
-        return true;            /* --work, --jobs or --n */
-    switch (c) {
-    case 'W':
-        settings->workers = option_long("--workers", value, 1,
-                                        MAX_WORKERS);
-        break;
-    default:
-        return false;           /* --trace, --color, -q, -h, unknown */
-    }
+    if (c != 'W')               /* --work, --jobs, --n, or common */
+        return jobs_option(c, value, &settings->jobs);
+    settings->workers = option_long("--workers", value, 1, MAX_WORKERS);
     return true;
 }
 
 static void parse_options(int argc, char *argv[], struct settings *settings)
 {
-    static const struct option options[] = {
-        JOBS_LONG_OPTIONS,
-        { "workers", required_argument, NULL, 'W' },
-        COMMON_LONG_OPTIONS,
-        { NULL, 0, NULL, 0 },
-    };
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     *settings = (struct settings){ .jobs.count = DEFAULT_JOBS,
                                    .workers = cpus > 0 ? cpus : 1 };

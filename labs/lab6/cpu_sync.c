@@ -42,6 +42,12 @@ static void usage(void)
            JOBS_USAGE_COMMON);
 }
 
+static const struct option options[] = {
+    JOBS_LONG_OPTIONS,
+    COMMON_LONG_OPTIONS,
+    { NULL, 0, NULL, 0 },
+};
+
 static bool sync_option(int c, const char *value, void *data)
 {
     struct settings *settings = data;
@@ -51,11 +57,6 @@ static bool sync_option(int c, const char *value, void *data)
 
 static void parse_options(int argc, char *argv[], struct settings *settings)
 {
-    static const struct option options[] = {
-        JOBS_LONG_OPTIONS,
-        COMMON_LONG_OPTIONS,
-        { NULL, 0, NULL, 0 },
-    };
     *settings = (struct settings){ .jobs.count = DEFAULT_JOBS };
     option_parse(argc, argv, options, sync_option, settings, usage,
                  &settings->quiet, &settings->trace);

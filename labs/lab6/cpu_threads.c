@@ -173,6 +173,15 @@ static void usage(void)
            JOBS_USAGE_COMMON);
 }
 
+static const struct option options[] = {
+    JOBS_LONG_OPTIONS,
+    { "workers", required_argument, NULL, 'W' },
+    { "gil", no_argument, NULL, 'g' },
+    { "switch-interval", required_argument, NULL, 's' },
+    COMMON_LONG_OPTIONS,
+    { NULL, 0, NULL, 0 },
+};
+
 static bool threads_option(int c, const char *value, void *data)
 {
     struct settings *settings = data;
@@ -196,14 +205,6 @@ static bool threads_option(int c, const char *value, void *data)
 
 static void parse_options(int argc, char *argv[], struct settings *settings)
 {
-    static const struct option options[] = {
-        JOBS_LONG_OPTIONS,
-        { "workers", required_argument, NULL, 'W' },
-        { "gil", no_argument, NULL, 'g' },
-        { "switch-interval", required_argument, NULL, 's' },
-        COMMON_LONG_OPTIONS,
-        { NULL, 0, NULL, 0 },
-    };
     *settings = (struct settings){ .jobs.count = DEFAULT_JOBS,
                                    .workers = DEFAULT_WORKERS,
                                    .switch_ms = DEFAULT_SWITCH_MS };

@@ -16,7 +16,6 @@ Compare with scrape_async.c beside it, and with scrape_threads.py.
 """
 import asyncio
 import os
-import signal
 import sys
 
 import aiohttp
@@ -74,15 +73,8 @@ async def fetch_all(settings, trace, outcomes, interrupt):
     timeout = aiohttp.ClientTimeout(total=settings["timeout"])
     run = (settings, trace, outcomes, timeout)
     numbers = range(1, settings["pages"] + 1)
-    loop = asyncio.get_running_loop()
     tasks = []
-
-    def stop(signo):
-        interrupt._handler(signo, None)
-        for task in tasks:
-            task.cancel()
-    for signo in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signo, stop, signo)
+    interrupt.cancel_on_signals(tasks)     # the list fills below
     async with new_session(settings) as session:
         if not settings["fail_fast"]:       # collect all
             tasks += [asyncio.create_task(fetch_page(n, session, run))

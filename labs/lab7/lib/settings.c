@@ -43,6 +43,17 @@ static void usage(void)
            MAX_THREADS, DEFAULT_WINDOW, INTERLEAVE_MAX_RUNS);
 }
 
+static const struct option options[] = {
+    { "threads", required_argument, NULL, 't' },
+    { "increments", required_argument, NULL, 'i' },
+    { "lock", required_argument, NULL, 'l' },
+    { "window", required_argument, NULL, 'w' },
+    { "schedule", required_argument, NULL, 'S' },
+    { "explore", no_argument, NULL, 'E' },
+    COMMON_LONG_OPTIONS,
+    { NULL, 0, NULL, 0 },
+};
+
 static bool race_option(int c, const char *value, void *data)
 {
     struct settings *settings = data;
@@ -72,16 +83,6 @@ static bool race_option(int c, const char *value, void *data)
 
 void parse_options(int argc, char *argv[], struct settings *settings)
 {
-    static const struct option options[] = {
-        { "threads", required_argument, NULL, 't' },
-        { "increments", required_argument, NULL, 'i' },
-        { "lock", required_argument, NULL, 'l' },
-        { "window", required_argument, NULL, 'w' },
-        { "schedule", required_argument, NULL, 'S' },
-        { "explore", no_argument, NULL, 'E' },
-        COMMON_LONG_OPTIONS,
-        { NULL, 0, NULL, 0 },
-    };
     *settings = (struct settings){
         .threads = 2, .increments = 1000000, .lock = LOCK_NONE,
         .window = DEFAULT_WINDOW,

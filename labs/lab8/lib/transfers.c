@@ -93,6 +93,19 @@ static uint64_t random_seed(void)
 /* --seed was given (0 is a seed too) */
 static bool seed_given;
 
+static const struct option options[] = {
+    { "mode", required_argument, NULL, 'm' },
+    { "lock", required_argument, NULL, 'l' },
+    { "order", required_argument, NULL, 'o' },
+    { "schedule", required_argument, NULL, 'S' },
+    { "explore", no_argument, NULL, 'E' },
+    { "seed", required_argument, NULL, 's' },
+    { "transfers", required_argument, NULL, 'n' },
+    { "banks", required_argument, NULL, 'b' },
+    COMMON_LONG_OPTIONS,
+    { NULL, 0, NULL, 0 },
+};
+
 static bool bank_option(int c, const char *value, void *data)
 {
     struct settings *settings = data;
@@ -128,18 +141,6 @@ static bool bank_option(int c, const char *value, void *data)
 
 void parse_options(int argc, char *argv[], struct settings *settings)
 {
-    static const struct option options[] = {
-        { "mode", required_argument, NULL, 'm' },
-        { "lock", required_argument, NULL, 'l' },
-        { "order", required_argument, NULL, 'o' },
-        { "schedule", required_argument, NULL, 'S' },
-        { "explore", no_argument, NULL, 'E' },
-        { "seed", required_argument, NULL, 's' },
-        { "transfers", required_argument, NULL, 'n' },
-        { "banks", required_argument, NULL, 'b' },
-        COMMON_LONG_OPTIONS,
-        { NULL, 0, NULL, 0 },
-    };
     *settings = (struct settings){
         .mode = MODE_SYNC, .lock = LOCK_NONE, .transfers = 20, .banks = 5,
     };

@@ -146,12 +146,7 @@ def finish(settings, outcomes, timer, trace, interrupt):
         shown = "cancelled()" if outcome is None else repr(outcome)
         items.append(f"({number}, {shown})")
     print("results=[" + ", ".join(items) + "]")
-    timer.print()
-    if trace.close() != 0:
-        return conkit.EXIT_WORK_FAILED
-    if interrupt.requested():
-        return interrupt.exit_status()
-    return conkit.EXIT_WORK_FAILED if failed or cancelled else 0
+    return conkit.finish(timer, interrupt, trace, failed or cancelled)
 
 
 class NoSites:
