@@ -42,7 +42,9 @@ read_options() {
         -h|--help) "$usage_function"; exit 0 ;;
         esac
         # an empty word is no key bash allows: unknown too
-        [ -n "$1" ] && [ -n "${variable_of[$1]:-}" ] || unknown_option "$1"
+        if [ -z "$1" ] || [ -z "${variable_of[$1]:-}" ]; then
+            unknown_option "$1"
+        fi
         needs_value "$1" $#
         printf -v "${variable_of[$1]}" '%s' "$2"
         shift 2
