@@ -105,16 +105,15 @@ teardown_file() {
 }
 
 @test "every command line follows common/options.h's story" {
-    # every table of options a program has takes COMMON_LONG_OPTIONS, is
-    # read with option_next() and hands what it does not know to
-    # option_common() -- or, in an I/O program, is the extra_options of
-    # its struct io_program, read by io_parse_options(); nothing else
-    # calls getopt_long itself
+    # every table of options a program has takes COMMON_LONG_OPTIONS and
+    # is read by option_parse(), which hands --trace, --color, -q, -h and
+    # the unknown to one place -- or, in an I/O program, is the
+    # extra_options of its struct io_program, read by
+    # io_parse_options(); nothing else calls getopt_long itself
     local file bad=""
     while read -r file; do
         { { grep -q 'COMMON_LONG_OPTIONS' "$file" &&
-              grep -q 'option_next(' "$file" &&
-              grep -q 'option_common(' "$file"; } ||
+              grep -q 'option_parse(' "$file"; } ||
           { grep -q '\.extra_options = ' "$file" &&
               grep -q 'io_parse_options(' "$file"; }; } &&
             ! grep -q 'getopt_long(' "$file" || bad+=" ${file#"$KIT"/}"

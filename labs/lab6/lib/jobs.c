@@ -268,7 +268,9 @@ static void format_result(char *out, size_t size, const struct jobs *jobs,
         format_u128(out, size, result->integer);
 }
 
-void format_job(char *out, size_t size, const struct jobs *jobs, long k)
+/* "fib(35)", "squares(5000003)", "math(4)": job k, for output and traces */
+static void format_job(char *out, size_t size, const struct jobs *jobs,
+                       long k)
 {
     snprintf(out, size, "%s(%ld)", work_names[jobs->work],
              job_input(jobs, k));

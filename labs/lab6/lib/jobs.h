@@ -120,9 +120,6 @@ void jobs_set_size(struct jobs *jobs);
 
 /* ====== Printing results ====== */
 
-/* "fib(35)", "squares(5000003)", "math(4)": job k, for output and traces */
-void format_job(char *out, size_t size, const struct jobs *jobs, long k);
-
 /* One per-job line, written whole even when workers print at once:
  *     job 3: fib(35) = 9227465 (worker 2) */
 void print_job_line(const struct jobs *jobs, long k,

@@ -173,7 +173,9 @@ void scrape_parse_options(int argc, char *argv[],
         http_loopback_only();   /* as a sites list all on 127.0.0.1 */
 }
 
-void scrape_check_simulator(const struct scrape_settings *settings)
+/* Exit 1 with how to start it when the simulator is not running (only
+ * for the default --base). */
+static void scrape_check_simulator(const struct scrape_settings *settings)
 {
     char local[64];
 
@@ -187,8 +189,9 @@ void scrape_check_simulator(const struct scrape_settings *settings)
 
 /* ====== One page ====== */
 
-void scrape_page_url(const struct scrape_settings *settings, long n,
-                     char *url, size_t size)
+/* The URL of page n: BASE/page/n, plus ?fail=503 for --fail n. */
+static void scrape_page_url(const struct scrape_settings *settings, long n,
+                            char *url, size_t size)
 {
     if (n == settings->fail_page)
         snprintf(url, size, "%s/page/%ld?fail=%d", settings->base, n,
@@ -361,8 +364,12 @@ void scrape_trace(long n, long worker, const struct scrape_settings *settings,
     trace_record(n, worker, url, start_us, end_us, status);
 }
 
-int scrape_report(const struct scrape_settings *settings,
-                  const struct page_result *results)
+/* The summary and results=[...] lines, in input order, every name a
+ * Python string literal whatever bytes it holds.  Returns the exit
+ * status: 0 when every page was retrieved, 1 otherwise, 130/143 when
+ * interrupted. */
+static int scrape_report(const struct scrape_settings *settings,
+                         const struct page_result *results)
 {
     long ok = 0, failed = 0, cancelled = 0;
 

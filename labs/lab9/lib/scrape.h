@@ -81,14 +81,6 @@ void scrape_parse_options(int argc, char *argv[],
                           const struct scrape_program *program,
                           struct scrape_settings *settings);
 
-/* Exit 1 with how to start it when the simulator is not running (only
- * for the default --base). */
-void scrape_check_simulator(const struct scrape_settings *settings);
-
-/* The URL of page n: BASE/page/n, plus ?fail=503 for --fail n. */
-void scrape_page_url(const struct scrape_settings *settings, long n,
-                     char *url, size_t size);
-
 /* A handle set up for page n (http_easy_new(), the URL, the body into
  * *body).  With reuse, an existing handle (a session) is set up again.
  * http_easy_new()'s progress callback aborts it once interrupted. */
@@ -117,13 +109,6 @@ void scrape_print_end(const struct scrape_settings *settings, long n,
 void scrape_trace(long n, long worker, const struct scrape_settings *settings,
                   int64_t start_us, int64_t end_us,
                   const struct page_result *result);
-
-/* The summary and results=[...] lines, in input order, every name a
- * Python string literal whatever bytes it holds.  Returns the exit
- * status: 0 when every page was retrieved, 1 otherwise, 130/143 when
- * interrupted. */
-int scrape_report(const struct scrape_settings *settings,
-                  const struct page_result *results);
 
 void page_body_free(struct page_body *body);
 
