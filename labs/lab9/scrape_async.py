@@ -55,16 +55,9 @@ async def fetch_page(number, session, run):
         scrape.say_end(settings, number, None, number)
         raise
     except Exception as error:
-        outcome = error if isinstance(error, scrape.PageError) else \
-            scrape.PageError(conkit.failure_text(error) or "timed out")
+        outcome = scrape.page_error(error, "timed out")
     outcomes[number - 1] = outcome
-    failed = isinstance(outcome, Exception)
-    if failed:
-        conkit.report(f"{url}: {outcome}")
-    trace.record(number, number, url, start, conkit.program_us(),
-                 "failed" if failed else "ok")
-    scrape.say_end(settings, number, outcome, number)
-    if failed:
+    if scrape.end_page(settings, trace, number, number, url, start, outcome):
         raise outcome
     return outcome
 
