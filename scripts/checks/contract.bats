@@ -142,13 +142,14 @@ teardown_file() {
 }
 
 @test "every labs/*/bench.sh: a missing value or an unknown option is one line on stderr, exit 2" {
-    # the options that take a value, read from each script's own parser
+    # the options that take a value, read from each script's own
+    # read_options call (--OPTION=VARIABLE words)
     local bench option
     for bench in "$KIT"/labs/*/bench.sh; do
-        grep -q ') needs_value ' "$bench" ||
-            fail "${bench#"$KIT"/}: no option read with needs_value"
-        for option in $(sed -n 's/^ *\(--[a-z-]*\)) needs_value.*/\1/p' \
-                            "$bench") --no-such-option; do
+        grep -q '^read_options ' "$bench" ||
+            fail "${bench#"$KIT"/}: no options read with read_options"
+        for option in $(grep -o -- ' --[a-z-]*=[a-z_]*' "$bench" |
+                            sed 's/=.*//') --no-such-option; do
             run --separate-stderr timeout -k 5 20 "$bench" "$option"
             [ "$status" -eq 2 ] && [ -z "$output" ] &&
                 [ "$(wc -l <<<"$stderr")" -eq 1 ] ||
