@@ -5,6 +5,7 @@
 #include "scrape.h"
 
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,6 +273,48 @@ CURL *scrape_handle(const struct scrape_settings *settings, CURL *reuse,
         curl_easy_setopt(handle, CURLOPT_FORBID_REUSE, 1L);
     }
     return handle;
+}
+
+/* Each thread's session (scrape_threads): one easy handle per thread,
+ * made on its first page and freed when the thread ends -- the key's
+ * destructor -- as the tutorial's threading.local() session is. */
+static pthread_key_t session_key;
+
+static void session_free(void *handle)
+{
+    curl_easy_cleanup(handle);
+}
+
+void scrape_thread_sessions_start(void)
+{
+    int s = pthread_key_create(&session_key, session_free);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_key_create");
+}
+
+CURL *scrape_thread_handle(const struct scrape_settings *settings, long n,
+                           struct page_body *body)
+{
+    if (settings->no_session)
+        return scrape_handle(settings, NULL, n, body);
+
+    CURL *session = pthread_getspecific(session_key);
+    CURL *handle = scrape_handle(settings, session, n, body);
+    if (session == NULL) {
+        int s = pthread_setspecific(session_key, handle);  /* this thread's */
+        if (s != 0)
+            error_fatal_errno(s, "pthread_setspecific");
+    }
+    return handle;
+}
+
+void scrape_thread_sessions_end(void)
+{
+    /* the calling thread's session: no thread exit frees it */
+    session_free(pthread_getspecific(session_key));
+    int s = pthread_key_delete(session_key);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_key_delete");
 }
 
 /* The text of the first <h1>...</h1>, white space trimmed, as it came;

@@ -93,6 +93,16 @@ void scrape_parse_options(int argc, char *argv[],
 CURL *scrape_handle(const struct scrape_settings *settings, CURL *reuse,
                     long n, struct page_body *body);
 
+/* scrape_threads: scrape_handle() on the calling thread's own session,
+ * made on its first page (a new handle every time with --no-session,
+ * which the caller cleans up).  Sessions live from
+ * scrape_thread_sessions_start() to each thread's end; the thread that
+ * calls scrape_thread_sessions_end() has its own freed there. */
+void scrape_thread_sessions_start(void);
+CURL *scrape_thread_handle(const struct scrape_settings *settings, long n,
+                           struct page_body *body);
+void scrape_thread_sessions_end(void);
+
 /* Judge a finished transfer: the page's <h1> into result, or why it
  * failed (also said on stderr, as every I/O lab does): "HTTP 503", an
  * answer with no body at all (204, 304, an empty 200) "empty answer (HTTP
