@@ -42,7 +42,7 @@
  *         terminal.
  *
  * The command line (struct settings, the names of --lock), the case the
- * explorer is told and the lines it prints are in lib/settings.c.
+ * explorer is told and the summary it prints are in lib/settings.c.
  *
  * Compare with labs/lab8/bank.c, where the shared data are bank balances
  * and the gap between the read and the write is a sleep.
@@ -54,6 +54,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "color.h"
 #include "error.h"
 #include "explore.h"
 #include "interrupt.h"
@@ -302,6 +303,16 @@ static long counter_total(const struct settings *settings)
 {
     return settings->lock == LOCK_ATOMIC ? atomic_load(&atomic_counter)
                                          : counter;
+}
+
+/* "counter=1 expected=2 lost=1": red on a terminal when updates were
+ * lost (color.h). */
+static void print_count(long total, long expected)
+{
+    const char *red = total != expected ? color_failure(STDOUT_FILENO) : "";
+
+    printf("%scounter=%ld expected=%ld lost=%ld%s\n", red, total, expected,
+           expected - total, red[0] ? color_end(STDOUT_FILENO) : "");
 }
 
 static void counters_reset(void)

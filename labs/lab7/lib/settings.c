@@ -1,11 +1,10 @@
 /* settings.c -- race_condition's command line, the case it describes to
- * the explorer and its closing lines (see settings.h). */
+ * the explorer and the summary --explore prints (see settings.h). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "color.h"
 #include "error.h"
 #include "explore.h"
 #include "options.h"
@@ -103,16 +102,6 @@ void parse_options(int argc, char *argv[], struct settings *settings)
                     settings->threads);
 }
 /* ====== What the explorer is told, and what it prints ====== */
-
-/* "counter=1 expected=2 lost=1": red on a terminal when updates were
- * lost (color.h). */
-void print_count(long total, long expected)
-{
-    const char *red = total != expected ? color_failure(STDOUT_FILENO) : "";
-
-    printf("%scounter=%ld expected=%ld lost=%ld%s\n", red, total, expected,
-           expected - total, red[0] ? color_end(STDOUT_FILENO) : "");
-}
 
 /* Each thread announces 3 steps per addition (read, compute, write), 5
  * with the mutex (take, read, compute, write, release), 1 with the atomic

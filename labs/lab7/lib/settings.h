@@ -3,7 +3,7 @@
  * exercises) is a value in enum lock_mode here, its name in lock_names
  * (settings.c), and its way to add in race_condition.c.  Beside it,
  * the plumbing of --schedule and --explore: the case race_condition
- * describes to labs/interleave/explore.h and the lines it prints.
+ * describes to labs/interleave/explore.h and the summary it prints.
  */
 #ifndef CONKIT_SETTINGS_H
 #define CONKIT_SETTINGS_H
@@ -34,10 +34,6 @@ struct settings {
 /* Read the command line into settings: exits 2 with one line when it is
  * wrong, 0 after --help. */
 void parse_options(int argc, char *argv[], struct settings *settings);
-
-/* "counter=1 expected=2 lost=1": red on a terminal when updates were
- * lost (color.h). */
-void print_count(long total, long expected);
 
 /* The case for labs/interleave/explore.h: everything but what runs (the
  * caller sets plan->thread, reset, measure, context and args).  The
