@@ -190,6 +190,14 @@ static void gather_pages(struct gather *gather)
     loop_free(gather->loop);
 }
 
+static const struct scrape_program program = {
+    .name = "scrape_async",
+    .summary = "Fetch the simulator's /page/1..N as tasks on one event loop "
+               "(libcurl multi),\ngathered in order.",
+    .max_conns = true,
+    .fail_fast = true,
+};
+
 int main(int argc, char *argv[])
 {
     struct scrape_settings settings;
@@ -198,7 +206,7 @@ int main(int argc, char *argv[])
 
     error_init(argv[0]);
     interrupt_install();
-    scrape_parse_options(argc, argv, &scrape_async_program, &settings);
+    scrape_parse_options(argc, argv, &program, &settings);
     gather.settings = &settings;
     gather.pages = calloc(settings.pages, sizeof *gather.pages);
     if (gather.pages == NULL)

@@ -23,6 +23,12 @@
 #include "lib/scrape.h"
 #include "timer.h"
 
+static const struct scrape_program program = {
+    .name = "scrape_sync",
+    .summary = "Fetch the simulator's /page/1..N one after another and "
+               "take each <h1>.",
+};
+
 /* Fetch page n on the session; its outcome goes to *result. */
 static void download_page(const struct scrape_settings *settings,
                           CURL **session, long n, struct page_body *body,
@@ -54,7 +60,7 @@ int main(int argc, char *argv[])
 
     error_init(argv[0]);
     interrupt_install();
-    scrape_parse_options(argc, argv, &scrape_sync_program, &settings);
+    scrape_parse_options(argc, argv, &program, &settings);
     struct page_result *results = scrape_start(&settings);
 
     timer_start(&timer);

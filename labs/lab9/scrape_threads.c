@@ -389,6 +389,14 @@ static void *download_page(void *arg)
 
 /* ====== main ====== */
 
+static const struct scrape_program program = {
+    .name = "scrape_threads",
+    .summary = "Fetch the simulator's /page/1..N on a pool of threads "
+               "(futures, read in order).",
+    .workers = true,
+    .fail_fast = true,
+};
+
 int main(int argc, char *argv[])
 {
     struct scrape_settings settings;
@@ -396,7 +404,7 @@ int main(int argc, char *argv[])
 
     error_init(argv[0]);
     interrupt_install();
-    scrape_parse_options(argc, argv, &scrape_threads_program, &settings);
+    scrape_parse_options(argc, argv, &program, &settings);
     struct page_job *jobs = calloc(settings.pages, sizeof *jobs);
     struct future **futures = calloc(settings.pages, sizeof *futures);
     if (jobs == NULL || futures == NULL)

@@ -72,30 +72,6 @@ static void usage(const struct scrape_program *program)
            sites_http_port());
 }
 
-/* What each scraper offers beyond the common options, and its --help
- * line. */
-const struct scrape_program scrape_sync_program = {
-    .name = "scrape_sync",
-    .summary = "Fetch the simulator's /page/1..N one after another and "
-               "take each <h1>.",
-};
-
-const struct scrape_program scrape_threads_program = {
-    .name = "scrape_threads",
-    .summary = "Fetch the simulator's /page/1..N on a pool of threads "
-               "(futures, read in order).",
-    .workers = true,
-    .fail_fast = true,
-};
-
-const struct scrape_program scrape_async_program = {
-    .name = "scrape_async",
-    .summary = "Fetch the simulator's /page/1..N as tasks on one event loop "
-               "(libcurl multi),\ngathered in order.",
-    .max_conns = true,
-    .fail_fast = true,
-};
-
 /* The program being parsed and its --base: for scrape_option() and
  * usage_of_parsed(), which option_parse() calls. */
 static const struct scrape_program *parsed;

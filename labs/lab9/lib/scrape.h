@@ -39,12 +39,6 @@ struct scrape_program {
     bool fail_fast;             /* takes --fail-fast */
 };
 
-/* The three programs: scrape_parse_options(argc, argv,
- * &scrape_threads_program, &settings). */
-extern const struct scrape_program scrape_sync_program;
-extern const struct scrape_program scrape_threads_program;
-extern const struct scrape_program scrape_async_program;
-
 struct scrape_settings {
     long pages;                 /* --pages: fetch /page/1 .. /page/pages */
     long workers;               /* --workers: threads in the pool */
