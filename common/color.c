@@ -22,7 +22,8 @@ void color_set_mode(int mode)
     color_mode = mode;
 }
 
-bool color_on(int fd)
+/* Whether what is written to fd gets colour. */
+static bool color_on(int fd)
 {
     const char *no_color = getenv("NO_COLOR");
     const char *term = getenv("TERM");

@@ -45,9 +45,6 @@ extern const char *const color_modes[];
 
 void color_set_mode(int mode);
 
-/* Whether what is written to fd gets colour. */
-bool color_on(int fd);
-
 /* The escape code that starts worker N's colour on fd, or "" when fd gets
  * no colour.  Six colours, never red, cycle over the workers. */
 const char *color_worker(int fd, long worker);

@@ -224,11 +224,6 @@ void curl_loop_remove(struct curl_loop *curl, CURL *handle)
     curl->running--;
 }
 
-long curl_loop_running(const struct curl_loop *curl)
-{
-    return curl->running;
-}
-
 void curl_loop_free(struct curl_loop *curl)
 {
     if (curl == NULL)

@@ -61,9 +61,6 @@ void curl_loop_add(struct curl_loop *curl, CURL *handle, void *transfer);
  * it.  The handle is the caller's again. */
 void curl_loop_remove(struct curl_loop *curl, CURL *handle);
 
-/* Transfers added and not yet finished or removed. */
-long curl_loop_running(const struct curl_loop *curl);
-
 /* Closes the pooled connections and frees the multi handle. */
 void curl_loop_free(struct curl_loop *curl);
 

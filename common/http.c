@@ -89,7 +89,10 @@ void http_global_cleanup(void)
     curl_global_cleanup();
 }
 
-size_t http_count_body(char *data, size_t size, size_t count, void *bytes)
+/* The write callback http_easy_new() installs: adds the body's size to
+ * the size_t that CURLOPT_WRITEDATA points at, and keeps nothing. */
+static size_t http_count_body(char *data, size_t size, size_t count,
+                              void *bytes)
 {
     (void)data;
     *(size_t *)bytes += size * count;

@@ -54,10 +54,6 @@ void http_loopback_only(void);
  * seconds (0: none).  Exits 1 if libcurl cannot make one. */
 CURL *http_easy_new(double timeout_seconds);
 
-/* The write callback http_easy_new() installs: adds the body's size to
- * the size_t that CURLOPT_WRITEDATA points at, and keeps nothing. */
-size_t http_count_body(char *data, size_t size, size_t count, void *bytes);
-
 /* True when a transfer ended because the program was interrupted (the
  * progress callback aborted it): trace it `cancelled`, not `failed`. */
 bool http_cancelled(CURLcode result);

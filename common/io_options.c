@@ -51,6 +51,46 @@ static bool is_extra(const struct io_program *program, int c)
     return false;
 }
 
+/* The program being parsed, and its knob as "--workers": for
+ * io_option() and usage_of_parsed(), which option_parse() calls. */
+static const struct io_program *parsed;
+static char knob_option[64];
+
+static void usage_of_parsed(void)
+{
+    usage(parsed);
+}
+
+static bool io_option(int c, const char *value, void *data)
+{
+    struct io_settings *settings = data;
+
+    switch (c) {
+    case 's': settings->sites = value; break;
+    case 'r':
+        settings->repeat = option_long("--repeat", value, 1, 1000000);
+        break;
+    case 't':
+        settings->timeout = option_double("--timeout", value, 0, 86400);
+        /* libcurl counts whole milliseconds, and 0 means no limit: a
+         * smaller timeout would silently become none at all */
+        if (settings->timeout > 0 && settings->timeout < 0.001)
+            error_usage("--timeout must be 0 (none) or at least 0.001 "
+                        "seconds: '%s'", value);
+        break;
+    case 'n': settings->no_session = true; break;
+    case 'k':
+        settings->concurrency = option_long(knob_option, value, 1,
+                                            parsed->knob_max);
+        break;
+    default:                    /* extra, or --trace, --color, -q, -h */
+        if (!is_extra(parsed, c))
+            return false;
+        parsed->extra_option(c, value, parsed->extra_data);
+    }
+    return true;
+}
+
 void io_parse_options(int argc, char *argv[],
                       const struct io_program *program,
                       struct io_settings *settings)
@@ -63,8 +103,6 @@ void io_parse_options(int argc, char *argv[],
         COMMON_LONG_OPTIONS,
     };
     size_t rows = 8;            /* the rows above */
-    char knob_option[64];
-    int c;
 
     if (program->knob != NULL)
         options[rows++] = (struct option){ program->knob, required_argument,
@@ -85,35 +123,9 @@ void io_parse_options(int argc, char *argv[],
         .repeat = -1,
         .concurrency = program->knob ? program->knob_default : 0,
     };
-    while ((c = option_next(argc, argv, options)) != -1) {
-        switch (c) {
-        case 's': settings->sites = optarg; break;
-        case 'r':
-            settings->repeat = option_long("--repeat", optarg, 1, 1000000);
-            break;
-        case 't':
-            settings->timeout = option_double("--timeout", optarg, 0, 86400);
-            /* libcurl counts whole milliseconds, and 0 means no limit:
-             * a smaller timeout would silently become none at all */
-            if (settings->timeout > 0 && settings->timeout < 0.001)
-                error_usage("--timeout must be 0 (none) or at least 0.001 "
-                            "seconds: '%s'", optarg);
-            break;
-        case 'n': settings->no_session = true; break;
-        case 'k':
-            settings->concurrency = option_long(knob_option, optarg, 1,
-                                                program->knob_max);
-            break;
-        case 'h': usage(program); exit(0);
-        default:                /* extra, --trace, --color, -q, unknown */
-            if (is_extra(program, c))
-                program->extra_option(c, optarg, program->extra_data);
-            else
-                option_common(c, optarg, &settings->quiet,
-                              &settings->trace, argv);
-        }
-    }
-    option_no_operands(argc, argv);
+    parsed = program;
+    option_parse(argc, argv, options, io_option, settings, usage_of_parsed,
+                 &settings->quiet, &settings->trace);
     if (settings->repeat < 0 && program->default_repeat > 0 &&
         (strcmp(settings->sites, "local") == 0 ||
          strcmp(settings->sites, "internet") == 0))

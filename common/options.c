@@ -57,7 +57,9 @@ int option_choice(const char *option, const char *text,
     error_usage("%s must be one of %s: '%s'", option, list, text);
 }
 
-void option_unknown(char *const argv[])
+/* Report an unknown option or missing argument the way getopt_long saw it
+ * (opterr is 0).  Exits 2. */
+static void __attribute__((noreturn)) option_unknown(char *const argv[])
 {
     /* getopt_long leaves optind past the offending word */
     const char *word = argv[optind - 1];
@@ -67,21 +69,22 @@ void option_unknown(char *const argv[])
     error_usage("unknown option or missing value: '%s'", word);
 }
 
-void option_no_operands(int argc, char *const argv[])
+/* Exit 2 if argv has operands left after the options. */
+static void option_no_operands(int argc, char *const argv[])
 {
     if (optind < argc)
         error_usage("unexpected argument: '%s'", argv[optind]);
 }
 
-int option_next(int argc, char *argv[], const struct option *options)
+static int option_next(int argc, char *argv[], const struct option *options)
 {
     opterr = 0;
     /* ':' first: a missing value comes back as ':' (option_common()) */
     return getopt_long(argc, argv, ":qh", options, NULL);
 }
 
-void option_common(int c, const char *value, bool *quiet,
-                   const char **trace, char *const argv[])
+static void option_common(int c, const char *value, bool *quiet,
+                          const char **trace, char *const argv[])
 {
     switch (c) {
     case 'T':
@@ -97,5 +100,23 @@ void option_common(int c, const char *value, bool *quiet,
     default:
         option_unknown(argv);
     }
+}
+
+void option_parse(int argc, char *argv[], const struct option *options,
+                  option_proc *own, void *data, void (*usage)(void),
+                  bool *quiet, const char **trace)
+{
+    int c;
+
+    while ((c = option_next(argc, argv, options)) != -1) {
+        if (own != NULL && own(c, optarg, data))
+            continue;
+        if (c == 'h') {
+            usage();
+            exit(0);
+        }
+        option_common(c, optarg, quiet, trace, argv);  /* or unknown */
+    }
+    option_no_operands(argc, argv);
 }
 /* SPDX-License-Identifier: MIT */

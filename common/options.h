@@ -13,21 +13,23 @@
  *     lab program: scripts/sitesim/config.c reads its options with
  *     getopt_long itself, and checks their numbers with option_long().
  *   - Every program, io_options.c included, puts COMMON_LONG_OPTIONS
- *     (--trace, --color, --quiet, --help) in its getopt_long table, reads
- *     it with option_next() (getopt_long, its own messages off), handles
- *     -h itself (it prints its own usage) and hands everything
- *     else its switch does not know to option_common(), which sets
- *     --trace, --color and --quiet and reports anything unknown:
+ *     (--trace, --color, --quiet, --help) in its getopt_long table and
+ *     hands it to option_parse() with a function that reads one option
+ *     of its own (and returns false for any other); option_parse() prints
+ *     the usage for -h, sets --trace, --color and --quiet, and reports
+ *     anything unknown and any operand:
  *
- *         while ((c = option_next(argc, argv, options)) != -1) {
+ *         static bool bank_option(int c, const char *value, void *data)
+ *         {
+ *             struct settings *settings = data;
  *             switch (c) {
  *             case 's': ... its own options ...
- *             case 'h': usage(); exit(0);
- *             default: option_common(c, optarg, &settings->quiet,
- *                                    &settings->trace, argv);
+ *             default: return false;
  *             }
+ *             return true;
  *         }
- *         option_no_operands(argc, argv);
+ *         option_parse(argc, argv, options, bank_option, settings,
+ *                      usage, &settings->quiet, &settings->trace);
  *
  * The helpers below turn an option's text into a checked number, or stop
  * with a one-line usage error (exit 2):
@@ -55,13 +57,6 @@ double option_double(const char *option, const char *text,
 int option_choice(const char *option, const char *text,
                   const char *const choices[]);
 
-/* Report an unknown option or missing argument the way getopt_long saw it
- * (call from the '?' and ':' cases; opterr must be 0).  Exits 2. */
-void option_unknown(char *const argv[]) __attribute__((noreturn));
-
-/* Exit 2 if argv has operands left after the options. */
-void option_no_operands(int argc, char *const argv[]);
-
 /* ====== The options every program takes ====== */
 
 /* Rows of every getopt_long table, after the program's own. */
@@ -71,18 +66,20 @@ void option_no_operands(int argc, char *const argv[]);
     { "quiet", no_argument, NULL, 'q' },                                \
     { "help", no_argument, NULL, 'h' }
 
-/* The next option in argv: getopt_long() with the short options -q and
- * -h, and getopt's own messages off (opterr = 0) -- option_common() says
- * what is wrong the kit's way.  -1 when there are no more options. */
-int option_next(int argc, char *argv[], const struct option *options);
+/* A program's own options: read option c (its value in value, NULL for
+ * a flag) into data and return true, or return false: not its own. */
+typedef bool option_proc(int c, const char *value, void *data);
 
-/* Call from the default branch of the option switch: --trace FILE into
- * *trace, --color WHEN into color.h's mode, -q into *quiet (quiet may be
- * NULL: a program whose output is already short accepts -q and ignores
- * it).  Any other c is an unknown option or a missing value: one line,
- * exit 2. */
-void option_common(int c, const char *value, bool *quiet,
-                   const char **trace, char *const argv[]);
+/* Read argv with the getopt_long table options (its own rows, then
+ * COMMON_LONG_OPTIONS), short options -q and -h, getopt's own messages
+ * off.  Each option goes to own(c, value, data) first (own may be NULL);
+ * -h prints usage() and exits 0; --trace FILE goes into *trace, --color
+ * WHEN into color.h's mode, -q into *quiet (quiet may be NULL: a program
+ * whose output is already short accepts -q and ignores it).  An unknown
+ * option, a missing value or an operand: one line, exit 2. */
+void option_parse(int argc, char *argv[], const struct option *options,
+                  option_proc *own, void *data, void (*usage)(void),
+                  bool *quiet, const char **trace);
 
 #endif
 /* SPDX-License-Identifier: MIT */

@@ -34,7 +34,8 @@ int sites_http_port(void)
     return port_from_env("CONKIT_HTTP_PORT", SITES_HTTP_PORT);
 }
 
-int sites_https_port(void)
+/* The simulator's HTTPS port (environment, else the default). */
+static int sites_https_port(void)
 {
     return port_from_env("CONKIT_HTTPS_PORT", SITES_HTTPS_PORT);
 }

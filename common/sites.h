@@ -56,7 +56,6 @@ void sites_check_simulator(const struct site_list *sites);
 
 /* The simulator's ports (environment, else the defaults above). */
 int sites_http_port(void);
-int sites_https_port(void);
 
 #endif
 /* SPDX-License-Identifier: MIT */

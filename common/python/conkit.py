@@ -20,6 +20,7 @@ A twin imports it with two lines (the kit's root is two folders up):
 Only the standard library here: requests and aiohttp are imported by the
 programs that use them, so that cpu_sync.py runs without either.
 """
+import asyncio
 import csv
 import getopt
 import io
@@ -250,6 +251,18 @@ class Interrupt:
 
     def exit_status(self):
         return 128 + self.signo if self.signo else 0
+
+    def cancel_on_signals(self, tasks):
+        """asyncio: SIGINT/SIGTERM on the running loop cancel every task
+        in `tasks` (a list that may still grow); a second signal ends the
+        program there and then."""
+        def stop(signo):
+            self._handler(signo, None)
+            for task in tasks:
+                task.cancel()
+        loop = asyncio.get_running_loop()
+        for signo in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signo, stop, signo)
 
     def report(self, finished, total, what):
         if not self.signo:
@@ -561,14 +574,45 @@ def failure_text(error):
     return text.splitlines()[0]
 
 
-def io_finish(timer, interrupt, trace, total, done, failed, nbytes):
-    """io_run_finish(): the summary, the timer, the exit status."""
-    interrupt.report(done + failed, total, "downloads")
-    print(f"Downloaded {done} of {total} sites, {nbytes} bytes")
+def io_start(settings):
+    """io_run_start(): the interrupt handler, the site list, the trace,
+    and the simulator checked when the list is the local one."""
+    interrupt = Interrupt()
+    sites = Sites(settings["sites"], settings["repeat"])
+    trace = Trace(settings["trace"])
+    sites.check_simulator()
+    return interrupt, sites, trace
+
+
+def download_site(session, url, timeout):
+    """Download one URL: ("ok", bytes) or ("failed", 0), said on stderr."""
+    try:
+        with session.get(url, timeout=timeout) as response:
+            body = response.content
+            if response.status_code >= 400:
+                report(f"{url}: HTTP {response.status_code}")
+                return "failed", 0
+            return "ok", len(body)
+    except Exception as error:          # every failure is one line
+        report(f"{url}: {failure_text(error)}")
+        return "failed", 0
+
+
+def finish(timer, interrupt, trace, failed=False):
+    """The last lines of every twin: the timer line, then the exit
+    status -- 1 when the trace could not be written or work failed, 130
+    or 143 after SIGINT or SIGTERM."""
     timer.print()
     if trace.close() != 0:
         return EXIT_WORK_FAILED
     if interrupt.requested():
         return interrupt.exit_status()
     return EXIT_WORK_FAILED if failed else 0
+
+
+def io_finish(timer, interrupt, trace, total, done, failed, nbytes):
+    """io_run_finish(): the summary, the timer, the exit status."""
+    interrupt.report(done + failed, total, "downloads")
+    print(f"Downloaded {done} of {total} sites, {nbytes} bytes")
+    return finish(timer, interrupt, trace, failed)
 # SPDX-License-Identifier: MIT

@@ -101,43 +101,46 @@ static void usage(void)
            "  -h, --help            show this help\n", MAX_TRAINS);
 }
 
+static const struct option options[] = {
+    { "steps", required_argument, NULL, 's' },
+    { "trains", required_argument, NULL, 'n' },
+    { "work-ms", required_argument, NULL, 'w' },
+    { "only", required_argument, NULL, 'o' },
+    COMMON_LONG_OPTIONS,
+    { NULL, 0, NULL, 0 },
+};
+
+static bool models_option(int c, const char *value, void *data)
+{
+    struct settings *settings = data;
+
+    switch (c) {
+    case 's':
+        settings->steps = option_long("--steps", value, 1, MAX_STEPS);
+        break;
+    case 'n':
+        settings->trains = option_long("--trains", value, 1,
+                                       MAX_TRAINS);
+        break;
+    case 'w':
+        settings->work_ms = option_long("--work-ms", value, 1, 1000);
+        break;
+    case 'o':
+        settings->only = option_choice("--only", value, model_names);
+        break;
+    default:
+        return false;           /* --trace, --color, -q, -h, unknown */
+    }
+    return true;
+}
+
 static void parse_options(int argc, char *argv[], struct settings *settings)
 {
-    static const struct option options[] = {
-        { "steps", required_argument, NULL, 's' },
-        { "trains", required_argument, NULL, 'n' },
-        { "work-ms", required_argument, NULL, 'w' },
-        { "only", required_argument, NULL, 'o' },
-        COMMON_LONG_OPTIONS,
-        { NULL, 0, NULL, 0 },
-    };
-    int c;
-
     *settings = (struct settings){
         .steps = 5, .trains = 3, .work_ms = 10, .only = -1,
     };
-    while ((c = option_next(argc, argv, options)) != -1) {
-        switch (c) {
-        case 's':
-            settings->steps = option_long("--steps", optarg, 1, MAX_STEPS);
-            break;
-        case 'n':
-            settings->trains = option_long("--trains", optarg, 1,
-                                           MAX_TRAINS);
-            break;
-        case 'w':
-            settings->work_ms = option_long("--work-ms", optarg, 1, 1000);
-            break;
-        case 'o':
-            settings->only = option_choice("--only", optarg, model_names);
-            break;
-        case 'h': usage(); exit(0);
-        default:                /* --trace, --color, -q, or unknown */
-            option_common(c, optarg, &settings->quiet, &settings->trace,
-                          argv);
-        }
-    }
-    option_no_operands(argc, argv);
+    option_parse(argc, argv, options, models_option, settings, usage,
+                 &settings->quiet, &settings->trace);
 }
 
 /* ====== Model 1: threads, switched by the operating system ====== */

@@ -28,28 +28,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)),
 import conkit  # noqa: E402
 
 
-def download_site(session, url, timeout):
-    """Download one URL: ("ok", bytes) or ("failed", 0), said on stderr."""
-    try:
-        with session.get(url, timeout=timeout) as response:
-            body = response.content
-            if response.status_code >= 400:
-                conkit.report(f"{url}: HTTP {response.status_code}")
-                return "failed", 0
-            return "ok", len(body)
-    except Exception as error:          # every failure is one line
-        conkit.report(f"{url}: {conkit.failure_text(error)}")
-        return "failed", 0
-
-
 def main():
     settings = conkit.io_parse_options(
         sys.argv[1:], "Download every site in turn on one reused "
         "requests.Session.")
-    interrupt = conkit.Interrupt()
-    sites = conkit.Sites(settings["sites"], settings["repeat"])
-    trace = conkit.Trace(settings["trace"])
-    sites.check_simulator()
+    interrupt, sites, trace = conkit.io_start(settings)
 
     timer = conkit.Timer()
     done = failed = nbytes = 0
@@ -62,7 +45,8 @@ def main():
             trace.record(index, 0, url, start, start, "cancelled")
             continue
         handle = session or conkit.requests_session(sites)
-        status, size = download_site(handle, url, settings["timeout"])
+        status, size = conkit.download_site(handle, url,
+                                            settings["timeout"])
         trace.record(index, 0, url, start, conkit.program_us(), status)
         if status == "ok":
             done += 1

@@ -57,16 +57,7 @@ def download_site(index, url, run):
         trace.record(index, worker, url, start, start, "cancelled")
         return "cancelled", 0
     session = thread_session(sites, settings["no_session"])
-    status, size = "ok", 0
-    try:
-        with session.get(url, timeout=settings["timeout"]) as response:
-            size = len(response.content)
-            if response.status_code >= 400:
-                conkit.report(f"{url}: HTTP {response.status_code}")
-                status = "failed"
-    except Exception as error:
-        conkit.report(f"{url}: {conkit.failure_text(error)}")
-        status = "failed"
+    status, size = conkit.download_site(session, url, settings["timeout"])
     if settings["no_session"]:
         session.close()
     trace.record(index, worker, url, start, conkit.program_us(), status)
@@ -80,10 +71,7 @@ def main():
         sys.argv[1:], "Download every site on a pool of threads, one "
         "session per thread.", knob="workers", knob_help="number of threads",
         knob_default=DEFAULT_WORKERS, knob_max=MAX_WORKERS)
-    interrupt = conkit.Interrupt()
-    sites = conkit.Sites(settings["sites"], settings["repeat"])
-    trace = conkit.Trace(settings["trace"])
-    sites.check_simulator()
+    interrupt, sites, trace = conkit.io_start(settings)
     run = (sites, settings, trace, interrupt)
 
     timer = conkit.Timer()

@@ -18,7 +18,7 @@
 set -euo pipefail
 
 kit="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-# needs_value, unknown_option, positive_whole_numbers
+# read_options, positive_whole_numbers
 source "$kit/scripts/pictures/bench-options.bash"
 repeat=5000
 latency=100
@@ -28,15 +28,7 @@ usage() {
     sed -n '2,17s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
-while [ $# -gt 0 ]; do
-    case "$1" in
-    --repeat) needs_value "$1" $#; repeat="$2"; shift 2 ;;
-    --latency) needs_value "$1" $#; latency="$2"; shift 2 ;;
-    --runs) needs_value "$1" $#; runs="$2"; shift 2 ;;
-    -h|--help) usage; exit 0 ;;
-    *) unknown_option "$1" ;;
-    esac
-done
+read_options usage --repeat=repeat --latency=latency --runs=runs -- "$@"
 positive_whole_numbers "$repeat" "$latency" "$runs"
 for tool in hyperfine curl /usr/bin/time; do
     command -v "$tool" >/dev/null || {

@@ -21,7 +21,6 @@ io_threads.py (lab 3).
 """
 import asyncio
 import os
-import signal
 import sys
 
 import aiohttp
@@ -96,23 +95,13 @@ def new_session(settings):
 async def download_all_sites(sites, settings, trace, interrupt):
     timeout = aiohttp.ClientTimeout(total=settings["timeout"])
     run = (sites, settings, trace, timeout)
-    loop = asyncio.get_running_loop()
     async with new_session(settings) as session:    # the one session
         tasks = [asyncio.create_task(download_site(i, url, session, run))
                  for i, url in enumerate(sites.urls)]
         # the first signal cancels every task; the loop notices at once
-        for signo in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signo, stop, signo, tasks, interrupt)
+        interrupt.cancel_on_signals(tasks)
         results = await asyncio.gather(*tasks, return_exceptions=True)
     return [r if isinstance(r, tuple) else ("cancelled", 0) for r in results]
-
-
-def stop(signo, tasks, interrupt):
-    """The loop's signal handler: the first signal cancels, a second
-    one ends the program there and then."""
-    interrupt._handler(signo, None)
-    for task in tasks:
-        task.cancel()
 
 
 def main():
@@ -121,10 +110,7 @@ def main():
         "on one aiohttp.ClientSession.", knob="max-conns",
         knob_help="connections open at once",
         knob_default=DEFAULT_MAX_CONNS, knob_max=MAX_MAX_CONNS)
-    interrupt = conkit.Interrupt()
-    sites = conkit.Sites(settings["sites"], settings["repeat"])
-    trace = conkit.Trace(settings["trace"])
-    sites.check_simulator()
+    interrupt, sites, trace = conkit.io_start(settings)
 
     timer = conkit.Timer()
     results = asyncio.run(download_all_sites(sites, settings, trace,

@@ -45,7 +45,6 @@
  * session per thread) and labs/lab4/io_async.c (one thread, one loop).
  */
 #include <errno.h>
-#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -66,104 +65,17 @@
 #include "pipe.h"
 #include "sites.h"
 #include "timer.h"
-#include "trace.h"
 
-#define MAX_WORKERS 256
-#define STOP_SIGNAL SIGUSR1     /* parent -> worker: abandon your download */
-#define STOP_GRACE_MS 3000      /* then a worker still there is killed */
-
-/* ====== The messages on the pipes ======
- *
- * Every message is a fixed-size struct, sent with pipe_write_all() and
- * read with pipe_read_exact() (common/pipe.h).  POSIX makes a write of at
- * most PIPE_BUF bytes (4096 on Linux) to a pipe atomic: its bytes land in the
- * pipe all together or not at all, never split and never mixed with
- * another write.  So the pipe always holds whole records, a read of one
- * record's size returns one whole record, and a worker killed in the
- * middle of a write() leaves either its whole record or nothing -- never
- * half a record for the parent to misread.
- *
- * Both processes hold the same site list (fork copied it), so a job
- * only needs the index of the URL, not the URL itself. */
-
-struct job_record {             /* parent -> worker: "download this" */
-    uint32_t index;             /* index into sites->urls */
-};
-
-struct download_record {        /* worker -> parent: "this is how it went" */
-    uint32_t index;             /* the job's index */
-    uint32_t ok;                /* 1: downloaded, 0: failed */
-    uint32_t cancelled;         /* 1: abandoned when told to stop */
-    uint64_t bytes;             /* body bytes received */
-    int64_t start_us;           /* program_us() when the download began */
-    int64_t end_us;             /* program_us() when it ended */
-    char error[224];            /* "HTTP 503" or curl's error text */
-};
-
-_Static_assert(sizeof(struct job_record) <= PIPE_BUF,
-               "a job must fit in one atomic pipe write");
-_Static_assert(sizeof(struct download_record) <= PIPE_BUF,
-               "a result must fit in one atomic pipe write");
-
-/* ====== The parent's view of the pool ====== */
-
-struct worker {
-    int number;                 /* K of ForkProcess-K: 1 .. workers */
-    pid_t pid;                  /* its process id; 0 once reaped */
-    int job_fd;                 /* write end of its job pipe, -1: closed */
-    int result_fd;              /* read end of its result pipe, -1: gone */
-    long current;               /* index it is downloading, -1: none */
-    int64_t handed_us;          /* program_us() when current was handed */
-};
-
-struct pool {
-    const struct io_settings *settings;    /* read-only */
-    const struct site_list *sites;      /* read-only */
-    struct worker *workers;     /* started workers, [0] is ForkProcess-1 */
-    long started;               /* how many were started */
-    long alive;                 /* how many have not been reaped yet */
-    size_t next;                /* next index never handed out */
-    size_t done;                /* downloads that succeeded */
-    size_t failed;              /* downloads that failed or were lost */
-    size_t bytes;               /* body bytes of the successful ones */
-    bool worker_failed;         /* a worker died or exited badly */
-    bool stopping;              /* interrupted: the workers were told */
-    int64_t stop_us;            /* program_us() when they were told */
-};
+#include "lib/workers.h"
 
 /* This process's session.  A global, as in the tutorial: after fork()
  * every worker has its own copy of this variable, set by its own
  * worker_initializer().  It stays NULL in the parent. */
 static CURL *session;
 
-static long default_workers(void)
-{
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-
-    if (cpus < 1)
-        return 1;
-    return cpus > MAX_WORKERS ? MAX_WORKERS : cpus;
-}
-
-static void parse_options(int argc, char *argv[],
-                          struct io_settings *settings)
-{
-    struct io_program program = {
-        .name = "io_fork",
-        .summary = "Download every site on a pool of fork()ed processes, "
-                   "one session per process.",
-        .knob = "workers",
-        .knob_help = "number of processes, one per CPU by default",
-        .knob_default = default_workers(),
-        .knob_max = MAX_WORKERS,
-        .epilogue = "Exit status: 0 all downloaded; 1 some download failed "
-                    "or a worker died;\n2 bad usage; 130 or 143 stopped by "
-                    "SIGINT or SIGTERM (the workers are\nstopped and reaped "
-                    "first).\n",
-    };
-
-    io_parse_options(argc, argv, &program, settings);
-}
+/* The records on the pipes (a job index one way, a download_record the
+ * other, each one atomic write), struct worker and struct pool, and what
+ * the parent does with a result or a death are in lib/workers.h. */
 
 /* ====== The worker process ====== */
 
@@ -343,33 +255,6 @@ static void hand_out_next(struct pool *pool, struct worker *worker)
     worker->job_fd = -1;
 }
 
-/* Count, print and trace one finished download. */
-static void record_result(struct pool *pool, struct worker *worker,
-                          const struct download_record *result)
-{
-    const char *url = pool->sites->urls[result->index];
-
-    if (result->cancelled && pool->stopping) {
-        trace_record(result->index, worker->number, url, result->start_us,
-                     result->end_us, "cancelled");
-        return;                 /* we asked for it: nothing to report */
-    }
-    trace_record(result->index, worker->number, url, result->start_us,
-                 result->end_us, result->ok ? "ok" : "failed");
-    if (result->ok) {
-        pool->done++;
-        pool->bytes += result->bytes;
-        if (!pool->settings->quiet)
-            print_worker_line(worker->number,
-                              "ForkProcess-%d:Read %llu bytes from %s",
-                              worker->number,
-                              (unsigned long long)result->bytes, url);
-    } else {
-        pool->failed++;
-        error_report("%s: %s", url, result->error);
-    }
-}
-
 /* A worker's result pipe reached end of file: the worker has exited or
  * died.  Reap it (no zombie stays behind) and account for what it held. */
 static void worker_gone(struct pool *pool, struct worker *worker)
@@ -398,42 +283,7 @@ static void worker_gone(struct pool *pool, struct worker *worker)
     /* END TASK lab5.reap */
     worker->pid = 0;
     pool->alive--;
-
-    bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    if (pool->stopping)
-        clean = true;       /* we stopped it ourselves: nothing to report */
-    else if (WIFSIGNALED(status))
-        error_report("ForkProcess-%d died (signal %d)", worker->number,
-                     WTERMSIG(status));
-    else if (!clean)
-        error_report("ForkProcess-%d exited with status %d", worker->number,
-                     WEXITSTATUS(status));
-    if (!clean)
-        pool->worker_failed = true;
-
-    /* the download it had taken and not finished: failed, and said so
-     * (or, when we were stopping it, cancelled) */
-    if (worker->current >= 0) {
-        const char *url = pool->sites->urls[worker->current];
-        if (!pool->stopping) {
-            error_report("%s: lost: ForkProcess-%d died before finishing it",
-                         url, worker->number);
-            pool->failed++;
-        }
-        trace_record(worker->current, worker->number, url,
-                     worker->handed_us, program_us(),
-                     pool->stopping ? "cancelled" : "lost");
-        worker->current = -1;
-    }
-
-    /* no worker left: whatever was never handed out fails too */
-    if (pool->alive == 0 && !pool->stopping) {
-        for (; pool->next < pool->sites->count; pool->next++) {
-            error_report("%s: not downloaded: no worker left",
-                         pool->sites->urls[pool->next]);
-            pool->failed++;
-        }
-    }
+    pool_account_gone(pool, worker, status);   /* say it, fail its work */
 }
 
 /* Read what one worker sent: a result, or end of file. */
@@ -444,7 +294,7 @@ static void collect_from(struct pool *pool, struct worker *worker)
 
     if (got == 1 && (long)result.index == worker->current) {
         worker->current = -1;
-        record_result(pool, worker, &result);
+        pool_record_result(pool, worker, &result);
         hand_out_next(pool, worker);
         return;
     }
@@ -455,34 +305,6 @@ static void collect_from(struct pool *pool, struct worker *worker)
         kill(worker->pid, SIGKILL);
     }
     worker_gone(pool, worker);
-}
-
-/* The first SIGINT/SIGTERM: stop handing out work, close every job pipe
- * (an idle worker sees end of file and exits) and tell every worker to
- * abandon the download it holds; its `cancelled` record comes back and
- * it is reaped as usual. */
-static void stop_workers(struct pool *pool)
-{
-    pool->stopping = true;
-    pool->stop_us = program_us();
-    for (long k = 0; k < pool->started; k++) {
-        struct worker *worker = &pool->workers[k];
-        if (worker->job_fd >= 0) {
-            close(worker->job_fd);
-            worker->job_fd = -1;
-        }
-        if (worker->pid > 0)
-            kill(worker->pid, STOP_SIGNAL);
-    }
-}
-
-/* A worker that has not gone STOP_GRACE_MS after being told (stuck where
- * libcurl does not call back) is killed; worker_gone() then reaps it. */
-static void kill_stragglers(struct pool *pool)
-{
-    for (long k = 0; k < pool->started; k++)
-        if (pool->workers[k].pid > 0)
-            kill(pool->workers[k].pid, SIGKILL);
 }
 
 /* Wait for results from every live worker at once until all are gone. */
@@ -529,9 +351,9 @@ static void run_pool(struct pool *pool)
             error_fatal("poll: %s", strerror(errno));
         /* the flag first: a worker's news is read in the light of it */
         if (interrupt_requested() && !pool->stopping)
-            stop_workers(pool);
+            pool_stop_workers(pool);   /* STOP_SIGNAL to each */
         if (ready == 0 && pool->stopping && !stragglers_killed) {
-            kill_stragglers(pool);
+            pool_kill_stragglers(pool);        /* SIGKILL */
             stragglers_killed = true;
         }
         if (ready <= 0)
@@ -568,20 +390,7 @@ static void download_all_sites(struct pool *pool)
     for (long k = 0; k < pool->settings->concurrency; k++) {
         if (start_worker(pool, k) == 0)
             continue;
-        if (k > 0) {
-            /* starved (ulimit -u, memory): said once, not a failure of
-             * the work -- the workers we got do it all */
-            error_report("cannot start ForkProcess-%ld: %s: carrying on "
-                         "with %ld of %ld workers", k + 1, strerror(errno),
-                         k, pool->settings->concurrency);
-        } else {
-            /* not one: every download fails, and main() still prints
-             * the summary and the timer line of the attempt */
-            error_report("cannot start ForkProcess-1: %s: no worker, none "
-                         "of %zu downloads done", strerror(errno),
-                         pool->sites->count);
-            pool->failed = pool->sites->count;
-        }
+        pool_start_failed(pool, k);     /* said once */
         break;
     }
     if (pool->started > 0)
@@ -589,13 +398,7 @@ static void download_all_sites(struct pool *pool)
     free(pool->workers);
     pool->workers = NULL;
 
-    /* interrupted: the downloads never handed out are cancelled (or,
-     * with no worker at all, failed) */
-    for (; pool->next < pool->sites->count; pool->next++) {
-        int64_t now = program_us();
-        trace_record((long)pool->next, 0, pool->sites->urls[pool->next],
-                     now, now, pool->started > 0 ? "cancelled" : "failed");
-    }
+    pool_trace_never_handed(pool);
 }
 
 int main(int argc, char *argv[])
@@ -606,7 +409,7 @@ int main(int argc, char *argv[])
 
     error_init(argv[0]);
     interrupt_install();        /* the workers replace it with their own */
-    parse_options(argc, argv, &settings);
+    workers_parse_options(argc, argv, &settings);
     /* curl_global_init() (in io_run_start) once, in the parent, before
      * any fork: every worker inherits libcurl's initialised global state
      * (and the lab CA) and then makes its own handles -- none ever

@@ -52,16 +52,7 @@ def download_site(job):
     worker = multiprocessing.current_process()._identity[0]
     start = conkit.program_us()
     handle = session or conkit.requests_session(sites)
-    status, size = "ok", 0
-    try:
-        with handle.get(url, timeout=settings["timeout"]) as response:
-            size = len(response.content)
-            if response.status_code >= 400:
-                conkit.report(f"{url}: HTTP {response.status_code}")
-                status = "failed"
-    except Exception as error:
-        conkit.report(f"{url}: {conkit.failure_text(error)}")
-        status = "failed"
+    status, size = conkit.download_site(handle, url, settings["timeout"])
     if session is None:
         handle.close()
     if status == "ok" and not settings["quiet"]:
@@ -77,10 +68,7 @@ def main():
         "one session per process.", knob="workers",
         knob_help="number of processes, one per CPU by default",
         knob_default=cpus, knob_max=MAX_WORKERS)
-    interrupt = conkit.Interrupt()
-    the_sites = conkit.Sites(the_settings["sites"], the_settings["repeat"])
-    trace = conkit.Trace(the_settings["trace"])
-    the_sites.check_simulator()
+    interrupt, the_sites, trace = conkit.io_start(the_settings)
 
     timer = conkit.Timer()
     done = failed = nbytes = 0

@@ -16,7 +16,7 @@
 set -euo pipefail
 
 kit="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-# needs_value, unknown_option, positive_whole_numbers
+# read_options, positive_whole_numbers
 source "$kit/scripts/pictures/bench-options.bash"
 
 repeat=3
@@ -29,16 +29,8 @@ usage() {
          "[--workers 'LIST']"
 }
 
-while [ $# -gt 0 ]; do
-    case "$1" in
-    --repeat) needs_value "$1" $#; repeat="$2"; shift 2 ;;
-    --n) needs_value "$1" $#; n="$2"; shift 2 ;;
-    --work) needs_value "$1" $#; work="$2"; shift 2 ;;
-    --workers) needs_value "$1" $#; workers_list="$2"; shift 2 ;;
-    -h|--help) usage; exit 0 ;;
-    *) unknown_option "$1" ;;
-    esac
-done
+read_options usage --repeat=repeat --n=n --work=work \
+    --workers=workers_list -- "$@"
 # shellcheck disable=SC2086  # the list splits into its numbers
 positive_whole_numbers "$repeat" "$n" $workers_list
 case "$work" in

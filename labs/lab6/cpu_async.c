@@ -298,35 +298,31 @@ static void usage(void)
            DEFAULT_YIELD_EVERY);
 }
 
+static const struct option options[] = {
+    JOBS_LONG_OPTIONS,
+    { "yield-every", required_argument, NULL, 'y' },
+    COMMON_LONG_OPTIONS,
+    { NULL, 0, NULL, 0 },
+};
+
+static bool async_option(int c, const char *value, void *data)
+{
+    struct settings *settings = data;
+
+    if (c != 'y')               /* --work, --jobs, --n, or common */
+        return jobs_option(c, value, &settings->jobs);
+    settings->yield_every = option_long("--yield-every", value, 1,
+                                        1000000000000);
+    return true;
+}
+
 static void parse_options(int argc, char *argv[], struct settings *settings)
 {
-    static const struct option options[] = {
-        JOBS_LONG_OPTIONS,
-        { "yield-every", required_argument, NULL, 'y' },
-        COMMON_LONG_OPTIONS,
-        { NULL, 0, NULL, 0 },
-    };
-    const char *n_text = NULL;
-    int c;
-
     *settings = (struct settings){ .jobs.count = DEFAULT_JOBS,
                                    .yield_every = DEFAULT_YIELD_EVERY };
-    while ((c = option_next(argc, argv, options)) != -1) {
-        if (jobs_option(c, optarg, &settings->jobs, &n_text))
-            continue;           /* --work, --jobs or --n */
-        switch (c) {
-        case 'y':
-            settings->yield_every = option_long("--yield-every", optarg, 1,
-                                                1000000000000);
-            break;
-        case 'h': usage(); exit(0);
-        default:                /* --trace, --color, -q, or unknown */
-            option_common(c, optarg, &settings->quiet, &settings->trace,
-                          argv);
-        }
-    }
-    option_no_operands(argc, argv);
-    jobs_set_size(&settings->jobs, n_text);
+    option_parse(argc, argv, options, async_option, settings, usage,
+                 &settings->quiet, &settings->trace);
+    jobs_set_size(&settings->jobs);
 }
 
 int main(int argc, char *argv[])

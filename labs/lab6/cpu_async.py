@@ -20,7 +20,6 @@ labs/lab4/io_async.py, where the same loop overlaps waiting.
 """
 import asyncio
 import os
-import signal
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)),
@@ -87,14 +86,7 @@ async def job_task(jobs, k, steps, run):
 async def run_all_jobs(jobs, steps, run, interrupt):
     tasks = [asyncio.create_task(job_task(jobs, k, steps[k], run))
              for k in range(jobs.count)]
-    loop = asyncio.get_running_loop()
-
-    def stop(signo):
-        interrupt._handler(signo, None)
-        for task in tasks:
-            task.cancel()
-    for signo in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signo, stop, signo)
+    interrupt.cancel_on_signals(tasks)
     results = await asyncio.gather(*tasks, return_exceptions=True)
     return [None if isinstance(r, BaseException) else r for r in results]
 
@@ -117,10 +109,7 @@ def main():
                                        interrupt))
     lab6.print_summary(jobs, results, interrupt)
     print(f"yields={sum(s.yields for s in steps)}")
-    timer.print()
-    if trace.close() != 0:
-        return conkit.EXIT_WORK_FAILED
-    return interrupt.exit_status()
+    return conkit.finish(timer, interrupt, trace)
 
 
 if __name__ == "__main__":

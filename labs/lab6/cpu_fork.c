@@ -321,38 +321,33 @@ static void usage(void)
            sysconf(_SC_NPROCESSORS_ONLN));
 }
 
+static const struct option options[] = {
+    JOBS_LONG_OPTIONS,
+    { "workers", required_argument, NULL, 'W' },
+    COMMON_LONG_OPTIONS,
+    { NULL, 0, NULL, 0 },
+};
+
+static bool fork_option(int c, const char *value, void *data)
+{
+    struct settings *settings = data;
+
+    if (c != 'W')               /* --work, --jobs, --n, or common */
+        return jobs_option(c, value, &settings->jobs);
+    settings->workers = option_long("--workers", value, 1, MAX_WORKERS);
+    return true;
+}
+
 static void parse_options(int argc, char *argv[], struct settings *settings)
 {
-    static const struct option options[] = {
-        JOBS_LONG_OPTIONS,
-        { "workers", required_argument, NULL, 'W' },
-        COMMON_LONG_OPTIONS,
-        { NULL, 0, NULL, 0 },
-    };
-    const char *n_text = NULL;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    int c;
-
     *settings = (struct settings){ .jobs.count = DEFAULT_JOBS,
                                    .workers = cpus > 0 ? cpus : 1 };
     if (settings->workers > MAX_WORKERS)
         settings->workers = MAX_WORKERS;
-    while ((c = option_next(argc, argv, options)) != -1) {
-        if (jobs_option(c, optarg, &settings->jobs, &n_text))
-            continue;           /* --work, --jobs or --n */
-        switch (c) {
-        case 'W':
-            settings->workers = option_long("--workers", optarg, 1,
-                                            MAX_WORKERS);
-            break;
-        case 'h': usage(); exit(0);
-        default:                /* --trace, --color, -q, or unknown */
-            option_common(c, optarg, &settings->quiet, &settings->trace,
-                          argv);
-        }
-    }
-    option_no_operands(argc, argv);
-    jobs_set_size(&settings->jobs, n_text);
+    option_parse(argc, argv, options, fork_option, settings, usage,
+                 &settings->quiet, &settings->trace);
+    jobs_set_size(&settings->jobs);
 }
 
 int main(int argc, char *argv[])

@@ -81,10 +81,7 @@ def main():
             now = conkit.program_us()
             trace.record(k, 0, jobs.label(k), now, now, "cancelled")
     lab6.print_summary(jobs, results, interrupt)
-    timer.print()
-    if trace.close() != 0:
-        return conkit.EXIT_WORK_FAILED
-    return interrupt.exit_status()
+    return conkit.finish(timer, interrupt, trace)
 
 
 if __name__ == "__main__":

@@ -42,29 +42,25 @@ static void usage(void)
            JOBS_USAGE_COMMON);
 }
 
+static const struct option options[] = {
+    JOBS_LONG_OPTIONS,
+    COMMON_LONG_OPTIONS,
+    { NULL, 0, NULL, 0 },
+};
+
+static bool sync_option(int c, const char *value, void *data)
+{
+    struct settings *settings = data;
+
+    return jobs_option(c, value, &settings->jobs);  /* --work, --jobs, --n */
+}
+
 static void parse_options(int argc, char *argv[], struct settings *settings)
 {
-    static const struct option options[] = {
-        JOBS_LONG_OPTIONS,
-        COMMON_LONG_OPTIONS,
-        { NULL, 0, NULL, 0 },
-    };
-    const char *n_text = NULL;
-    int c;
-
     *settings = (struct settings){ .jobs.count = DEFAULT_JOBS };
-    while ((c = option_next(argc, argv, options)) != -1) {
-        if (jobs_option(c, optarg, &settings->jobs, &n_text))
-            continue;           /* --work, --jobs or --n */
-        switch (c) {
-        case 'h': usage(); exit(0);
-        default:                /* --trace, --color, -q, or unknown */
-            option_common(c, optarg, &settings->quiet, &settings->trace,
-                          argv);
-        }
-    }
-    option_no_operands(argc, argv);
-    jobs_set_size(&settings->jobs, n_text);
+    option_parse(argc, argv, options, sync_option, settings, usage,
+                 &settings->quiet, &settings->trace);
+    jobs_set_size(&settings->jobs);
 }
 
 /* The whole "concurrency model": a for loop.  Ctrl-C stops it between

@@ -45,10 +45,7 @@ def main():
         if not settings["quiet"]:
             lab6.print_job_line(jobs, k, results[k], "worker", 0)
     lab6.print_summary(jobs, results, interrupt)
-    timer.print()
-    if trace.close() != 0:
-        return conkit.EXIT_WORK_FAILED
-    return interrupt.exit_status()
+    return conkit.finish(timer, interrupt, trace)
 
 
 if __name__ == "__main__":

@@ -84,10 +84,7 @@ def main():
         else:
             results.append(future.result())
     lab6.print_summary(jobs, results, interrupt)
-    timer.print()
-    if trace.close() != 0:
-        return conkit.EXIT_WORK_FAILED
-    return interrupt.exit_status()
+    return conkit.finish(timer, interrupt, trace)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@
  * steps (read, compute, write; take lock, release lock) and only the
  * thread the schedule names takes its next one.  The driver that replays
  * a schedule or walks them all is labs/interleave/explore.c; this file
- * only describes the case to it (explore(), at the end).
+ * only describes the case to it (main(), and lib/settings.c).
  *
  *         ./race_condition --threads 2 --increments 1 --schedule ABABAB
  *         ./race_condition --threads 2 --increments 1 --explore
@@ -41,8 +41,8 @@
  *         says how many it explored.  A long one shows its progress on a
  *         terminal.
  *
- * The command line (struct settings, the names of --lock) is in
- * lib/settings.c.
+ * The command line (struct settings, the names of --lock), the case the
+ * explorer is told and the summary it prints are in lib/settings.c.
  *
  * Compare with labs/lab8/bank.c, where the shared data are bank balances
  * and the gap between the read and the write is a sleep.
@@ -342,45 +342,6 @@ static long controlled_total(void *context)
     return counter_total(workers[0].settings);
 }
 
-/* The case for labs/interleave/explore.h: a thread per worker, each
- * announcing 3 steps per addition (read, compute, write), 5 with the
- * mutex (take, read, compute, write, release), 1 with the atomic add.
- * The texts live in text[] (the caller's). */
-static void plan_case(const struct settings *settings,
-                      struct worker *workers, struct interleaving *plan,
-                      char text[3][128])
-{
-    static const int per_addition[] = {
-        [LOCK_NONE] = 3, [LOCK_MUTEX] = 5, [LOCK_ATOMIC] = 1,
-        [LOCK_SPIN] = 0,        /* refused by parse_options() */
-    };
-    static const struct interleave_words words = {
-        .lock = "the lock", .blocked = "waits for the lock, which %c holds",
-        .failed = "lost an update", .shortest = "shortest losing schedule",
-        .measured = "counter", .threads = "threads",
-    };
-
-    snprintf(text[0], 128, "--threads %ld --increments %ld --lock %s",
-             settings->threads, settings->increments,
-             lock_names[settings->lock]);
-    snprintf(text[1], 128, "try --increments 1): '--threads %ld "
-             "--increments %ld'", settings->threads, settings->increments);
-    snprintf(text[2], 128, "use fewer --threads or --increments: "
-             "'%ld x %ld'", settings->threads, settings->increments);
-    *plan = (struct interleaving){
-        .program = "race_condition", .replay_args = text[0],
-        .too_long = text[1], .too_many = text[2], .words = &words,
-        .threads = (int)settings->threads,
-        .steps_each = settings->increments * per_addition[settings->lock],
-        .thread = add_many, .reset = controlled_reset,
-        .measure = controlled_total, .context = workers,
-        .expected = settings->threads * settings->increments,
-    };
-    workers[0].settings = settings;     /* for the first reset */
-    for (long t = 0; t < settings->threads && t < TURNSTILE_MAX_THREADS; t++)
-        plan->args[t] = &workers[t];
-}
-
 /* The same additions as cooperative tasks (the lab 8 way): a task runs
  * from one await to the next without interruption, so the only points
  * where another task can come in are the awaits -- here one between two
@@ -402,28 +363,6 @@ static int add_task(struct task *task)
     TASK_END(task);
 }
 
-/* --explore: every interleaving of the threads' steps, then of the same
- * additions as tasks. */
-static void explore(const struct settings *settings,
-                    const struct interleaving *plan)
-{
-    struct interleave_task_counts tasks;
-
-    printf("explore: %ld threads x %ld increment%s, --lock %s: %ld steps "
-           "each\n", settings->threads, settings->increments,
-           settings->increments == 1 ? "" : "s", lock_names[settings->lock],
-           plan->steps_each);
-    fflush(stdout);
-    if (!interleave_explore(plan) || settings->lock == LOCK_ATOMIC)
-        return;
-    interleave_explore_tasks(plan, add_task, settings->increments,
-                             plan->args, &tasks);
-    if (tasks.runs > 0)
-        printf("as tasks (an await between additions, none inside): "
-               "schedules: %ld = %s, lost an update: %ld of %ld\n",
-               tasks.runs, tasks.formula, tasks.failed, tasks.runs);
-}
-
 int main(int argc, char *argv[])
 {
     struct settings settings;
@@ -436,7 +375,16 @@ int main(int argc, char *argv[])
     error_init(argv[0]);
     interrupt_install();        /* before any thread: they inherit it */
     parse_options(argc, argv, &settings);
-    plan_case(&settings, workers, &plan, plan_text);
+    /* the case for labs/interleave/explore.h (lib/settings.c), run by a
+     * thread per worker (add_many) */
+    plan_additions(&settings, &plan, plan_text);
+    plan.thread = add_many;
+    plan.reset = controlled_reset;
+    plan.measure = controlled_total;
+    plan.context = workers;
+    workers[0].settings = &settings;    /* for the first reset */
+    for (long t = 0; t < settings.threads && t < TURNSTILE_MAX_THREADS; t++)
+        plan.args[t] = &workers[t];
     interleave_check(&plan, settings.schedule, settings.explore);
     if (settings.trace != NULL)
         trace_open(settings.trace);
@@ -451,7 +399,7 @@ int main(int argc, char *argv[])
         print_count(counter_total(&settings), plan.expected);
         timer_print(&timer);
     } else if (settings.explore) {
-        explore(&settings, &plan);
+        explore_additions(&settings, &plan, add_task);
         timer_print(&timer);
     } else {
         long started = start_threads(&settings, workers);

@@ -39,7 +39,7 @@
  * Ctrl-C:  no new transfer starts (--mode sync stops its loop; threads and
  *         tasks all start at once and end within a fraction of a second,
  *         but for threads deadlocked on their locks, which are said and
- *         left behind half a second later: join_threads());
+ *         left behind half a second later: lib/transfers.c);
  *         the balances and sum= are printed as they are, the transfers
  *         not made are traced `cancelled`; exit 130.  --explore stops
  *         after the schedule in flight (not counted) and says how many it
@@ -50,7 +50,6 @@
  * Compare with labs/lab7/race_condition.c, where the shared data is one
  * counter and the window between read and write is a busy loop.
  */
-#define _GNU_SOURCE             /* pthread_timedjoin_np */
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -58,7 +57,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "color.h"
@@ -102,31 +100,6 @@ static void print_balances(const char *name)
     for (long b = 0; b < bank_count; b++)
         printf("%s'bank_%ld': %ld", b ? ", " : "", b + 1, balances[b]);
     printf("}\n");
-}
-
-/* One '.' per finished transfer, as it happens.  A single write(2): no
- * stdio buffer shared between threads, nothing to flush. */
-static void print_dot(const struct transfer *transfer)
-{
-    if (transfer->quiet)
-        return;
-    ssize_t written = write(STDOUT_FILENO, ".", 1);
-    (void)written;              /* a lost dot is not worth stopping for */
-}
-
-/* A trace row: `ok` once it ended, `cancelled` if Ctrl-C kept it from
- * starting. */
-static void record_transfer(const struct transfer *transfer, long worker)
-{
-    char label[64];
-    int64_t now = program_us();
-    bool made = transfer->end_us != 0;
-
-    snprintf(label, sizeof label, "bank_%d->bank_%d %ld", transfer->from + 1,
-             transfer->to + 1, transfer->amount);
-    trace_record(transfer->index, worker, label,
-                 made ? transfer->start_us : now,
-                 made ? transfer->end_us : now, made ? "ok" : "cancelled");
 }
 
 /* ====== sync and threads: real sleeps ====== */
@@ -209,7 +182,7 @@ static void run_transaction(const struct transfer *transfer)
         TURNSTILE_UNLOCK(first, "release lock bank_%d",
                          transfer->first_lock + 1);
     }
-    print_dot(transfer);
+    transfer_dot(transfer);
 }
 
 static void run_sync(struct transfer *transfers, long count)
@@ -254,51 +227,15 @@ static long start_threads(struct transfer *transfers, long count)
     return count;
 }
 
-/* ... then all joined.  A thread stuck for good -- two transfers that
- * took their account locks in opposite orders (--lock per-account
- * --order transfer) -- never returns, and no signal can pull it out of
- * pthread_mutex_lock.  So after Ctrl-C the threads get half a second more,
- * then the stuck ones are said and left behind: the run still ends with
- * its summary, and exit() ends them. */
-static void join_threads(struct transfer *transfers, long count)
-{
-    int64_t give_up_us = 0;             /* set at the interrupt */
-
-    for (long i = 0; i < count; i++) {
-        for (;;) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);  /* timedjoin's clock */
-            until.tv_nsec += 100 * 1000 * 1000;     /* 100 ms a look */
-            if (until.tv_nsec >= 1000000000L) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000L;
-            }
-            int s = pthread_timedjoin_np(transfers[i].thread, NULL, &until);
-            if (s == 0)
-                break;
-            if (s != ETIMEDOUT)
-                error_fatal_errno(s, "pthread_timedjoin_np");
-            if (!interrupt_requested())
-                continue;               /* still working: wait on */
-            if (give_up_us == 0)
-                give_up_us = monotonic_us() + 500000;
-            if (monotonic_us() >= give_up_us) {
-                error_report("half a second after the interrupt, %ld of %ld "
-                             "transfer threads have not ended: deadlocked, "
-                             "left behind", count - i, count);
-                return;
-            }
-        }
-    }
-}
-
 static void run_threads(struct transfer *transfers, long count)
 {
     long started = start_threads(transfers, count);
 
     for (long i = started; i < count; i++)
         transfer_thread(&transfers[i]);    /* starved: the main thread */
-    join_threads(transfers, started);
+    /* ... then all joined; after Ctrl-C, threads deadlocked on their
+     * locks are said and left behind (lib/transfers.c) */
+    join_transfer_threads(transfers, started);
 }
 
 /* ====== async: tasks on the event loop, loop timers ====== */
@@ -349,7 +286,7 @@ static int transfer_task(struct task *task)
         task_give(&async_account_locks[transfer->second_lock]);
         task_give(&async_account_locks[transfer->first_lock]);
     }
-    print_dot(transfer);
+    transfer_dot(transfer);
     transfer->end_us = program_us();
     TASK_END(task);
 }
@@ -488,7 +425,7 @@ int main(int argc, char *argv[])
     timer_print(&timer);
 
     for (long i = 0; i < settings.transfers; i++)
-        record_transfer(&transfers[i],
+        trace_transfer(&transfers[i],
                         settings.mode == MODE_SYNC ? 0 : i);
     if (trace_close() != 0)
         return EXIT_WORK_FAILED;

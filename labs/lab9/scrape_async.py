@@ -16,7 +16,6 @@ Compare with scrape_async.c beside it, and with scrape_threads.py.
 """
 import asyncio
 import os
-import signal
 import sys
 
 import aiohttp
@@ -56,16 +55,9 @@ async def fetch_page(number, session, run):
         scrape.say_end(settings, number, None, number)
         raise
     except Exception as error:
-        outcome = error if isinstance(error, scrape.PageError) else \
-            scrape.PageError(conkit.failure_text(error) or "timed out")
+        outcome = scrape.page_error(error, "timed out")
     outcomes[number - 1] = outcome
-    failed = isinstance(outcome, Exception)
-    if failed:
-        conkit.report(f"{url}: {outcome}")
-    trace.record(number, number, url, start, conkit.program_us(),
-                 "failed" if failed else "ok")
-    scrape.say_end(settings, number, outcome, number)
-    if failed:
+    if scrape.end_page(settings, trace, number, number, url, start, outcome):
         raise outcome
     return outcome
 
@@ -74,15 +66,8 @@ async def fetch_all(settings, trace, outcomes, interrupt):
     timeout = aiohttp.ClientTimeout(total=settings["timeout"])
     run = (settings, trace, outcomes, timeout)
     numbers = range(1, settings["pages"] + 1)
-    loop = asyncio.get_running_loop()
     tasks = []
-
-    def stop(signo):
-        interrupt._handler(signo, None)
-        for task in tasks:
-            task.cancel()
-    for signo in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signo, stop, signo)
+    interrupt.cancel_on_signals(tasks)     # the list fills below
     async with new_session(settings) as session:
         if not settings["fail_fast"]:       # collect all
             tasks += [asyncio.create_task(fetch_page(n, session, run))

@@ -39,21 +39,11 @@ def main():
             continue
         scrape.say_start(settings, number)
         handle = session or conkit.requests_session(sites)
-        try:
-            with handle.get(url, timeout=settings["timeout"]) as response:
-                outcome = scrape.take_name(response.status_code,
-                                           response.text)
-        except Exception as error:
-            outcome = error if isinstance(error, scrape.PageError) else \
-                scrape.PageError(conkit.failure_text(error))
+        outcome = scrape.fetch_name(handle, url, settings["timeout"])
         if session is None:
             handle.close()
         outcomes[number - 1] = outcome
-        status = "failed" if isinstance(outcome, Exception) else "ok"
-        if status == "failed":
-            conkit.report(f"{url}: {outcome}")
-        trace.record(number, 0, url, start, conkit.program_us(), status)
-        scrape.say_end(settings, number, outcome)
+        scrape.end_page(settings, trace, number, 0, url, start, outcome)
     return scrape.finish(settings, outcomes, timer, trace, interrupt)
 
 

@@ -7,7 +7,8 @@
  * variable until then.  main() submits every page first, then reads the
  * futures in submission order -- so the results list is in page order,
  * however the pages finished ("Retrieved" lines come in completion
- * order).  Each worker keeps its own libcurl session, thread-local.
+ * order).  Each worker keeps its own libcurl session, thread-local
+ * (scrape_thread_handle(), lib/scrape.c).
  *
  * The executor's shape, in C:
  *
@@ -338,16 +339,6 @@ static void future_free(struct future *future)
 
 /* ====== Fetching a page: the job ====== */
 
-/* Each worker's session: one easy handle per thread, made on its first
- * page and freed when the thread ends (the key's destructor) -- the
- * tutorial's threading.local() session. */
-static pthread_key_t session_key;
-
-static void session_free(void *handle)
-{
-    curl_easy_cleanup(handle);
-}
-
 /* What one page's job needs; the job writes only its own result. */
 struct page_job {
     const struct scrape_settings *settings;
@@ -364,7 +355,6 @@ static void *download_page(void *arg)
     struct page_job *job = arg;
     const struct scrape_settings *settings = job->settings;
     struct page_body body = { 0 };
-    int s;
 
     job->worker = current_worker;
     job->start_us = program_us();
@@ -376,15 +366,9 @@ static void *download_page(void *arg)
         return job->result;
     }
     scrape_print_start(settings, job->number, job->worker);
-    CURL *session = pthread_getspecific(session_key);
-    CURL *handle = scrape_handle(settings,
-                                 settings->no_session ? NULL : session,
-                                 job->number, &body);
-    if (!settings->no_session && session == NULL) {
-        s = pthread_setspecific(session_key, handle);   /* this thread's */
-        if (s != 0)
-            error_fatal_errno(s, "pthread_setspecific");
-    }
+    /* this thread's own session, made on its first page (a pthread key:
+     * the tutorial's threading.local(); lib/scrape.c) */
+    CURL *handle = scrape_thread_handle(settings, job->number, &body);
     CURLcode code = curl_easy_perform(handle);  /* this thread blocks */
     scrape_judge(handle, code, &body, job->number, settings, job->result);
     /* TASK lab9.failfast: with --fail-fast, a failed page cancels every
@@ -417,7 +401,6 @@ int main(int argc, char *argv[])
 {
     struct scrape_settings settings;
     struct timer timer;
-    int s;
 
     error_init(argv[0]);
     interrupt_install();
@@ -433,9 +416,7 @@ int main(int argc, char *argv[])
     settings.workers = fd_limit_fit(settings.workers,
                                     http_connection_fds() + HTTP_WAKE_FDS +
                                     HTTP_CA_FDS, 0, "--workers");
-    s = pthread_key_create(&session_key, session_free);
-    if (s != 0)
-        error_fatal_errno(s, "pthread_key_create");
+    scrape_thread_sessions_start();
 
     timer_start(&timer);
     struct pool *pool = pool_create(settings.workers);
@@ -458,11 +439,7 @@ int main(int argc, char *argv[])
     pool_shutdown(pool, true);  /* every future is settled: just joins */
     for (long i = 0; i < settings.pages; i++)
         future_free(futures[i]);
-    /* main's own session, if it ran pages: no thread exit frees it */
-    session_free(pthread_getspecific(session_key));
-    s = pthread_key_delete(session_key);
-    if (s != 0)
-        error_fatal_errno(s, "pthread_key_delete");
+    scrape_thread_sessions_end();       /* main's own, if it ran pages */
     free(futures);
     free(jobs);
     return scrape_finish(&settings, results, &timer);

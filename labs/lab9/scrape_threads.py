@@ -44,21 +44,10 @@ def fetch_page(number, run):
         if not hasattr(thread_local, "session"):
             thread_local.session = conkit.requests_session(sites)
         session = thread_local.session
-    try:
-        with session.get(url, timeout=settings["timeout"]) as response:
-            outcome = scrape.take_name(response.status_code, response.text)
-    except Exception as error:
-        outcome = error if isinstance(error, scrape.PageError) else \
-            scrape.PageError(conkit.failure_text(error))
+    outcome = scrape.fetch_name(session, url, settings["timeout"])
     if settings["no_session"]:
         session.close()
-    failed = isinstance(outcome, Exception)
-    if failed:
-        conkit.report(f"{url}: {outcome}")
-    trace.record(number, worker, url, start, conkit.program_us(),
-                 "failed" if failed else "ok")
-    scrape.say_end(settings, number, outcome, worker)
-    if failed:
+    if scrape.end_page(settings, trace, number, worker, url, start, outcome):
         if settings["fail_fast"]:
             stopped.set()
         raise outcome

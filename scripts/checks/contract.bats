@@ -105,16 +105,15 @@ teardown_file() {
 }
 
 @test "every command line follows common/options.h's story" {
-    # every table of options a program has takes COMMON_LONG_OPTIONS, is
-    # read with option_next() and hands what it does not know to
-    # option_common() -- or, in an I/O program, is the extra_options of
-    # its struct io_program, read by io_parse_options(); nothing else
-    # calls getopt_long itself
+    # every table of options a program has takes COMMON_LONG_OPTIONS and
+    # is read by option_parse(), which hands --trace, --color, -q, -h and
+    # the unknown to one place -- or, in an I/O program, is the
+    # extra_options of its struct io_program, read by
+    # io_parse_options(); nothing else calls getopt_long itself
     local file bad=""
     while read -r file; do
         { { grep -q 'COMMON_LONG_OPTIONS' "$file" &&
-              grep -q 'option_next(' "$file" &&
-              grep -q 'option_common(' "$file"; } ||
+              grep -q 'option_parse(' "$file"; } ||
           { grep -q '\.extra_options = ' "$file" &&
               grep -q 'io_parse_options(' "$file"; }; } &&
             ! grep -q 'getopt_long(' "$file" || bad+=" ${file#"$KIT"/}"
@@ -143,13 +142,14 @@ teardown_file() {
 }
 
 @test "every labs/*/bench.sh: a missing value or an unknown option is one line on stderr, exit 2" {
-    # the options that take a value, read from each script's own parser
+    # the options that take a value, read from each script's own
+    # read_options call (--OPTION=VARIABLE words)
     local bench option
     for bench in "$KIT"/labs/*/bench.sh; do
-        grep -q ') needs_value ' "$bench" ||
-            fail "${bench#"$KIT"/}: no option read with needs_value"
-        for option in $(sed -n 's/^ *\(--[a-z-]*\)) needs_value.*/\1/p' \
-                            "$bench") --no-such-option; do
+        grep -q '^read_options ' "$bench" ||
+            fail "${bench#"$KIT"/}: no options read with read_options"
+        for option in $(grep -o -- ' --[a-z-]*=[a-z_]*' "$bench" |
+                            sed 's/=.*//') --no-such-option; do
             run --separate-stderr timeout -k 5 20 "$bench" "$option"
             [ "$status" -eq 2 ] && [ -z "$output" ] &&
                 [ "$(wc -l <<<"$stderr")" -eq 1 ] ||

@@ -1,16 +1,11 @@
 # bench-options.bash -- the option checks every labs/*/bench.sh shares.
 #
-# A bench script sources it and reads its own options in a case loop:
+# A bench script sources it, names each of its options' variable, and
+# checks the values:
 #
 #     source "$kit/scripts/pictures/bench-options.bash"
-#     while [ $# -gt 0 ]; do
-#         case "$1" in
-#         --runs) needs_value "$1" $#; runs="$2"; shift 2 ;;
-#         -h|--help) usage; exit 0 ;;
-#         *) unknown_option "$1" ;;
-#         esac
-#     done
-#     positive_whole_numbers "$runs"
+#     read_options usage --runs=runs --latency=latency -- "$@"
+#     positive_whole_numbers "$runs" "$latency"
 #
 # Each stops a wrong command line with one line on stderr and exit 2.
 
@@ -27,6 +22,33 @@ needs_value() {
 unknown_option() {
     echo "bench.sh: unknown option: '$1'" >&2
     exit 2
+}
+
+# read_options USAGE --OPTION=VARIABLE ... -- WORDS...: each --OPTION
+# VALUE in WORDS sets VARIABLE (the script's) to VALUE; -h or --help
+# calls USAGE and exits 0.
+read_options() {
+    local usage_function="$1" pair
+    local -A variable_of=()
+    shift
+    while [ "$1" != -- ]; do
+        pair="$1"
+        variable_of["${pair%%=*}"]="${pair#*=}"
+        shift
+    done
+    shift
+    while [ $# -gt 0 ]; do
+        case "$1" in
+        -h|--help) "$usage_function"; exit 0 ;;
+        esac
+        # an empty word is no key bash allows: unknown too
+        if [ -z "$1" ] || [ -z "${variable_of[$1]:-}" ]; then
+            unknown_option "$1"
+        fi
+        needs_value "$1" $#
+        printf -v "${variable_of[$1]}" '%s' "$2"
+        shift 2
+    done
 }
 
 # positive_whole_numbers VALUE...: stop at the first that is not 1, 2, ...

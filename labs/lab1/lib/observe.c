@@ -353,7 +353,8 @@ void print_observation(const struct observation *seen, long trains,
            (int)('A' + trains - 1), trains);
 }
 
-void print_table(const struct observation seen[MODEL_COUNT])
+/* The tutorial's table of the three models, filled in from this run. */
+static void print_table(const struct observation seen[MODEL_COUNT])
 {
     static const char *const switching[] = {
         "preemptive", "cooperative", "preemptive"

@@ -105,9 +105,6 @@ void observation_skip(struct observation *seen, enum model model,
 void print_observation(const struct observation *seen, long trains,
                        bool quiet);
 
-/* The tutorial's table of the three models, filled in from this run. */
-void print_table(const struct observation seen[MODEL_COUNT]);
-
 /* The end of main(): the table, after an interrupt interrupt_report()'s
  * line (steps taken of the steps asked for), the timer's line; frees the
  * events and closes the trace.  Returns main()'s exit status: 1 when the

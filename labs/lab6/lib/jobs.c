@@ -191,8 +191,7 @@ void run_job_with_gil(const struct jobs *jobs, long k,
 
 /* ====== Options every program shares ====== */
 
-bool jobs_option(int c, const char *value, struct jobs *jobs,
-                 const char **n_text)
+bool jobs_option(int c, const char *value, struct jobs *jobs)
 {
     switch (c) {
     case 'w':
@@ -202,19 +201,20 @@ bool jobs_option(int c, const char *value, struct jobs *jobs,
         jobs->count = option_long("--jobs", value, 1, MAX_JOBS);
         return true;
     case 'n':
-        *n_text = value;
+        jobs->n_text = value;
         return true;
     default:
         return false;
     }
 }
 
-void jobs_set_size(struct jobs *jobs, const char *n_text)
+void jobs_set_size(struct jobs *jobs)
 {
-    if (n_text == NULL)
+    if (jobs->n_text == NULL)
         jobs->n = work_default_n[jobs->work];
     else
-        jobs->n = option_long("--n", n_text, 1, work_max_n[jobs->work]);
+        jobs->n = option_long("--n", jobs->n_text, 1,
+                              work_max_n[jobs->work]);
 }
 
 /* ====== Printing results ====== */
@@ -268,7 +268,9 @@ static void format_result(char *out, size_t size, const struct jobs *jobs,
         format_u128(out, size, result->integer);
 }
 
-void format_job(char *out, size_t size, const struct jobs *jobs, long k)
+/* "fib(35)", "squares(5000003)", "math(4)": job k, for output and traces */
+static void format_job(char *out, size_t size, const struct jobs *jobs,
+                       long k)
 {
     snprintf(out, size, "%s(%ld)", work_names[jobs->work],
              job_input(jobs, k));

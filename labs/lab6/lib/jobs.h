@@ -48,6 +48,7 @@ struct jobs {
     enum work work;             /* --work: fib, squares or math */
     long count;                 /* --jobs: how many jobs */
     long n;                     /* --n: size of each job */
+    const char *n_text;         /* --n as given, for jobs_set_size() */
 };
 
 /* One job's answer.  fib and squares are exact integers; math is the
@@ -110,18 +111,14 @@ void run_job_with_gil(const struct jobs *jobs, long k,
 
 /* Handle option c if it is one of JOBS_LONG_OPTIONS: returns true when it
  * was (--n is only kept as text, for jobs_set_size()). */
-bool jobs_option(int c, const char *value, struct jobs *jobs,
-                 const char **n_text);
+bool jobs_option(int c, const char *value, struct jobs *jobs);
 
-/* Call once the options are parsed: work and count are set, n_text is
- * the --n text or NULL.  --n is checked here, because its range depends
- * on --work, which may come after it on the command line. */
-void jobs_set_size(struct jobs *jobs, const char *n_text);
+/* Call once the options are parsed: work, count and n_text are set.
+ * --n is checked here, because its range depends on --work, which may
+ * come after it on the command line. */
+void jobs_set_size(struct jobs *jobs);
 
 /* ====== Printing results ====== */
-
-/* "fib(35)", "squares(5000003)", "math(4)": job k, for output and traces */
-void format_job(char *out, size_t size, const struct jobs *jobs, long k);
 
 /* One per-job line, written whole even when workers print at once:
  *     job 3: fib(35) = 9227465 (worker 2) */

@@ -1,7 +1,9 @@
-/* settings.c -- race_condition's command line (see settings.h). */
+/* settings.c -- race_condition's command line, the case it describes to
+ * the explorer and the summary --explore prints (see settings.h). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "explore.h"
@@ -40,49 +42,52 @@ static void usage(void)
            MAX_THREADS, DEFAULT_WINDOW, INTERLEAVE_MAX_RUNS);
 }
 
+static const struct option options[] = {
+    { "threads", required_argument, NULL, 't' },
+    { "increments", required_argument, NULL, 'i' },
+    { "lock", required_argument, NULL, 'l' },
+    { "window", required_argument, NULL, 'w' },
+    { "schedule", required_argument, NULL, 'S' },
+    { "explore", no_argument, NULL, 'E' },
+    COMMON_LONG_OPTIONS,
+    { NULL, 0, NULL, 0 },
+};
+
+static bool race_option(int c, const char *value, void *data)
+{
+    struct settings *settings = data;
+
+    switch (c) {
+    case 't':
+        settings->threads = option_long("--threads", value, 1,
+                                        MAX_THREADS);
+        break;
+    case 'i':
+        settings->increments = option_long("--increments", value, 1,
+                                           100000000);
+        break;
+    case 'l':
+        settings->lock = option_choice("--lock", value, lock_names);
+        break;
+    case 'w':
+        settings->window = option_long("--window", value, 0, 100000);
+        break;
+    case 'S': settings->schedule = value; break;
+    case 'E': settings->explore = true; break;
+    default:
+        return false;           /* --trace, --color, -q, -h, unknown */
+    }
+    return true;
+}
+
 void parse_options(int argc, char *argv[], struct settings *settings)
 {
-    static const struct option options[] = {
-        { "threads", required_argument, NULL, 't' },
-        { "increments", required_argument, NULL, 'i' },
-        { "lock", required_argument, NULL, 'l' },
-        { "window", required_argument, NULL, 'w' },
-        { "schedule", required_argument, NULL, 'S' },
-        { "explore", no_argument, NULL, 'E' },
-        COMMON_LONG_OPTIONS,
-        { NULL, 0, NULL, 0 },
-    };
-    int c;
-
     *settings = (struct settings){
         .threads = 2, .increments = 1000000, .lock = LOCK_NONE,
         .window = DEFAULT_WINDOW,
     };
-    while ((c = option_next(argc, argv, options)) != -1) {
-        switch (c) {
-        case 't':
-            settings->threads = option_long("--threads", optarg, 1,
-                                            MAX_THREADS);
-            break;
-        case 'i':
-            settings->increments = option_long("--increments", optarg, 1,
-                                               100000000);
-            break;
-        case 'l':
-            settings->lock = option_choice("--lock", optarg, lock_names);
-            break;
-        case 'w':
-            settings->window = option_long("--window", optarg, 0, 100000);
-            break;
-        case 'S': settings->schedule = optarg; break;
-        case 'E': settings->explore = true; break;
-        case 'h': usage(); exit(0);
-        default:                /* --trace, --color, -q, or unknown */
-            option_common(c, optarg, &settings->quiet, &settings->trace,
-                          argv);
-        }
-    }
-    option_no_operands(argc, argv);
+    option_parse(argc, argv, options, race_option, settings, usage,
+                 &settings->quiet, &settings->trace);
     if (settings->schedule != NULL && settings->explore)
         error_usage("--schedule and --explore do not go together: "
                     "'--schedule %s'", settings->schedule);
@@ -96,4 +101,60 @@ void parse_options(int argc, char *argv[], struct settings *settings)
                     "at most %d threads: '%ld'", TURNSTILE_MAX_THREADS,
                     settings->threads);
 }
+/* ====== What the explorer is told, and what it prints ====== */
+
+/* Each thread announces 3 steps per addition (read, compute, write), 5
+ * with the mutex (take, read, compute, write, release), 1 with the atomic
+ * add. */
+void plan_additions(const struct settings *settings,
+                    struct interleaving *plan, char text[3][128])
+{
+    static const int per_addition[] = {
+        [LOCK_NONE] = 3, [LOCK_MUTEX] = 5, [LOCK_ATOMIC] = 1,
+        [LOCK_SPIN] = 0,        /* refused by parse_options() */
+    };
+    static const struct interleave_words words = {
+        .lock = "the lock", .blocked = "waits for the lock, which %c holds",
+        .failed = "lost an update", .shortest = "shortest losing schedule",
+        .measured = "counter", .threads = "threads",
+    };
+
+    snprintf(text[0], 128, "--threads %ld --increments %ld --lock %s",
+             settings->threads, settings->increments,
+             lock_names[settings->lock]);
+    snprintf(text[1], 128, "try --increments 1): '--threads %ld "
+             "--increments %ld'", settings->threads, settings->increments);
+    snprintf(text[2], 128, "use fewer --threads or --increments: "
+             "'%ld x %ld'", settings->threads, settings->increments);
+    *plan = (struct interleaving){
+        .program = "race_condition", .replay_args = text[0],
+        .too_long = text[1], .too_many = text[2], .words = &words,
+        .threads = (int)settings->threads,
+        .steps_each = settings->increments * per_addition[settings->lock],
+        .expected = settings->threads * settings->increments,
+    };
+}
+
+/* --explore: every interleaving of the threads' steps, then of the same
+ * additions as tasks. */
+void explore_additions(const struct settings *settings,
+                       const struct interleaving *plan, task_proc *add_task)
+{
+    struct interleave_task_counts tasks;
+
+    printf("explore: %ld threads x %ld increment%s, --lock %s: %ld steps "
+           "each\n", settings->threads, settings->increments,
+           settings->increments == 1 ? "" : "s", lock_names[settings->lock],
+           plan->steps_each);
+    fflush(stdout);
+    if (!interleave_explore(plan) || settings->lock == LOCK_ATOMIC)
+        return;
+    interleave_explore_tasks(plan, add_task, settings->increments,
+                             plan->args, &tasks);
+    if (tasks.runs > 0)
+        printf("as tasks (an await between additions, none inside): "
+               "schedules: %ld = %s, lost an update: %ld of %ld\n",
+               tasks.runs, tasks.formula, tasks.failed, tasks.runs);
+}
+
 /* SPDX-License-Identifier: MIT */

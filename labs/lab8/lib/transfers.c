@@ -1,8 +1,11 @@
 /* transfers.c -- bank's command line, the transfers a seed makes, and
  * how --schedule and --explore see them (see transfers.h).
  */
+#define _GNU_SOURCE             /* pthread_timedjoin_np */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -10,7 +13,10 @@
 
 #include "error.h"
 #include "explore.h"
+#include "interrupt.h"
 #include "options.h"
+#include "timer.h"
+#include "trace.h"
 #include "transfers.h"
 
 const char *const mode_names[] = { "sync", "threads", "async", NULL };
@@ -84,57 +90,62 @@ static uint64_t random_seed(void)
     return splitmix64(&mix) % 1000000000u;
 }
 
+/* --seed was given (0 is a seed too) */
+static bool seed_given;
+
+static const struct option options[] = {
+    { "mode", required_argument, NULL, 'm' },
+    { "lock", required_argument, NULL, 'l' },
+    { "order", required_argument, NULL, 'o' },
+    { "schedule", required_argument, NULL, 'S' },
+    { "explore", no_argument, NULL, 'E' },
+    { "seed", required_argument, NULL, 's' },
+    { "transfers", required_argument, NULL, 'n' },
+    { "banks", required_argument, NULL, 'b' },
+    COMMON_LONG_OPTIONS,
+    { NULL, 0, NULL, 0 },
+};
+
+static bool bank_option(int c, const char *value, void *data)
+{
+    struct settings *settings = data;
+
+    switch (c) {
+    case 'm':
+        settings->mode = option_choice("--mode", value, mode_names);
+        break;
+    case 'l':
+        settings->lock = option_choice("--lock", value, lock_names);
+        break;
+    case 'o':
+        settings->order = option_choice("--order", value, order_names);
+        break;
+    case 'S': settings->schedule = value; break;
+    case 'E': settings->explore = true; break;
+    case 's':
+        settings->seed = option_long("--seed", value, 0, LONG_MAX);
+        seed_given = true;
+        break;
+    case 'n':
+        settings->transfers = option_long("--transfers", value, 1,
+                                          MAX_TRANSFERS);
+        break;
+    case 'b':
+        settings->banks = option_long("--banks", value, 2, MAX_BANKS);
+        break;
+    default:
+        return false;           /* --trace, --color, -q, -h, unknown */
+    }
+    return true;
+}
+
 void parse_options(int argc, char *argv[], struct settings *settings)
 {
-    static const struct option options[] = {
-        { "mode", required_argument, NULL, 'm' },
-        { "lock", required_argument, NULL, 'l' },
-        { "order", required_argument, NULL, 'o' },
-        { "schedule", required_argument, NULL, 'S' },
-        { "explore", no_argument, NULL, 'E' },
-        { "seed", required_argument, NULL, 's' },
-        { "transfers", required_argument, NULL, 'n' },
-        { "banks", required_argument, NULL, 'b' },
-        COMMON_LONG_OPTIONS,
-        { NULL, 0, NULL, 0 },
-    };
-    bool seed_given = false;
-    int c;
-
     *settings = (struct settings){
         .mode = MODE_SYNC, .lock = LOCK_NONE, .transfers = 20, .banks = 5,
     };
-    while ((c = option_next(argc, argv, options)) != -1) {
-        switch (c) {
-        case 'm':
-            settings->mode = option_choice("--mode", optarg, mode_names);
-            break;
-        case 'l':
-            settings->lock = option_choice("--lock", optarg, lock_names);
-            break;
-        case 'o':
-            settings->order = option_choice("--order", optarg, order_names);
-            break;
-        case 'S': settings->schedule = optarg; break;
-        case 'E': settings->explore = true; break;
-        case 's':
-            settings->seed = option_long("--seed", optarg, 0, LONG_MAX);
-            seed_given = true;
-            break;
-        case 'n':
-            settings->transfers = option_long("--transfers", optarg, 1,
-                                              MAX_TRANSFERS);
-            break;
-        case 'b':
-            settings->banks = option_long("--banks", optarg, 2, MAX_BANKS);
-            break;
-        case 'h': usage(); exit(0);
-        default:                /* --trace, --color, -q, or unknown */
-            option_common(c, optarg, &settings->quiet, &settings->trace,
-                          argv);
-        }
-    }
-    option_no_operands(argc, argv);
+    option_parse(argc, argv, options, bank_option, settings, usage,
+                 &settings->quiet, &settings->trace);
     if (settings->schedule != NULL && settings->explore)
         error_usage("--schedule and --explore do not go together: "
                     "'--schedule %s'", settings->schedule);
@@ -281,4 +292,70 @@ void explore_transfers(const struct settings *settings,
         printf(", deadlocked: %ld of %ld", tasks.deadlocked, tasks.runs);
     printf("\n");
 }
+
+/* ====== Dots, trace rows, joining ====== */
+
+/* One '.' per finished transfer, as it happens.  A single write(2): no
+ * stdio buffer shared between threads, nothing to flush. */
+void transfer_dot(const struct transfer *transfer)
+{
+    if (transfer->quiet)
+        return;
+    ssize_t written = write(STDOUT_FILENO, ".", 1);
+    (void)written;              /* a lost dot is not worth stopping for */
+}
+
+/* A trace row: `ok` once it ended, `cancelled` if Ctrl-C kept it from
+ * starting. */
+void trace_transfer(const struct transfer *transfer, long worker)
+{
+    char label[64];
+    int64_t now = program_us();
+    bool made = transfer->end_us != 0;
+
+    snprintf(label, sizeof label, "bank_%d->bank_%d %ld", transfer->from + 1,
+             transfer->to + 1, transfer->amount);
+    trace_record(transfer->index, worker, label,
+                 made ? transfer->start_us : now,
+                 made ? transfer->end_us : now, made ? "ok" : "cancelled");
+}
+
+/* A thread stuck for good -- two transfers that
+ * took their account locks in opposite orders (--lock per-account
+ * --order transfer) -- never returns, and no signal can pull it out of
+ * pthread_mutex_lock.  So after Ctrl-C the threads get half a second more,
+ * then the stuck ones are said and left behind: the run still ends with
+ * its summary, and exit() ends them. */
+void join_transfer_threads(struct transfer *transfers, long count)
+{
+    int64_t give_up_us = 0;             /* set at the interrupt */
+
+    for (long i = 0; i < count; i++) {
+        for (;;) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);  /* timedjoin's clock */
+            until.tv_nsec += 100 * 1000 * 1000;     /* 100 ms a look */
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            int s = pthread_timedjoin_np(transfers[i].thread, NULL, &until);
+            if (s == 0)
+                break;
+            if (s != ETIMEDOUT)
+                error_fatal_errno(s, "pthread_timedjoin_np");
+            if (!interrupt_requested())
+                continue;               /* still working: wait on */
+            if (give_up_us == 0)
+                give_up_us = monotonic_us() + 500000;
+            if (monotonic_us() >= give_up_us) {
+                error_report("half a second after the interrupt, %ld of %ld "
+                             "transfer threads have not ended: deadlocked, "
+                             "left behind", count - i, count);
+                return;
+            }
+        }
+    }
+}
+
 /* SPDX-License-Identifier: MIT */

@@ -84,5 +84,15 @@ void explore_transfers(const struct settings *settings,
                        const struct interleaving *plan,
                        task_proc *transfer_task);
 
+/* One '.' on stdout for a finished transfer (none with --quiet). */
+void transfer_dot(const struct transfer *transfer);
+
+/* The transfer's trace row, on the lane of worker. */
+void trace_transfer(const struct transfer *transfer, long worker);
+
+/* Join the threads of transfers[0 .. count-1].  After Ctrl-C, threads
+ * still not ended half a second later (deadlocked) are said and left. */
+void join_transfer_threads(struct transfer *transfers, long count);
+
 #endif
 /* SPDX-License-Identifier: MIT */

@@ -5,6 +5,7 @@
 #include "scrape.h"
 
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,47 @@ static void usage(const struct scrape_program *program)
            sites_http_port());
 }
 
+/* The program being parsed and its --base: for scrape_option() and
+ * usage_of_parsed(), which option_parse() calls. */
+static const struct scrape_program *parsed;
+static const char *base;
+
+static void usage_of_parsed(void)
+{
+    usage(parsed);
+}
+
+static bool scrape_option(int c, const char *value, void *data)
+{
+    struct scrape_settings *settings = data;
+
+    switch (c) {
+    case 'p':
+        settings->pages = option_long("--pages", value, 1, SCRAPE_MAX_PAGES);
+        break;
+    case 'w':
+        settings->workers = option_long("--workers", value, 1, MAX_WORKERS);
+        break;
+    case 'm':
+        settings->max_conns = option_long("--max-conns", value, 1,
+                                          MAX_MAX_CONNS);
+        break;
+    case 'f':
+        settings->fail_page = option_long("--fail", value, 1,
+                                          SCRAPE_MAX_PAGES);
+        break;
+    case 'F': settings->fail_fast = true; break;
+    case 'n': settings->no_session = true; break;
+    case 't':
+        settings->timeout = option_double("--timeout", value, 0.001, 86400);
+        break;
+    case 'b': base = value; break;
+    default:
+        return false;           /* --trace, --color, -q, -h, unknown */
+    }
+    return true;
+}
+
 void scrape_parse_options(int argc, char *argv[],
                           const struct scrape_program *program,
                           struct scrape_settings *settings)
@@ -88,8 +130,7 @@ void scrape_parse_options(int argc, char *argv[],
         { NULL, 0, NULL, 0 },
     };
     struct option options[sizeof all_options / sizeof all_options[0]];
-    const char *base = NULL;
-    int c, count = 0;
+    int count = 0;
 
     /* an option this program does not take stays unknown to getopt */
     for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
@@ -106,38 +147,10 @@ void scrape_parse_options(int argc, char *argv[],
         .workers = default_workers(),
         .max_conns = DEFAULT_MAX_CONNS,
     };
-    while ((c = option_next(argc, argv, options)) != -1) {
-        switch (c) {
-        case 'p':
-            settings->pages = option_long("--pages", optarg, 1,
-                                          SCRAPE_MAX_PAGES);
-            break;
-        case 'w':
-            settings->workers = option_long("--workers", optarg, 1,
-                                            MAX_WORKERS);
-            break;
-        case 'm':
-            settings->max_conns = option_long("--max-conns", optarg, 1,
-                                              MAX_MAX_CONNS);
-            break;
-        case 'f':
-            settings->fail_page = option_long("--fail", optarg, 1,
-                                              SCRAPE_MAX_PAGES);
-            break;
-        case 'F': settings->fail_fast = true; break;
-        case 'n': settings->no_session = true; break;
-        case 't':
-            settings->timeout = option_double("--timeout", optarg, 0.001,
-                                              86400);
-            break;
-        case 'b': base = optarg; break;
-        case 'h': usage(program); exit(0);
-        default:                /* --trace, --color, -q, or unknown */
-            option_common(c, optarg, &settings->quiet, &settings->trace,
-                          argv);
-        }
-    }
-    option_no_operands(argc, argv);
+    parsed = program;
+    base = NULL;
+    option_parse(argc, argv, options, scrape_option, settings,
+                 usage_of_parsed, &settings->quiet, &settings->trace);
 
     if (base == NULL) {
         snprintf(settings->base, sizeof settings->base,
@@ -161,7 +174,9 @@ void scrape_parse_options(int argc, char *argv[],
         http_loopback_only();   /* as a sites list all on 127.0.0.1 */
 }
 
-void scrape_check_simulator(const struct scrape_settings *settings)
+/* Exit 1 with how to start it when the simulator is not running (only
+ * for the default --base). */
+static void scrape_check_simulator(const struct scrape_settings *settings)
 {
     char local[64];
 
@@ -175,8 +190,9 @@ void scrape_check_simulator(const struct scrape_settings *settings)
 
 /* ====== One page ====== */
 
-void scrape_page_url(const struct scrape_settings *settings, long n,
-                     char *url, size_t size)
+/* The URL of page n: BASE/page/n, plus ?fail=503 for --fail n. */
+static void scrape_page_url(const struct scrape_settings *settings, long n,
+                            char *url, size_t size)
 {
     if (n == settings->fail_page)
         snprintf(url, size, "%s/page/%ld?fail=%d", settings->base, n,
@@ -233,6 +249,48 @@ CURL *scrape_handle(const struct scrape_settings *settings, CURL *reuse,
         curl_easy_setopt(handle, CURLOPT_FORBID_REUSE, 1L);
     }
     return handle;
+}
+
+/* Each thread's session (scrape_threads): one easy handle per thread,
+ * made on its first page and freed when the thread ends -- the key's
+ * destructor -- as the tutorial's threading.local() session is. */
+static pthread_key_t session_key;
+
+static void session_free(void *handle)
+{
+    curl_easy_cleanup(handle);
+}
+
+void scrape_thread_sessions_start(void)
+{
+    int s = pthread_key_create(&session_key, session_free);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_key_create");
+}
+
+CURL *scrape_thread_handle(const struct scrape_settings *settings, long n,
+                           struct page_body *body)
+{
+    if (settings->no_session)
+        return scrape_handle(settings, NULL, n, body);
+
+    CURL *session = pthread_getspecific(session_key);
+    CURL *handle = scrape_handle(settings, session, n, body);
+    if (session == NULL) {
+        int s = pthread_setspecific(session_key, handle);  /* this thread's */
+        if (s != 0)
+            error_fatal_errno(s, "pthread_setspecific");
+    }
+    return handle;
+}
+
+void scrape_thread_sessions_end(void)
+{
+    /* the calling thread's session: no thread exit frees it */
+    session_free(pthread_getspecific(session_key));
+    int s = pthread_key_delete(session_key);
+    if (s != 0)
+        error_fatal_errno(s, "pthread_key_delete");
 }
 
 /* The text of the first <h1>...</h1>, white space trimmed, as it came;
@@ -349,8 +407,12 @@ void scrape_trace(long n, long worker, const struct scrape_settings *settings,
     trace_record(n, worker, url, start_us, end_us, status);
 }
 
-int scrape_report(const struct scrape_settings *settings,
-                  const struct page_result *results)
+/* The summary and results=[...] lines, in input order, every name a
+ * Python string literal whatever bytes it holds.  Returns the exit
+ * status: 0 when every page was retrieved, 1 otherwise, 130/143 when
+ * interrupted. */
+static int scrape_report(const struct scrape_settings *settings,
+                         const struct page_result *results)
 {
     long ok = 0, failed = 0, cancelled = 0;
 

@@ -81,19 +81,21 @@ void scrape_parse_options(int argc, char *argv[],
                           const struct scrape_program *program,
                           struct scrape_settings *settings);
 
-/* Exit 1 with how to start it when the simulator is not running (only
- * for the default --base). */
-void scrape_check_simulator(const struct scrape_settings *settings);
-
-/* The URL of page n: BASE/page/n, plus ?fail=503 for --fail n. */
-void scrape_page_url(const struct scrape_settings *settings, long n,
-                     char *url, size_t size);
-
 /* A handle set up for page n (http_easy_new(), the URL, the body into
  * *body).  With reuse, an existing handle (a session) is set up again.
  * http_easy_new()'s progress callback aborts it once interrupted. */
 CURL *scrape_handle(const struct scrape_settings *settings, CURL *reuse,
                     long n, struct page_body *body);
+
+/* scrape_threads: scrape_handle() on the calling thread's own session,
+ * made on its first page (a new handle every time with --no-session,
+ * which the caller cleans up).  Sessions live from
+ * scrape_thread_sessions_start() to each thread's end; the thread that
+ * calls scrape_thread_sessions_end() has its own freed there. */
+void scrape_thread_sessions_start(void);
+CURL *scrape_thread_handle(const struct scrape_settings *settings, long n,
+                           struct page_body *body);
+void scrape_thread_sessions_end(void);
 
 /* Judge a finished transfer: the page's <h1> into result, or why it
  * failed (also said on stderr, as every I/O lab does): "HTTP 503", an
@@ -117,13 +119,6 @@ void scrape_print_end(const struct scrape_settings *settings, long n,
 void scrape_trace(long n, long worker, const struct scrape_settings *settings,
                   int64_t start_us, int64_t end_us,
                   const struct page_result *result);
-
-/* The summary and results=[...] lines, in input order, every name a
- * Python string literal whatever bytes it holds.  Returns the exit
- * status: 0 when every page was retrieved, 1 otherwise, 130/143 when
- * interrupted. */
-int scrape_report(const struct scrape_settings *settings,
-                  const struct page_result *results);
 
 void page_body_free(struct page_body *body);
 

@@ -113,6 +113,36 @@ def take_name(status, body):
     return found.group(1).strip()
 
 
+def page_error(error, fallback=""):
+    """What went wrong as a page's outcome: a PageError as it is, any
+    other exception as its one line of text (fallback when it has
+    none)."""
+    if isinstance(error, PageError):
+        return error
+    return PageError(conkit.failure_text(error) or fallback)
+
+
+def fetch_name(session, url, timeout):
+    """GET url on a requests session: the page's <h1>, or a PageError."""
+    try:
+        with session.get(url, timeout=timeout) as response:
+            return take_name(response.status_code, response.text)
+    except Exception as error:
+        return page_error(error)
+
+
+def end_page(settings, trace, number, worker, url, start, outcome):
+    """A page has its outcome: a failure said on stderr, its trace row,
+    its line.  True when it failed."""
+    failed = isinstance(outcome, Exception)
+    if failed:
+        conkit.report(f"{url}: {outcome}")
+    trace.record(number, worker, url, start, conkit.program_us(),
+                 "failed" if failed else "ok")
+    say_end(settings, number, outcome, worker)
+    return failed
+
+
 def say_start(settings, number, worker=0):
     if not settings["quiet"]:
         conkit.print_worker_line(worker, f"Downloading {number:02d}...")
@@ -146,12 +176,7 @@ def finish(settings, outcomes, timer, trace, interrupt):
         shown = "cancelled()" if outcome is None else repr(outcome)
         items.append(f"({number}, {shown})")
     print("results=[" + ", ".join(items) + "]")
-    timer.print()
-    if trace.close() != 0:
-        return conkit.EXIT_WORK_FAILED
-    if interrupt.requested():
-        return interrupt.exit_status()
-    return conkit.EXIT_WORK_FAILED if failed or cancelled else 0
+    return conkit.finish(timer, interrupt, trace, failed or cancelled)
 
 
 class NoSites:
