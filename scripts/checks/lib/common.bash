@@ -2,8 +2,7 @@
 #
 #   load ../../scripts/checks/lib/common
 #
-#   setup_file()    { sim_start --latency 40 --jitter 0; }
-#   teardown_file() { sim_stop; }
+#   sim_for_file --latency 40 --jitter 0
 #
 # sim_start runs the kit's site simulator on free ports with its own lab CA
 # folder and exports CONKIT_HTTP_PORT, CONKIT_HTTPS_PORT and CONKIT_SIMDIR,
@@ -380,12 +379,6 @@ sim_stop() {
     kill -9 "$SIM_PID" 2>/dev/null || true
     wait "$SIM_PID" 2>/dev/null || true
     SIM_PID=
-}
-
-# sim_restart [options]: stop the simulator and start it with new options.
-sim_restart() {
-    sim_stop
-    sim_start "$@"
 }
 
 # sim_url PATH [https]: the simulator's URL for PATH.
