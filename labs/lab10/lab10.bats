@@ -5,14 +5,8 @@
 load ../../scripts/checks/lib/common
 load ../../scripts/checks/lib/io
 
-setup_file() {
-    # 40 ms per request, as lab 3's checks
-    sim_start --latency 40 --jitter 0 --conn-delay 20
-}
-
-teardown_file() {
-    sim_stop
-}
+# 40 ms per request, as lab 3's checks
+sim_for_file --latency 40 --jitter 0 --conn-delay 20
 
 MODELS=(sync threads async async+threads)
 

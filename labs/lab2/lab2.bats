@@ -4,15 +4,9 @@
 load ../../scripts/checks/lib/common
 load ../../scripts/checks/lib/io
 
-setup_file() {
-    # small latency keeps the checks quick; the connection delay makes a
-    # new connection cost something, as on a real network
-    sim_start --latency 10 --jitter 0 --conn-delay 50
-}
-
-teardown_file() {
-    sim_stop
-}
+# small latency keeps the checks quick; the connection delay makes a
+# new connection cost something, as on a real network
+sim_for_file --latency 10 --jitter 0 --conn-delay 50
 
 @test "io_sync: every download of the default list succeeds with the right byte counts" {
     assert_default_downloads io_sync

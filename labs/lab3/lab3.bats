@@ -5,14 +5,8 @@ load ../../scripts/checks/lib/common
 load ../../scripts/checks/lib/io
 load ../../scripts/checks/lib/tsan
 
-setup_file() {
-    # 40 ms per request: waiting dominates, as on the real network
-    sim_start --latency 40 --jitter 0 --conn-delay 20
-}
-
-teardown_file() {
-    sim_stop
-}
+# 40 ms per request: waiting dominates, as on the real network
+sim_for_file --latency 40 --jitter 0 --conn-delay 20
 
 @test "io_threads: every download of the default list succeeds with the right byte counts" {
     assert_default_downloads io_threads

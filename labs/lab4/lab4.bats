@@ -5,15 +5,9 @@ load ../../scripts/checks/lib/common
 load ../../scripts/checks/lib/interrupt
 load ../../scripts/checks/lib/io
 
-setup_file() {
-    # 100 ms per request and no jitter: every round of downloads takes
-    # the same time, so "about one latency" can be checked
-    sim_start --latency 100 --jitter 0 --conn-delay 20
-}
-
-teardown_file() {
-    sim_stop
-}
+# 100 ms per request and no jitter: every round of downloads takes
+# the same time, so "about one latency" can be checked
+sim_for_file --latency 100 --jitter 0 --conn-delay 20
 
 @test "io_async: every download of the default list succeeds with the right byte counts" {
     assert_default_downloads io_async

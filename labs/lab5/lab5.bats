@@ -4,15 +4,9 @@
 load ../../scripts/checks/lib/common
 load ../../scripts/checks/lib/io
 
-setup_file() {
-    # 20 ms per request keeps the default list quick; the slow checks
-    # below use /delay/MS sites to stretch a run where they need time
-    sim_start --latency 20 --jitter 0 --conn-delay 20
-}
-
-teardown_file() {
-    sim_stop
-}
+# 20 ms per request keeps the default list quick; the slow checks
+# below use /delay/MS sites to stretch a run where they need time
+sim_for_file --latency 20 --jitter 0 --conn-delay 20
 
 # ====== Running io_fork in the background ======
 #
@@ -30,24 +24,16 @@ start_io_fork() {
 # wait_for_workers N: wait (5 s at most) until io_fork has N child
 # processes; their pids go in WORKER_PIDS.
 wait_for_workers() {
-    local tries
-    for tries in $(seq 50); do
-        mapfile -t WORKER_PIDS < <(ps --ppid "$FORK_PID" -o pid= | tr -d ' ')
-        [ "${#WORKER_PIDS[@]}" -eq "$1" ] && return 0
-        sleep 0.1
-    done
-    fail "expected $1 worker processes, saw ${#WORKER_PIDS[@]}"
+    wait_for 5 has_children "$FORK_PID" "$1" || true
+    WORKER_PIDS=("${CHILD_PIDS[@]}")
+    [ "${#WORKER_PIDS[@]}" -eq "$1" ] ||
+        fail "expected $1 worker processes, saw ${#WORKER_PIDS[@]}"
 }
 
 # finish_io_fork: wait (30 s at most) for io_fork to end; then status,
 # output, lines, stderr and stderr_lines hold what `run` would give.
 finish_io_fork() {
-    local tries
-    for tries in $(seq 300); do
-        kill -0 "$FORK_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$FORK_PID" 2>/dev/null; then
+    if ! wait_for 30 is_gone "$FORK_PID"; then
         kill -9 "$FORK_PID"
         fail "io_fork did not finish within 30 s"
     fi
@@ -260,11 +246,7 @@ count() {
     sleep 0.5
     kill -9 "${WORKER_PIDS[0]}"
     # reaped at once, while the run goes on: no zombie
-    local tries
-    for tries in $(seq 20); do
-        [ -e "/proc/${WORKER_PIDS[0]}" ] || break
-        sleep 0.1
-    done
+    wait_for 2 test ! -e "/proc/${WORKER_PIDS[0]}" || true
     kill -0 "$FORK_PID" || fail "io_fork ended too early for this check"
     assert_gone "${WORKER_PIDS[0]}"
     finish_io_fork

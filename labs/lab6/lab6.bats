@@ -153,12 +153,20 @@ cpu_cost() {
     awk -v r="$run" -v s="$start" 'BEGIN { printf "%.3f\n", r - s }'
 }
 
+# costs_at_least R 'BASE ARGS' 'PROGRAM ARGS': one sample; the run
+# PROGRAM ARGS costs at least R times the CPU time of BASE ARGS.
+costs_at_least() {
+    local base run
+    # shellcheck disable=SC2086  # each run is words
+    base="$(cpu_cost $2)" || return 1
+    # shellcheck disable=SC2086
+    run="$(cpu_cost $3)" || return 1
+    ratio_at_least "$run" "$base" "$1"
+}
+
 # work_scales: one sample; 4 jobs must cost at least 2.5x the CPU of 1.
 work_scales() {
-    local one four
-    one="$(cpu_cost cpu_sync --n 36 --jobs 1)" || return 1
-    four="$(cpu_cost cpu_sync --n 36 --jobs 4)" || return 1
-    ratio_at_least "$four" "$one" 2.5
+    costs_at_least 2.5 'cpu_sync --n 36 --jobs 1' 'cpu_sync --n 36 --jobs 4'
 }
 
 @test "cpu_sync: 4 jobs take about 4 times as long as 1 (nothing folded away)" {
@@ -299,10 +307,7 @@ one_at_a_time() {
 # async_not_faster: one sample; cooperative tasks on one thread cost at
 # least 0.9 x the CPU time of the plain loop.
 async_not_faster() {
-    local sync async
-    sync="$(cpu_cost cpu_sync --n 34)" || return 1
-    async="$(cpu_cost cpu_async --n 34)" || return 1
-    ratio_at_least "$async" "$sync" 0.9
+    costs_at_least 0.9 'cpu_sync --n 34' 'cpu_async --n 34'
 }
 
 @test "cpu_async: not faster than cpu_sync (one thread, plus the cost of yielding)" {
@@ -371,16 +376,13 @@ async_not_faster() {
 }
 
 @test "cpu_fork: SIGTERM to the parent stops and reaps every worker" {
-    local parent workers waited status=0
+    local parent workers status=0
     # fib(45) x 20 would run for minutes: only the signal can end it
     kit_background cpu_fork -q --n 45 --workers 2
     parent="$KIT_PID"
     ( sleep 30; kill -KILL "$parent" 2>/dev/null ) 3>&- &
     local watchdog=$!
-    for waited in $(seq 100); do
-        [ "$(pgrep -P "$parent" | wc -l)" -ge 2 ] && break
-        sleep 0.1
-    done
+    wait_for 10 has_children "$parent" 2 || true
     workers="$(pgrep -P "$parent" | paste -sd' ')"
     kill -TERM "$parent"
     wait "$KIT_WAIT" || status=$?

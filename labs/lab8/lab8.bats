@@ -381,15 +381,11 @@ field_of() {
 # Task lab8.answers (labs/lab8/answers.txt).  The seed and the schedule
 # are replayed on the grader's own build of bank, never the student's.
 @test "bank: labs/lab8/answers.txt names a seed whose 3 transfers deadlock in a cycle, and the schedule that does it (graded)" {
-    local answers
-    # graded: the grader's copy, read as the student's user
-    answers="$(kit_own_copy "$KIT_BIN/labs/lab8/answers.txt")"
-    [ -f "$answers" ] || fail "task lab8.answers: no labs/lab8/answers.txt yet"
     local seed schedule
-    seed="$(sed -n 's/^seed=\([0-9]*\)[[:space:]]*$/\1/p' "$answers")"
-    schedule="$(sed -n 's/^deadlock=\([A-Z]*\)[[:space:]]*$/\1/p' "$answers")"
-    [ -n "$seed" ] || fail "no line seed=N in labs/lab8/answers.txt"
-    [ -n "$schedule" ] || fail "no line deadlock=SCHEDULE in labs/lab8/answers.txt"
+    # graded: the grader's copy, read as the student's user
+    answers_open lab8
+    answer seed seed N '[0-9]*'
+    answer schedule deadlock SCHEDULE '[A-Z]*'
     # replayed on the grader's own bank (kit_ref), not yours
     KIT_TIMEOUT=30 run --separate-stderr kit_ref bank --mode threads \
         --transfers 3 --banks 3 --seed "$seed" --lock per-account \
@@ -443,13 +439,7 @@ field_of() {
     # into their transfers after it, so the deadlock forms either way.
     kit_background bank --mode threads --lock per-account --order transfer \
         --transfers 200 --banks 3 --seed 7 -q
-    local tick
-    exec {tick}<> <(:)
-    for _ in {1..1000}; do
-        grep -q '^initial=' "$BATS_TEST_TMPDIR/out" 2>/dev/null && break
-        read -rt 0.01 -u "$tick" _ || true
-    done
-    exec {tick}>&-
+    wait_for 10 has_line "$BATS_TEST_TMPDIR/out" '^initial=' || true
     interrupt_and_wait TERM bank "$KIT_PID"
     assert_equal "$status" 143
     [ "$waited" -le 3000 ] || fail "bank ran on $waited ms after SIGTERM"

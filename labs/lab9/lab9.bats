@@ -5,15 +5,9 @@
 load ../../scripts/checks/lib/common
 load ../../scripts/checks/lib/interrupt
 
-setup_file() {
-    # 50 ms +- 20 ms per page: pages finish in a shuffled order, and
-    # twenty of them one after another take about a second
-    sim_start --latency 50 --jitter 20 --conn-delay 20
-}
-
-teardown_file() {
-    sim_stop
-}
+# 50 ms +- 20 ms per page: pages finish in a shuffled order, and
+# twenty of them one after another take about a second
+sim_for_file --latency 50 --jitter 20 --conn-delay 20
 
 # The elements, 1..118, as the kit knows them -- written out here, not
 # read from the simulator or from a program's output.

@@ -25,14 +25,8 @@
 bats_require_minimum_version 1.5.0
 load lib/common
 
-setup_file() {
-    # a short latency: the commands are checked for working, not timed
-    sim_start --latency 10 --jitter 0 --conn-delay 20
-}
-
-teardown_file() {
-    sim_stop
-}
+# a short latency: the commands are checked for working, not timed
+sim_for_file --latency 10 --jitter 0 --conn-delay 20
 
 # readme_commands FILE...: "FILE<TAB>LINE<TAB>TEXT" for each line of a
 # code block that starts with ./ or make.

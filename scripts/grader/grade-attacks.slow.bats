@@ -16,34 +16,12 @@
 
 bats_require_minimum_version 1.5.0
 load ../checks/lib/common
-
-setup_file() {
-    # the kit as it is now, built, without its git history or state
-    PRISTINE="$BATS_FILE_TMPDIR/kit"
-    export PRISTINE
-    mkdir -p "$PRISTINE"
-    tar -C "$KIT" --exclude=./.git --exclude=./.sitesim \
-        --exclude=./grade-output --exclude=./grade.json -cf - . |
-        tar -C "$PRISTINE" -xf -
-    make -C "$PRISTINE" --no-print-directory -j2 all >/dev/null 2>&1 || true
-}
-
-setup() {
-    GRADE_TMP="$BATS_TEST_TMPDIR/tmp"
-}
+# the pristine kit (copy_kit), grade, the points table's lines
+load grade
 
 need_root() {
     [ "$(id -u)" -eq 0 ] ||
         skip "needs root: the student's code runs as its own user only then"
-}
-
-# copy_kit NAME [DIR]: a copy of the pristine kit in DIR (default: this
-# check's folder); prints its path.
-copy_kit() {
-    local dir="${2:-$BATS_TEST_TMPDIR}"
-    mkdir -p "$dir"
-    cp -a "$PRISTINE" "$dir/$1"
-    echo "$dir/$1"
 }
 
 # table LAB NAME...: a points table of those checks (their lines in the
@@ -53,23 +31,10 @@ table() {
     shift
     echo '# a points table for one check of grade-attacks.slow.bats' >"$file"
     for name in "$@"; do
-        awk -F'\t' -v lab="$lab" -v name="$name" \
-            '$1 == lab && $3 == name' "$KIT/scripts/grader/grade-points" >>"$file"
+        table_line "$lab" "$name" >>"$file"
         grep -qF "$name" "$file" || fail "not in the points table: $name"
     done
     echo "$file"
-}
-
-# grade ARGS...: the grader, results in $BATS_TEST_TMPDIR/out (or --out),
-# temporary folders under GRADE_TMP, which every user may pass through.
-grade() {
-    local dir="$GRADE_TMP"
-    mkdir -p "$GRADE_TMP"
-    while [ "$dir" != / ] && [ "$dir" != . ]; do
-        chmod o+x "$dir"
-        dir="$(dirname "$dir")"
-    done
-    TMPDIR="$GRADE_TMP" "$KIT/scripts/grade" --out "$BATS_TEST_TMPDIR/out" "$@"
 }
 
 # patch_c FILE: append the C on stdin to a program's source (a student's

@@ -1,10 +1,11 @@
-# grade.bash -- what scripts/grader/grade.bats and scripts/grader/grade.slow.bats share:
-# a copy of the kit as it is (made once per file, built, so make has
-# little to do), the C test programs, points tables for one check, and
+# grade.bash -- what the grader's checks (grade.bats, grade.slow.bats,
+# grade-attacks.slow.bats) share: a copy of the kit as it is (made once
+# per file, built, so make has little to do), the C test programs, the
+# grader run in a check's folder, points tables for one check, and
 # asserts on the grader's lines.
 #
-#   load bats/common
-#   load bats/grade
+#   load ../checks/lib/common
+#   load grade
 
 POINTS="$KIT/scripts/grader/grade-points"
 
@@ -57,24 +58,19 @@ teardown_file() {
     rm -rf "$TOOLS"
 }
 
-# copy_kit NAME: a private copy of the pristine kit; prints its path.
+# copy_kit NAME [DIR]: a private copy of the pristine kit in DIR
+# (default: this check's folder); prints its path.
 copy_kit() {
-    cp -a "$PRISTINE" "$BATS_TEST_TMPDIR/$1"
-    echo "$BATS_TEST_TMPDIR/$1"
+    local dir="${2:-$BATS_TEST_TMPDIR}"
+    mkdir -p "$dir"
+    cp -a "$PRISTINE" "$dir/$1"
+    echo "$dir/$1"
 }
 
 # points_of LAB NAME: the points the table gives that check.
 points_of() {
     awk -F'\t' -v lab="$1" -v name="$2" \
         '$1 == lab && $3 == name { print $2 }' "$POINTS"
-}
-
-# table_total LAB...: the points of those labs in the table.
-table_total() {
-    local labs=" $* "
-    awk -F'\t' -v labs="$labs" '
-        /^lab[0-9]+\t/ && index(labs, " " $1 " ") { total += $2 }
-        END { print total + 0 }' "$POINTS"
 }
 
 # table_split LAB...: "SCORE TASKS TASK_NAMES": the points of the kit's

@@ -26,6 +26,37 @@ export KIT_BIN
 # The longest any single command in a check may run.
 KIT_TIMEOUT="${KIT_TIMEOUT:-60}"
 
+# wait_for SECONDS COMMAND...: run COMMAND about every 10 ms until it
+# succeeds (then 0), SECONDS have passed (then 1), or it returns 2 or
+# more, "it never will" (then that status).  The one wait loop of the
+# checks: they wait for an event, never for the clock.  The pause is a
+# read with a timeout on a pipe nobody writes: a builtin, no fork a turn.
+wait_for() {
+    local turns=$(($1 * 100)) tick status
+    shift
+    exec {tick}<> <(:)
+    while :; do
+        status=0
+        "$@" || status=$?
+        [ "$status" -eq 1 ] && [ $((turns -= 1)) -gt 0 ] || break
+        read -rt 0.01 -u "$tick" _ || true
+    done
+    exec {tick}>&-
+    return "$status"
+}
+
+# is_gone PID: PID no longer runs (for wait_for).
+is_gone() {
+    ! kill -0 "$1" 2>/dev/null
+}
+
+# has_children PID N: PID has N child processes or more now (for
+# wait_for); their pids go in CHILD_PIDS.
+has_children() {
+    mapfile -t CHILD_PIDS < <(ps --ppid "$1" -o pid= | tr -d ' ')
+    [ "${#CHILD_PIDS[@]}" -ge "$2" ]
+}
+
 # kit PROGRAM ARGS...: run a kit program under a time limit (for `run`).
 kit() {
     local program="$1"
@@ -203,28 +234,32 @@ kit_background() {
     fi
     KIT_WAIT=$!
     KIT_PID=""
-    for _ in {1..250}; do
-        if [ -n "${KIT_LIMIT:-}" ]; then
-            [ ! -s "$pidfile" ] || KIT_PID="$(cat "$pidfile")"
-        else
-            # timeout(1) runs the program as its child (read without a
-            # fork: the check may signal it a moment later)
-            read -r KIT_PID _ <"/proc/$KIT_WAIT/task/$KIT_WAIT/children" ||
-                KIT_PID="$(pgrep -P "$KIT_WAIT" | head -n 1 || true)"
-        fi
-        [ -z "$KIT_PID" ] || return 0
-        sleep 0.02
-    done
-    fail "kit_background: $(basename "$program") did not start"
+    wait_for 5 kit_pid_known "$pidfile" ||
+        fail "kit_background: $(basename "$program") did not start"
+}
+
+# kit_pid_known PIDFILE: set KIT_PID to the program's own pid once it is
+# known (for wait_for): limit's PIDFILE under the grader, else the child
+# of timeout(1), which runs it.
+kit_pid_known() {
+    if [ -n "${KIT_LIMIT:-}" ]; then
+        [ ! -s "$1" ] || KIT_PID="$(cat "$1")"
+    else
+        # read without a fork: the check may signal it a moment later
+        read -r KIT_PID _ <"/proc/$KIT_WAIT/task/$KIT_WAIT/children" ||
+            KIT_PID="$(pgrep -P "$KIT_WAIT" | head -n 1 || true)"
+    fi
+    [ -n "$KIT_PID" ]
 }
 
 # has_line FILE [REGEX]: FILE holds a whole line (read succeeds only on
-# one with its newline), or a line matching REGEX.
+# one with its newline), or a line matching REGEX.  1 when FILE is not
+# there yet either (for wait_for).
 has_line() {
     if [ -z "${2:-}" ]; then
         { IFS= read -r _ <"$1"; } 2>/dev/null
     else
-        grep -qE -- "$2" "$1" 2>/dev/null
+        grep -qE -- "$2" "$1" 2>/dev/null || return 1
     fi
 }
 
@@ -240,75 +275,64 @@ has_line() {
 # until the program ends.  30 s at most; fails with a line saying what
 # never came.
 wait_started() {
-    local pid="$1" file="${2:-}" regex="${3:-}" key value mask="" state=""
-    local ignored tick waited status
+    local pid="$1" file="${2:-}" regex="${3:-}" status=0
     if [ -n "$file" ] && [ -f "/proc/$pid/fd/1" ] &&
         [ -r "/proc/$pid/fd/1" ]; then
         file="/proc/$pid/fd/1"
     fi
-    exec {tick}<> <(:)
-    for waited in $(seq 1500); do
-        mask="" ignored=0 state=""
-        # in one read (cat's), never line by line: the kernel makes the
-        # file anew at each read, so a program that went from "R
-        # (running)" to "S (sleeping)" between two of bash's small reads
-        # shifted every line after State by a byte, and SigCgt was not
-        # found in a live program ("ended before it was signalled", once
-        # in a while under load)
-        status="$(cat "/proc/$pid/status" 2>/dev/null)" || status=""
-        while read -r key value; do
-            [ "$key" != SigCgt: ] || mask="$value"
-            [ "$key" != SigIgn: ] || ignored="$value"
-            [ "$key" != State: ] || state="$value"
-        done <<<"$status"
-        # gone, or a zombie nobody has waited for yet
-        if [ -z "$mask" ] || [ "${state:0:1}" = Z ]; then
-            mask=""
-            break
-        fi
-        # a handler for one of them, neither left at its default (which
-        # kills): a program that ignores one on purpose is ready too, and
-        # its check says what that costs
-        if (( (0x$mask & 0x4002) != 0 &&
-              ((0x$mask | 0x$ignored) & 0x4002) == 0x4002 )) &&
-            { [ -z "$file" ] || has_line "$file" "$regex"; }; then
-            exec {tick}>&-
-            return 0
-        fi
-        read -rt 0.02 -u "$tick" _ || true
-    done
-    exec {tick}>&-
-    if [ -z "$mask" ]; then
+    STARTED_MASK=""
+    wait_for 30 is_started "$pid" "$file" "$regex" || status=$?
+    [ "$status" -ne 0 ] || return 0
+    if [ "$status" -eq 2 ]; then
         fail "wait_started: pid $pid ended before it was signalled"
     fi
-    fail "wait_started: pid $pid: no SIGINT/SIGTERM handler (SigCgt $mask)${file:+ or no line ${regex:+matching '$regex' }in $file} after 30 s"
+    fail "wait_started: pid $pid: no SIGINT/SIGTERM handler (SigCgt $STARTED_MASK)${file:+ or no line ${regex:+matching '$regex' }in $file} after 30 s"
 }
 
-# kit_threads PROGRAM ARGS...: run a kit program (as kit_background does)
-# and count its threads in /proc/PID/task about every 10 ms while it runs
-# -- evidence of how many threads it really had, which it cannot print.
-# Sets status, output, stderr and lines as `run --separate-stderr` would,
-# THREADS_MOST (the most threads seen at once) and THREADS_SEEN (how many
-# samples were taken; 0 when it ended before the first).
-kit_threads() {
-    local program="$1" pid threads comm tick
+# is_started PID [FILE [REGEX]]: wait_started's event (for wait_for): 0
+# when it has come, 1 not yet, 2 when PID is gone or a zombie nobody has
+# waited for yet.  The signal mask seen goes in STARTED_MASK.
+is_started() {
+    local key value mask="" ignored=0 state=""
+    while read -r key value; do
+        [ "$key" != SigCgt: ] || mask="$value"
+        [ "$key" != SigIgn: ] || ignored="$value"
+        [ "$key" != State: ] || state="$value"
+    done 2>/dev/null <"/proc/$1/status" || true
+    STARTED_MASK="$mask"
+    if [ -z "$mask" ] || [ "${state:0:1}" = Z ]; then
+        return 2
+    fi
+    # a handler for one of them, neither left at its default (which
+    # kills): a program that ignores one on purpose is ready too, and
+    # its check says what that costs
+    if (( (0x$mask & 0x4002) != 0 &&
+          ((0x$mask | 0x$ignored) & 0x4002) == 0x4002 )) &&
+        { [ -z "${2:-}" ] || has_line "$2" "${3:-}"; }; then
+        return 0
+    fi
+    return 1
+}
+
+# kit_watch SAMPLE PROGRAM ARGS...: run a kit program (as kit_background
+# does) and call `SAMPLE PID` about every 10 ms while it runs (the
+# program itself, not the limit or timeout that starts it), until it
+# ends or SAMPLE returns non-zero; then set status, output, stderr,
+# lines and stderr_lines as `run --separate-stderr` would.  Evidence of
+# what the program really did, which it cannot print.
+kit_watch() {
+    local sample="$1" program="$2" pid comm tick
+    shift
     kit_background "$@"
     pid="$KIT_PID"
-    THREADS_MOST=0
-    THREADS_SEEN=0
     # builtins only in the loop (no fork per sample): read -t on a pipe
     # nobody writes is the pause
     exec {tick}<> <(:)
     while [ -d "/proc/$pid/task" ]; do
         comm=""
         { read -r comm <"/proc/$pid/comm"; } 2>/dev/null || true
-        # the program itself, not the limit or timeout that starts it
         if [ "$comm" = "${program:0:15}" ]; then
-            threads=(/proc/"$pid"/task/*)
-            [ -e "${threads[0]}" ] || break
-            THREADS_SEEN=$((THREADS_SEEN + 1))
-            [ "${#threads[@]}" -le "$THREADS_MOST" ] ||
-                THREADS_MOST="${#threads[@]}"
+            "$sample" "$pid" || break
         fi
         read -rt 0.01 -u "$tick" _ || true
     done
@@ -319,6 +343,75 @@ kit_threads() {
     stderr="$(cat "$BATS_TEST_TMPDIR/err")"
     mapfile -t lines <"$BATS_TEST_TMPDIR/out"
     mapfile -t stderr_lines <"$BATS_TEST_TMPDIR/err"
+}
+
+# kit_threads PROGRAM ARGS...: run a kit program (kit_watch) counting its
+# threads in /proc/PID/task.  Sets THREADS_MOST (the most threads seen
+# at once) and THREADS_SEEN (how many samples were taken; 0 when it
+# ended before the first).
+kit_threads() {
+    THREADS_MOST=0
+    THREADS_SEEN=0
+    kit_watch count_threads "$@"
+}
+
+# count_threads PID: one sample of kit_threads.
+count_threads() {
+    local threads=(/proc/"$1"/task/*)
+    [ -e "${threads[0]}" ] || return 1
+    THREADS_SEEN=$((THREADS_SEEN + 1))
+    [ "${#threads[@]}" -le "$THREADS_MOST" ] ||
+        THREADS_MOST="${#threads[@]}"
+}
+
+# ====== The programs and their runs ======
+#
+# The Makefile says which programs there are (each labs/labN/NAME.c) and
+# which are I/O programs (those that include common/http.h); each lab's
+# folder says how the kit-wide checks run its programs (labs/labN/runs):
+# a new program is its source and its lines there.
+
+# kit_programs: every program of the kit, one a line.
+kit_programs() {
+    make -s -C "$KIT" --no-print-directory list-programs
+}
+
+# kit_io_programs: the programs that download from the simulator.
+kit_io_programs() {
+    make -s -C "$KIT" --no-print-directory list-io-programs
+}
+
+# kit_python_programs: the Python twins, by path (labs/labN/NAME.py).
+kit_python_programs() {
+    make -s -C "$KIT" --no-print-directory list-python-programs
+}
+
+# RUN_KINDS: what a line of labs/labN/runs is for, "KIND PROGRAM ARGS...":
+#   small   a quick run that succeeds (contract.bats: the timer line,
+#           the trace, the sanitizers); every program has one
+#   long    "long PROGRAM ROWS WHEN ARGS...": a run of 10 s or more to
+#           interrupt, ROWS trace rows in all, signalled at WHEN (as
+#           interrupt_run's: `line`, `start`) (faults.bats); every C
+#           program has one
+#   colour  a run that always prints a line in colour (color.bats)
+#   pipe    a run that may colour, checked to print no escape code
+#           into a pipe or a file (color.bats; the colour runs are too)
+# PROGRAM is a program of that lab, NAME.py its Python twin.
+RUN_KINDS="small long colour pipe"
+
+# lab_runs KIND: the runs of KIND in every labs/labN/runs, lab by lab,
+# "PROGRAM ARGS..." a line (a Python twin as labs/labN/NAME.py, the path
+# kit runs).
+lab_runs() {
+    local file lab kind program args
+    while read -r file; do
+        lab="$(basename "$(dirname "$file")")"
+        while read -r kind program args; do
+            [ "$kind" = "$1" ] || continue
+            [[ "$program" != *.py ]] || program="labs/$lab/$program"
+            echo "$program${args:+ $args}"
+        done <"$file"
+    done < <(printf '%s\n' "$KIT"/labs/lab*/runs | sort -V)
 }
 
 # free_port: print a TCP port on 127.0.0.1 that nothing listens on now.
@@ -353,12 +446,7 @@ sim_start() {
             >"$dir/sitesim.out" 2>&1 3>&- &
         SIM_PID=$!
         export SIM_PID
-        local waited
-        for waited in $(seq 50); do
-            [ -s "$dir/sitesim.pid" ] && return 0
-            kill -0 "$SIM_PID" 2>/dev/null || break
-            sleep 0.1
-        done
+        wait_for 5 sim_is_up "$dir/sitesim.pid" && return 0
         kill "$SIM_PID" 2>/dev/null || true
         wait "$SIM_PID" 2>/dev/null || true
     done
@@ -367,18 +455,36 @@ sim_start() {
     return 1
 }
 
+# sim_is_up PIDFILE: the simulator has written its PIDFILE (it listens);
+# 2 when it has ended instead (for wait_for).
+sim_is_up() {
+    [ ! -s "$1" ] || return 0
+    kill -0 "$SIM_PID" 2>/dev/null || return 2
+    return 1
+}
+
 # sim_stop: stop the simulator sim_start started (by its pid only).
 sim_stop() {
     [ -n "${SIM_PID:-}" ] || return 0
     kill "$SIM_PID" 2>/dev/null || true
-    local waited
-    for waited in $(seq 50); do
-        kill -0 "$SIM_PID" 2>/dev/null || break
-        sleep 0.1
-    done
+    wait_for 5 is_gone "$SIM_PID" || true
     kill -9 "$SIM_PID" 2>/dev/null || true
     wait "$SIM_PID" 2>/dev/null || true
     SIM_PID=
+}
+
+# sim_for_file [sitesim options]: one simulator for every check of this
+# file, with those options: started before the first (bats' setup_file),
+# stopped after the last (teardown_file).  Called at the top of the file,
+# where setup_file and teardown_file would be written.
+sim_for_file() {
+    SIM_OPTIONS=("$@")
+    setup_file() {
+        sim_start "${SIM_OPTIONS[@]}"
+    }
+    teardown_file() {
+        sim_stop
+    }
 }
 
 # sim_url PATH [https]: the simulator's URL for PATH.
@@ -539,39 +645,27 @@ run_starved() {
     [ -z "$copy" ] || rm -rf "$copy"
 }
 
-# kit_running PROGRAM ARGS...: run a kit program (as kit_threads does) and
-# look at its main thread's state in /proc/PID/stat about every 10 ms
-# while it runs: R (running, or ready to run and waiting for a CPU) or
-# asleep (S, D: waiting in the kernel for something to happen).  A thread
-# that waits for its I/O sleeps; one that polls is R -- on a busy machine
-# too, where it waits for a CPU and its CPU time says little.  Sets
-# status, output, stderr as kit_threads does, RUNNING_SEEN (samples) and
-# RUNNING_R (samples in state R).
+# kit_running PROGRAM ARGS...: run a kit program (kit_watch) looking at
+# its main thread's state in /proc/PID/stat: R (running, or ready to run
+# and waiting for a CPU) or asleep (S, D: waiting in the kernel for
+# something to happen).  A thread that waits for its I/O sleeps; one
+# that polls is R -- on a busy machine too, where it waits for a CPU and
+# its CPU time says little.  Sets RUNNING_SEEN (samples) and RUNNING_R
+# (samples in state R).
 kit_running() {
-    local program="$1" pid comm state tick stat
-    kit_background "$@"
-    pid="$KIT_PID"
     RUNNING_SEEN=0
     RUNNING_R=0
-    exec {tick}<> <(:)
-    while [ -d "/proc/$pid/task" ]; do
-        comm="" stat=""
-        { read -r comm <"/proc/$pid/comm"; } 2>/dev/null || true
-        { read -r stat <"/proc/$pid/stat"; } 2>/dev/null || true
-        if [ "$comm" = "${program:0:15}" ] && [ -n "$stat" ]; then
-            state="${stat##*) }"
-            state="${state%% *}"
-            RUNNING_SEEN=$((RUNNING_SEEN + 1))
-            [ "$state" != R ] || RUNNING_R=$((RUNNING_R + 1))
-        fi
-        read -rt 0.01 -u "$tick" _ || true
-    done
-    exec {tick}>&-
-    status=0
-    wait "$KIT_WAIT" || status=$?
-    output="$(cat "$BATS_TEST_TMPDIR/out")"
-    stderr="$(cat "$BATS_TEST_TMPDIR/err")"
-    mapfile -t lines <"$BATS_TEST_TMPDIR/out"
-    mapfile -t stderr_lines <"$BATS_TEST_TMPDIR/err"
+    kit_watch count_running "$@"
+}
+
+# count_running PID: one sample of kit_running.
+count_running() {
+    local stat="" state
+    { read -r stat <"/proc/$1/stat"; } 2>/dev/null || true
+    [ -n "$stat" ] || return 0
+    state="${stat##*) }"
+    state="${state%% *}"
+    RUNNING_SEEN=$((RUNNING_SEEN + 1))
+    [ "$state" != R ] || RUNNING_R=$((RUNNING_R + 1))
 }
 # SPDX-License-Identifier: MIT

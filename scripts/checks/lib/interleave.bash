@@ -13,6 +13,25 @@ multinomial() {
                  printf "%d\n", fact(sum) / den }' "$@"
 }
 
+# answers_open LAB: the README exercise's answers (labs/LAB/answers.txt,
+# the grader's copy read as the student's user) in ANSWERS; fails (task
+# LAB.answers) when there are none yet.
+answers_open() {
+    ANSWERS_NAME="labs/$1/answers.txt"
+    ANSWERS="$(kit_own_copy "$KIT_BIN/$ANSWERS_NAME")"
+    [ -f "$ANSWERS" ] || fail "task $1.answers: no $ANSWERS_NAME yet"
+}
+
+# answer VARIABLE KEY WHAT REGEX: set VARIABLE to the value of the line
+# KEY=VALUE in ANSWERS (VALUE matching the sed REGEX, trailing blanks
+# allowed); fails naming the line (KEY=WHAT) when there is none.
+answer() {
+    local value
+    value="$(sed -n "s/^$2=\\($4\\)[[:space:]]*\$/\\1/p" "$ANSWERS")"
+    [ -n "$value" ] || fail "no line $2=$3 in $ANSWERS_NAME"
+    printf -v "$1" '%s' "$value"
+}
+
 # ctrl_c_on_terminal_and_in_a_pipe PROGRAM ARGS...: run PROGRAM twice at
 # once, one on a terminal (script(1) gives it one) and one with its output
 # in files (kit_background).  When the one on the terminal has shown a
@@ -22,7 +41,7 @@ multinomial() {
 # the piped run status, output, stderr, lines and waited (interrupt_run's).
 ctrl_c_on_terminal_and_in_a_pipe() {
     local program="$1" typescript="$BATS_TEST_TMPDIR/tty"
-    local keys="$BATS_TEST_TMPDIR/keys" words arg runner ctl tick
+    local keys="$BATS_TEST_TMPDIR/keys" words arg runner ctl
     shift
     words="exec '$KIT_BIN/$program'"
     for arg in "$@"; do
@@ -35,13 +54,7 @@ ctrl_c_on_terminal_and_in_a_pipe() {
     kit_limited "$KIT_TIMEOUT" script -qfec "$words" "$typescript" \
         <"$keys" >/dev/null 2>&1 &
     runner=$!
-    exec {tick}<> <(:)
-    for _ in {1..2000}; do
-        ! grep -qE 'explored [0-9]+ of at most' "$typescript" 2>/dev/null ||
-            break
-        read -rt 0.01 -u "$tick" _ || true
-    done
-    exec {tick}>&-
+    wait_for 20 has_line "$typescript" 'explored [0-9]+ of at most' || true
     printf '\003' >&"$ctl"             # Ctrl-C, as typed
     TTY_STATUS=0
     wait "$runner" || TTY_STATUS=$?

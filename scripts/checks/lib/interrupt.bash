@@ -40,17 +40,10 @@ interrupt_run() {
 # (its --trace; 20 s at most): it is at work then, whatever the load.
 # (Not its stdout: under the grader's limit that is passed on at the end.)
 interrupt_on_output() {
-    local signal="$1" file="$2" program="$3" tick
+    local signal="$1" file="$2" program="$3"
     shift 3
     kit_background "$program" "$@"
-    # builtins only while waiting (read -t on a pipe nobody writes)
-    exec {tick}<> <(:)
-    for _ in {1..2000}; do
-        [ ! -s "$file" ] || break
-        read -rt 0.01 -u "$tick" _ || true
-    done
-    exec {tick}>&-
-    [ -s "$file" ] ||
+    wait_for 20 test -s "$file" ||
         fail "interrupt_on_output: $program wrote nothing to $file in 20 s"
     interrupt_and_wait "$signal" "$program" "$KIT_PID"
 }
