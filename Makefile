@@ -66,7 +66,6 @@ PROGRAM_SRCS := $(sort $(wildcard labs/lab*/*.c))
 PROGRAMS     := $(basename $(notdir $(PROGRAM_SRCS)))
 COMMON_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard common/*.c))
 SITESIM_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard scripts/sitesim/*.c))
-IO_LABS      := lab2 lab3 lab4 lab5 lab9 lab10
 
 .PHONY: all $(LAB_NAMES) demo report test test-slow check grade autograder \
         serve stop clean deps tsan check-races fresh-check compare \
@@ -103,6 +102,12 @@ includes_one = $(shell grep -lE '^\#include "($(subst $(eval) ,|,$(2)))\.h"' \
 shared_objs = $(foreach dir,$(SHARED_DIRS),$(if $(call includes_one,$(1),\
                 $(call headers_of,$(dir))),\
                 $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(dir)*.c))))
+
+# The I/O programs: those whose source or lab lib/ includes common/http.h
+# (they download from the simulator); the I/O labs are their labs.
+IO_PROGRAM_SRCS := $(foreach src,$(PROGRAM_SRCS),\
+                     $(if $(call includes_one,$(src),http),$(src)))
+IO_LABS         := $(sort $(patsubst labs/%/,%,$(dir $(IO_PROGRAM_SRCS))))
 
 # one rule per program: NAME from labs/labN/NAME.c, plus labs/labN/lib/*.c
 # and the shared folders it includes
@@ -160,11 +165,10 @@ deps:
 list-programs:
 	@printf '%s\n' $(PROGRAMS)
 
-# the programs of the I/O labs (IO_LABS), one a line: the fault checks'
-# list (make -s list-io-programs)
+# the I/O programs (IO_PROGRAM_SRCS), one a line: the fault checks' list
+# (make -s list-io-programs)
 list-io-programs:
-	@printf '%s\n' $(basename $(notdir $(sort $(wildcard \
-	    $(addsuffix /*.c,$(addprefix labs/,$(IO_LABS)))))))
+	@printf '%s\n' $(basename $(notdir $(IO_PROGRAM_SRCS)))
 
 # the Python twins, one path a line (labs/labN/NAME.py): the list the
 # checks and scripts/compare derive theirs from

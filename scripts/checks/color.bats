@@ -7,37 +7,21 @@ load lib/common
 
 ESC=$'\033['
 
-setup_file() {
-    sim_start --latency 5 --jitter 0 --conn-delay 5
-}
+sim_for_file --latency 5 --jitter 0 --conn-delay 5
 
-teardown_file() {
-    sim_stop
-}
-
-# Small runs that always print a line with colour: the I/O labs' "Read"
-# lines, lab1's trains, lab6's job lines.
+# Small runs that always print a line with colour (the I/O labs' "Read"
+# lines, lab1's trains, lab6's job lines): the `colour` lines of
+# labs/labN/runs.
 colour_runs() {
-    cat <<'RUNS'
-io_sync --repeat 1
-io_threads --repeat 2 --workers 2
-io_async --repeat 2
-io_fork --repeat 2 --workers 2
-models --steps 2 --work-ms 2
-cpu_threads --n 20 --jobs 4 --workers 2
-RUNS
+    lab_runs colour
 }
 
 # Those, and runs whose lesson line turns red when it goes wrong (lost
-# updates, a broken bank sum) and any other program once.
+# updates, a broken bank sum) and any other program once: the `pipe`
+# lines.
 every_run() {
     colour_runs
-    cat <<'RUNS'
-race_condition --increments 200000 --lock none --window 50
-bank --seed 1 --transfers 5 --mode threads --lock none
-cpu_fork --n 20 --jobs 4
-scrape_threads --pages 3
-RUNS
+    lab_runs pipe
 }
 
 @test "--color always: escape codes on stdout (each worker its own colour)" {
@@ -96,9 +80,8 @@ RUNS
 }
 
 @test "every program: --color takes auto, always or never; else exit 2" {
-    local source program
-    for source in "$KIT"/labs/lab*/*.c; do
-        program="$(basename "$source" .c)"
+    local program
+    for program in $(kit_programs); do
         run --separate-stderr kit "$program" --help
         assert_output --partial "--color WHEN"
         assert_usage_error "$program" --color bogus

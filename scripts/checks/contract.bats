@@ -6,68 +6,17 @@
 
 load lib/common
 
-# Every lab program, as the Makefile builds them (labs/labN/NAME.c).
-programs() {
-    make -s -C "$KIT" --no-print-directory list-programs
-}
-
-# Their Python twins (labs/labN/NAME.py, run by path): the same contract
-# where it applies -- help, usage, timer line, trace -- but no sanitizers.
-python_programs() {
-    make -s -C "$KIT" --no-print-directory list-python-programs
-}
-
 # A small run of each program, which must succeed (a program may have
-# several; "every program has a small run" fails for one that has none).
+# several; "every program has a small run" fails for one that has none):
+# the `small` lines of labs/labN/runs.  The C programs' runs:
 small_runs() {
-    cat <<'RUNS'
-models --steps 2 --work-ms 2
-io_sync --repeat 2
-io_sync --repeat 2 --no-session
-io_threads --repeat 4 --workers 3
-io_threads --repeat 4 --workers 3 --gil
-io_threads --repeat 4 --workers 3 --hold-gil
-io_async --repeat 4
-io_fork --repeat 4 --workers 2
-cpu_sync --n 22
-cpu_threads --n 22
-cpu_threads --n 22 --gil --switch-interval 1
-cpu_async --n 22
-cpu_fork --n 22
-race_condition --increments 2000 --lock mutex
-race_condition --increments 2000 --lock atomic
-bank --seed 1 --transfers 5 --mode sync
-bank --seed 1 --transfers 5 --mode threads --lock mutex
-bank --seed 1 --transfers 5 --mode async --lock mutex
-scrape_sync --pages 3
-scrape_threads --pages 6 --workers 3
-scrape_threads --pages 6 --no-session
-scrape_async --pages 6
-scrape_async --pages 6 --max-conns 2 --no-session
-mixed --repeat 2 --rounds 10
-mixed --repeat 2 --rounds 10 --model threads --workers 2
-mixed --repeat 2 --rounds 10 --model async --max-conns 2
-mixed --repeat 2 --rounds 10 --model async+threads --workers 2
-RUNS
+    lab_runs small | grep -v '^labs/'
 }
 
+# The Python twins' (labs/labN/NAME.py, run by path): the same contract
+# where it applies -- help, usage, timer line, trace -- but no sanitizers.
 python_small_runs() {
-    cat <<'RUNS'
-labs/lab2/io_sync.py --repeat 2
-labs/lab3/io_threads.py --repeat 4 --workers 3
-labs/lab4/io_async.py --repeat 4
-labs/lab5/io_fork.py --repeat 4 --workers 2
-labs/lab6/cpu_sync.py --n 15
-labs/lab6/cpu_threads.py --n 15
-labs/lab6/cpu_async.py --n 15
-labs/lab6/cpu_fork.py --n 15
-labs/lab7/race_condition.py --increments 2000 --lock mutex
-labs/lab8/bank.py --seed 1 --transfers 5 --mode threads --lock mutex
-labs/lab8/bank.py --seed 1 --transfers 5 --mode async --lock mutex
-labs/lab9/scrape_sync.py --pages 3
-labs/lab9/scrape_threads.py --pages 6 --workers 3
-labs/lab9/scrape_async.py --pages 6
-RUNS
+    lab_runs small | grep '^labs/'
 }
 
 # small_runs_of PROGRAM...: the small runs of those programs only.
@@ -82,26 +31,38 @@ small_runs_of() {
     done < <(small_runs)
 }
 
-setup_file() {
-    sim_start --latency 5 --jitter 0 --conn-delay 5
-}
-
-teardown_file() {
-    sim_stop
-}
+sim_for_file --latency 5 --jitter 0 --conn-delay 5
 
 @test "every program has a small run (a new one is not skipped unnoticed)" {
     local program missing=""
-    for program in $(programs); do
+    for program in $(kit_programs); do
         small_runs_of "$program" | grep -q . || missing+=" $program"
     done
-    for program in $(python_programs); do
+    for program in $(kit_python_programs); do
         python_small_runs | grep -q "^$program " || missing+=" $program"
     done
-    [ -z "$missing" ] || fail "no small run in contract.bats for:$missing"
+    [ -z "$missing" ] || fail "no small line in its labs/labN/runs for:$missing"
     # and every small run is of a program the Makefile builds
-    run small_runs_of $(programs)
+    run small_runs_of $(kit_programs)
     assert_equal "$output" "$(small_runs)"
+}
+
+@test "every labs/*/runs line is a run of a program of that lab, of a kind the checks read" {
+    # a misspelt kind or program would drop the run from every check
+    local file lab kind program args bad=""
+    for file in "$KIT"/labs/lab*/runs; do
+        lab="$(dirname "$file")"
+        while read -r kind program args; do
+            [ -n "$kind" ] && [[ "$kind" != "#"* ]] || continue
+            if [[ " $RUN_KINDS " != *" $kind "* ]] ||
+                { [ ! -f "$lab/$program.c" ] &&
+                  { [[ "$program" != *.py ]] || [ ! -f "$lab/$program" ]; }; }
+            then
+                bad+=" ${file#"$KIT"/}:'$kind $program'"
+            fi
+        done <"$file"
+    done
+    [ -z "$bad" ] || fail "not a known kind and a program of its lab:$bad"
 }
 
 @test "every command line follows common/options.h's story" {
@@ -125,7 +86,7 @@ teardown_file() {
 
 @test "every program: --help prints its usage and exits 0" {
     local program
-    for program in $(programs) $(python_programs); do
+    for program in $(kit_programs) $(kit_python_programs); do
         run --separate-stderr kit "$program" --help
         assert_success
         assert_line --index 0 "usage: ${program##*/} [options]"
@@ -135,7 +96,7 @@ teardown_file() {
 
 @test "every program: bad usage is one line on stderr, exit 2, nothing done" {
     local program
-    for program in $(programs) $(python_programs); do
+    for program in $(kit_programs) $(kit_python_programs); do
         assert_usage_error "$program" --no-such-option
         assert_usage_error "$program" an-extra-argument
     done
@@ -204,41 +165,33 @@ teardown_file() {
     assert_output ""
 }
 
-# sanitized PROGRAM ARGS...: run a sanitizer build; fail on any report.
-sanitized() {
-    local program="$1"
-    shift
-    run --separate-stderr timeout -k 5 120 "$SAN_BIN/$program" "$@" -q
-    if [ "$status" -ne 0 ] ||
-        grep -qE 'Sanitizer|runtime error|WARNING: ThreadSanitizer' \
-            <<<"$stderr"; then
-        fail "$program $*: exit $status under $SAN_BIN: $stderr"
-    fi
+# clean_under SAN VAR=VALUE: build every program with make SAN=SAN (built
+# once already when scripts/run-checks runs several files), then run each
+# small run on that build with VAR=VALUE in its environment; fail on any
+# report.
+clean_under() {
+    local san="$1" options="$2" program args
+    run timeout -k 5 600 make -C "$KIT" --no-print-directory -j2 \
+        SAN="$san" all
+    assert_success
+    while read -r program args; do
+        # shellcheck disable=SC2086  # the arguments are words
+        run --separate-stderr env "$options" timeout -k 5 120 \
+            "$KIT/build/$san/bin/$program" $args -q
+        if [ "$status" -ne 0 ] ||
+            grep -qE 'Sanitizer|runtime error|WARNING: ThreadSanitizer' \
+                <<<"$stderr"; then
+            fail "$program $args: exit $status under build/$san: $stderr"
+        fi
+    done < <(small_runs)
 }
 
 @test "every program runs clean under ASan and UBSan" {
-    # built once already when scripts/run-checks runs several files
-    run timeout -k 5 600 make -C "$KIT" --no-print-directory -j2 \
-        SAN=address all
-    assert_success
-    SAN_BIN="$KIT/build/address/bin"
-    local line
-    while read -r line; do
-        # shellcheck disable=SC2086
-        ASAN_OPTIONS=detect_leaks=1 sanitized $line
-    done < <(small_runs)
+    clean_under address ASAN_OPTIONS=detect_leaks=1
 }
 
 @test "every program runs clean under ThreadSanitizer" {
-    run timeout -k 5 600 make -C "$KIT" --no-print-directory -j2 \
-        SAN=thread all
-    assert_success
-    SAN_BIN="$KIT/build/thread/bin"
-    local line
-    while read -r line; do
-        # shellcheck disable=SC2086
-        TSAN_OPTIONS="halt_on_error=1" sanitized $line
-    done < <(small_runs)
+    clean_under thread TSAN_OPTIONS=halt_on_error=1
 }
 
 @test "every source file carries the license's SPDX line (README.md: License)" {

@@ -8,24 +8,7 @@
 load lib/common
 load lib/io
 
-setup_file() {
-    sim_start --latency 50 --jitter 0 --conn-delay 5
-}
-
-teardown_file() {
-    sim_stop
-}
-
-# The I/O programs, as the Makefile lists them (IO_LABS), that take a
-# list of sites: the fault matrix runs each against every fault.
-site_programs() {
-    local program
-    while read -r program; do
-        if "$KIT_BIN/$program" --help | grep -q -- '--sites'; then
-            echo "$program"
-        fi
-    done < <(make -s -C "$KIT" --no-print-directory list-io-programs)
-}
+sim_for_file --latency 50 --jitter 0 --conn-delay 5
 
 # The simulator's broken answers (scripts/sitesim/http_server.c), and the two
 # redirects a local list must refuse.
@@ -115,10 +98,7 @@ fault/bigheader fault/badchunk redirect/offhost redirect/file"
             while (my $c = $s->accept) { print "connected\n"; close $c }
         ' "$CONKIT_HTTP_PORT" >"$seen" 2>&1 3>&- &
         listener=$!
-        for waited in $(seq 50); do
-            [ -s "$seen" ] && break
-            sleep 0.1
-        done
+        wait_for 5 test -s "$seen" || true
         grep -q '^listening$' "$seen" ||
             skip "cannot listen on 127.0.0.2: $(cat "$seen")"
         run --separate-stderr kit "$program" --sites "$file" --timeout 5
@@ -208,7 +188,7 @@ fault/bigheader fault/badchunk redirect/offhost redirect/file"
         assert_equal "$stderr" \
             "$program: CONKIT_CA names '$missing': No such file or directory"
         assert_equal "$output" ""
-    done < <(make -s -C "$KIT" --no-print-directory list-io-programs)
+    done < <(kit_io_programs)
 }
 
 @test "io_fork and cpu_fork: when no worker can start, one line, and the run still ends with its timer line, exit 1" {
@@ -233,36 +213,21 @@ fault/bigheader fault/badchunk redirect/offhost redirect/file"
 # has in all, and when to signal it (as interrupt_run's WHEN: `line` once
 # its first line of output is out, `start` once its handlers are in place,
 # for a program that prints nothing while it works): "PROGRAM ROWS WHEN
-# ARGS...".  Each lasts 10 s or more on an idle machine: a run that could
-# end first (race_condition with its threads one after another took
-# 3.3 s) makes the check fail for the wrong reason.  Every program of the
-# kit has one (checked below), so a new program joins these checks.
+# ARGS...", the `long` lines of labs/labN/runs.  Each lasts 10 s or more
+# on an idle machine: a run that could end first (race_condition with its
+# threads one after another took 3.3 s) makes the check fail for the
+# wrong reason.  Every program of the kit has one (checked below), so a
+# new program joins these checks.
 long_runs() {
-    cat <<'RUNS'
-models 1800 start --steps 200 --work-ms 10
-io_sync 400 line --repeat 200
-io_threads 400 line --repeat 200 --workers 2
-io_async 400 line --repeat 200 --max-conns 2
-io_fork 400 line --repeat 200 --workers 2
-cpu_sync 1000 line --n 34 --jobs 1000
-cpu_threads 1000 line --n 34 --jobs 1000 --workers 2
-cpu_async 1000 start --n 34 --jobs 1000
-cpu_fork 1000 line --n 34 --jobs 1000 --workers 2
-race_condition 2 start --increments 100000000 --window 1000
-bank 200 line --mode sync --transfers 200
-scrape_sync 118 line --pages 118
-scrape_threads 118 line --pages 118 --workers 2
-scrape_async 118 line --pages 118 --max-conns 2
-mixed 800 line --repeat 200 --model threads --workers 2 --rounds 2000
-RUNS
+    lab_runs long
 }
 
 @test "every program has a long run for the interrupt checks" {
     local program
-    while read -r program; do
+    for program in $(kit_programs); do
         long_runs | grep -q "^$program " ||
-            fail "$program has no line in long_runs (scripts/checks/faults.bats)"
-    done < <(make -s -C "$KIT" --no-print-directory list-programs)
+            fail "$program has no long line in its labs/labN/runs"
+    done
 }
 
 # interrupt_long_run SIGNAL PROGRAM ROWS WHEN ARGS...: start a long run in
@@ -341,14 +306,14 @@ interrupt_long_run() {
 # /fault/stall request in flight and nothing else in flight: the program
 # under test is stuck on stalls alone.
 stalled_only() {
-    local tries
-    for tries in $(seq 300); do
-        timeout 10 curl -sf "$(sim_url /stats/log)" | awk '
-            $2 == -1 { if ($5 ~ /\/fault\/stall$/) stall++; else other++ }
-            END { exit !(stall > 0 && other == 0) }' && return 0
-        sleep 0.1
-    done
-    return 1
+    wait_for 30 stalls_alone
+}
+
+# stalls_alone: stalled_only's event, seen once.
+stalls_alone() {
+    timeout 10 curl -sf "$(sim_url /stats/log)" | awk '
+        $2 == -1 { if ($5 ~ /\/fault\/stall$/) stall++; else other++ }
+        END { exit !(stall > 0 && other == 0) }' || return 1
 }
 
 # bats test_tags=serial

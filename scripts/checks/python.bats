@@ -23,21 +23,38 @@ teardown_file() {
 }
 
 setup() {
-    [ -x /usr/bin/python3 ] ||
-        skip "no /usr/bin/python3: install Debian's python3 (make deps)"
-    /usr/bin/python3 -c 'import requests, aiohttp' 2>/dev/null ||
-        skip "no python3-requests or python3-aiohttp (make deps)"
+    need_python
 }
 
+# has_output FILE PID: FILE holds something; 2 when PID ended first.
+has_output() {
+    [ ! -s "$1" ] || return 0
+    kill -0 "$2" 2>/dev/null || return 2
+    return 1
+}
+
+# io_twins: the Python twins of the I/O programs that take a list of
+# sites (site_programs), by path.
 io_twins() {
-    echo labs/lab2/io_sync.py labs/lab3/io_threads.py \
-        labs/lab4/io_async.py labs/lab5/io_fork.py
+    local sites twin name
+    sites=" $(site_programs | paste -sd' ') "
+    for twin in $(kit_python_programs); do
+        name="${twin##*/}"
+        [[ "$sites" != *" ${name%.py} "* ]] || echo "$twin"
+    done
+}
+
+# each_io_twin ASSERT: `ASSERT TWIN` for each of the io_twins.
+each_io_twin() {
+    local program
+    for program in $(io_twins); do
+        "$1" "$program"
+    done
 }
 
 @test "python: every labs/*/NAME.py has a C twin labs/*/NAME.c beside it and runs with Debian's python3" {
     local program missing=""
-    for program in $(make -s -C "$KIT" --no-print-directory \
-                         list-python-programs); do
+    for program in $(kit_python_programs); do
         [ -f "$KIT/${program%.py}.c" ] || missing+=" $program"
         [ -x "$KIT/$program" ] || missing+=" $program(not executable)"
         [ "$(head -n 1 "$KIT/$program")" = "#!/usr/bin/python3" ] ||
@@ -47,10 +64,7 @@ io_twins() {
 }
 
 @test "python: the I/O twins download the default list with the simulator's sizes, and the simulator served them" {
-    local program
-    for program in $(io_twins); do
-        assert_default_downloads "$program"
-    done
+    each_io_twin assert_default_downloads
 }
 
 @test "python: the I/O twins reject bad usage as the C programs do" {
@@ -64,24 +78,15 @@ io_twins() {
 }
 
 @test "python: the I/O twins report and count a failing site, the rest complete" {
-    local program
-    for program in $(io_twins); do
-        assert_failed_site_counted "$program"
-    done
+    each_io_twin assert_failed_site_counted
 }
 
 @test "python: the I/O twins say how to start the simulator when it is down" {
-    local program
-    for program in $(io_twins); do
-        assert_no_simulator_message "$program"
-    done
+    each_io_twin assert_no_simulator_message
 }
 
 @test "python: the I/O twins verify TLS against the lab CA (and fail without it)" {
-    local program
-    for program in $(io_twins); do
-        assert_lab_ca_required "$program"
-    done
+    each_io_twin assert_lab_ca_required
 }
 
 @test "python: a local list never follows a redirect off 127.0.0.1" {
@@ -231,14 +236,10 @@ RUNS
 # interrupt_twin SIGNAL PROGRAM ARGS...: start it, wait for its first
 # output line (an event, not the clock), send SIGNAL, wait for the exit.
 interrupt_twin() {
-    local signal="$1" out="$BATS_TEST_TMPDIR/out" i
+    local signal="$1" out="$BATS_TEST_TMPDIR/out"
     shift
     kit_background "$@"
-    for i in {1..500}; do
-        [ -s "$out" ] && break
-        kill -0 "$KIT_PID" 2>/dev/null || break
-        sleep 0.02
-    done
+    wait_for 10 has_output "$out" "$KIT_PID" || true
     [ -s "$out" ] || fail "$1: no output line before the signal"
     kill "-$signal" "$KIT_PID"
     status=0

@@ -8,10 +8,7 @@
 load lib/common
 
 setup() {
-    [ -x /usr/bin/python3 ] ||
-        skip "no /usr/bin/python3: install Debian's python3 (make deps)"
-    /usr/bin/python3 -c 'import requests, aiohttp' 2>/dev/null ||
-        skip "no python3-requests or python3-aiohttp (make deps)"
+    need_python
 }
 
 # compare_once: run make compare's script once for the checks below

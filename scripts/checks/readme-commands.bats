@@ -226,7 +226,7 @@ tutorial_figures_problems() {
     # the programs come from the Makefile; each must appear, in
     # backquotes, in its own lab's row of README.md's "The labs" table
     local program lab missing=""
-    for program in $(make -s -C "$KIT" --no-print-directory list-programs); do
+    for program in $(kit_programs); do
         lab="$(basename "$(dirname "$(ls "$KIT"/labs/lab*/"$program.c")")")"
         grep -qE "^\| \[$lab\]\([^)]*\) \|[^|]*\`$program\`" "$KIT/README.md" ||
             missing+=" $program ($lab)"

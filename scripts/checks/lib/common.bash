@@ -599,6 +599,15 @@ need_cores() {
     fi
 }
 
+# need_python: skip (never pass) a check of the Python twins where
+# Debian's python3 or its modules requests and aiohttp are missing.
+need_python() {
+    [ -x /usr/bin/python3 ] ||
+        skip "no /usr/bin/python3: install Debian's python3 (make deps)"
+    /usr/bin/python3 -c 'import requests, aiohttp' 2>/dev/null ||
+        skip "no python3-requests or python3-aiohttp (make deps)"
+}
+
 # nobody_dir: print a new folder under /tmp that uid 65534 can read (the
 # check's own BATS_TEST_TMPDIR is private); the caller removes it.
 nobody_dir() {

@@ -11,6 +11,17 @@ bats_require_minimum_version 1.5.0
 JYTHON_BYTES=10966
 DICE_BYTES=272
 
+# site_programs: the I/O programs (kit_io_programs) that take a list of
+# sites (--sites), one a line.
+site_programs() {
+    local program
+    for program in $(kit_io_programs); do
+        if "$KIT_BIN/$program" --help | grep -q -- '--sites'; then
+            echo "$program"
+        fi
+    done
+}
+
 # stderr_has TEXT: the last run's stderr contains TEXT (bats-assert's
 # --stderr options need a newer bats than Debian 12 ships).
 stderr_has() {
