@@ -12,7 +12,7 @@
 # bats file_tags=serial
 
 bats_require_minimum_version 1.5.0
-load ../../scripts/checks/lib/common
+load ../../scripts/checks/lib/lab
 
 LETTERS=ABCDEFGHIJKLMNOPQRSTUVWXYZ
 

@@ -2,8 +2,7 @@
 # lab10.bats -- checks for mixed: downloads that wait and hashes that
 # compute, on four models.
 
-load ../../scripts/checks/lib/common
-load ../../scripts/checks/lib/io
+load ../../scripts/checks/lib/lab
 
 # 40 ms per request, as lab 3's checks
 sim_for_file --latency 40 --jitter 0 --conn-delay 20

@@ -1,8 +1,7 @@
 #!/usr/bin/env bats
 # lab2.bats -- checks for io_sync: one thread, one reused session.
 
-load ../../scripts/checks/lib/common
-load ../../scripts/checks/lib/io
+load ../../scripts/checks/lib/lab
 
 # small latency keeps the checks quick; the connection delay makes a
 # new connection cost something, as on a real network

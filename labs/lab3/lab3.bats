@@ -1,9 +1,7 @@
 #!/usr/bin/env bats
 # lab3.bats -- checks for io_threads: a pool of threads, one session each.
 
-load ../../scripts/checks/lib/common
-load ../../scripts/checks/lib/io
-load ../../scripts/checks/lib/tsan
+load ../../scripts/checks/lib/lab
 
 # 40 ms per request: waiting dominates, as on the real network
 sim_for_file --latency 40 --jitter 0 --conn-delay 20
@@ -14,9 +12,7 @@ sim_for_file --latency 40 --jitter 0 --conn-delay 20
 
 @test "io_threads: bad usage prints one line and exits 2" {
     assert_common_usage_errors io_threads
-    assert_usage_error io_threads --workers 0
-    assert_usage_error io_threads --workers abc
-    assert_usage_error io_threads --workers
+    assert_count_option_errors io_threads --workers
 }
 
 @test "io_threads: a failing site is reported and counted, the rest complete" {

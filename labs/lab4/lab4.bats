@@ -1,9 +1,7 @@
 #!/usr/bin/env bats
 # lab4.bats -- checks for io_async: one thread, libcurl on an epoll loop.
 
-load ../../scripts/checks/lib/common
-load ../../scripts/checks/lib/interrupt
-load ../../scripts/checks/lib/io
+load ../../scripts/checks/lib/lab
 
 # 100 ms per request and no jitter: every round of downloads takes
 # the same time, so "about one latency" can be checked
@@ -15,9 +13,7 @@ sim_for_file --latency 100 --jitter 0 --conn-delay 20
 
 @test "io_async: bad usage prints one line and exits 2" {
     assert_common_usage_errors io_async
-    assert_usage_error io_async --max-conns 0
-    assert_usage_error io_async --max-conns abc
-    assert_usage_error io_async --max-conns
+    assert_count_option_errors io_async --max-conns
 }
 
 @test "io_async: a --max-conns the open-file limit cannot hold is cut down, said once" {

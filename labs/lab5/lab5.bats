@@ -1,8 +1,7 @@
 #!/usr/bin/env bats
 # lab5.bats -- checks for io_fork: fork()ed workers, one session each.
 
-load ../../scripts/checks/lib/common
-load ../../scripts/checks/lib/io
+load ../../scripts/checks/lib/lab
 
 # 20 ms per request keeps the default list quick; the slow checks
 # below use /delay/MS sites to stretch a run where they need time
@@ -94,10 +93,8 @@ count() {
 
 @test "io_fork: bad usage prints one line and exits 2" {
     assert_common_usage_errors io_fork
-    assert_usage_error io_fork --workers 0
-    assert_usage_error io_fork --workers abc
+    assert_count_option_errors io_fork --workers
     assert_usage_error io_fork --workers 257
-    assert_usage_error io_fork --workers
     assert_usage_error io_fork --timeout -1
 }
 

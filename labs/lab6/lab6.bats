@@ -3,8 +3,7 @@
 # cpu_async and cpu_fork run the same jobs and must print the same exact
 # results; their speeds must differ the way the lab says they do.
 
-load ../../scripts/checks/lib/common
-load ../../scripts/checks/lib/interrupt
+load ../../scripts/checks/lib/lab
 
 # The machine to itself (scripts/run-checks runs it after the others):
 # its checks count CPUs used and compare CPU seconds.
@@ -273,20 +272,25 @@ computes_at_once() {
 # Tasks lab6.threads (cpu_threads.c, run_all_jobs) and lab6.processes
 # (cpu_fork.c, start_workers): the jobs split over workers.  Evidence: the
 # CPU time the kernel counted against this check's clock.
-@test "cpu_threads: its threads compute at once on 2 cores, none waits for a lock (no GIL in C)" {
+# keeps_two_cores_busy PROGRAM TASK QUESTION: PROGRAM --workers 2 keeps 2
+# cores busy at once (two samples at most); else fail naming TASK, with
+# QUESTION for the student.
+keeps_two_cores_busy() {
     need_cores 2
     need_schedstat
-    computes_at_once cpu_threads --workers 2 ||
-        computes_at_once cpu_threads --workers 2 ||
-        fail "task lab6.threads: cpu_threads --workers 2 never kept 2 cores busy at once: does run_all_jobs() start --workers threads, each taking jobs?"
+    computes_at_once "$1" --workers 2 ||
+        computes_at_once "$1" --workers 2 ||
+        fail "task $2: $1 --workers 2 never kept 2 cores busy at once: $3"
+}
+
+@test "cpu_threads: its threads compute at once on 2 cores, none waits for a lock (no GIL in C)" {
+    keeps_two_cores_busy cpu_threads lab6.threads \
+        "does run_all_jobs() start --workers threads, each taking jobs?"
 }
 
 @test "cpu_fork: its worker processes compute at once on 2 cores" {
-    need_cores 2
-    need_schedstat
-    computes_at_once cpu_fork --workers 2 ||
-        computes_at_once cpu_fork --workers 2 ||
-        fail "task lab6.processes: cpu_fork --workers 2 never kept 2 cores busy at once: does start_workers() fork --workers workers?"
+    keeps_two_cores_busy cpu_fork lab6.processes \
+        "does start_workers() fork --workers workers?"
 }
 
 # one_at_a_time: one sample; with the GIL the threads use at most 1.25

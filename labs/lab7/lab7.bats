@@ -7,10 +7,7 @@
 # 20 runs lose updates; the locked checks must be exact in every run.
 
 bats_require_minimum_version 1.5.0
-load ../../scripts/checks/lib/common
-load ../../scripts/checks/lib/tsan
-load ../../scripts/checks/lib/interrupt
-load ../../scripts/checks/lib/interleave
+load ../../scripts/checks/lib/lab
 
 # lost_of OUTPUT: the Z of "counter=X expected=Y lost=Z".
 lost_of() {

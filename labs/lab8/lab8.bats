@@ -8,10 +8,7 @@
 # counts how many of 10 runs break the sum.
 
 bats_require_minimum_version 1.5.0
-load ../../scripts/checks/lib/common
-load ../../scripts/checks/lib/tsan
-load ../../scripts/checks/lib/interrupt
-load ../../scripts/checks/lib/interleave
+load ../../scripts/checks/lib/lab
 
 GOLDEN_DIR="$KIT/expected/lab8"
 

@@ -2,8 +2,7 @@
 # lab9.bats -- checks for the scrapers: results in input order though
 # finished out of order, futures, gather, collect-all vs fail-fast.
 
-load ../../scripts/checks/lib/common
-load ../../scripts/checks/lib/interrupt
+load ../../scripts/checks/lib/lab
 
 # 50 ms +- 20 ms per page: pages finish in a shuffled order, and
 # twenty of them one after another take about a second

@@ -14,6 +14,15 @@ a_kit() {
     echo "$kit"
 }
 
+# handout_refuses KIT SOURCE MESSAGE: with SOURCE (printf %b escapes) as
+# the tiny KIT's one lab file, scripts/handout fails saying MESSAGE.
+handout_refuses() {
+    printf '%b' "$2" >"$1/labs/lab1/x.c"
+    run "$1/scripts/handout" --out "$1/out" --no-git
+    assert_failure
+    assert_output --partial "$3"
+}
+
 @test "handout: the tasks marked in the source are the tasks of grade-points, each with its checks" {
     local marked graded
     marked="$("$KIT/scripts/handout" --list | cut -d' ' -f1 | sort -u)"
@@ -57,25 +66,16 @@ a_kit() {
 }
 
 @test "handout: a mark left open, an END without its TASK, a stub line that ends the comment are refused" {
-    local kit file
+    local kit
     kit="$(a_kit)"
-    file="$kit/labs/lab1/x.c"
-    printf '/* TASK lab1.x: open.\n */\nint x;\n' >"$file"
-    run "$kit/scripts/handout" --out "$kit/out" --no-git
-    assert_failure
-    assert_output --partial "TASK lab1.x is never closed"
-    printf 'int x;\n/* END TASK lab1.x */\n' >"$file"
-    run "$kit/scripts/handout" --out "$kit/out" --no-git
-    assert_failure
-    assert_output --partial "END TASK without its TASK"
-    printf '/* TASK lab1.x: bad.\n *     int x = 0; */\nint x = 1;\n/* END TASK lab1.x */\n' >"$file"
-    run "$kit/scripts/handout" --out "$kit/out" --no-git
-    assert_failure
-    assert_output --partial "a stub line cannot end the comment"
-    printf '/* TASK lab1.x: ok.\n *     int x = 0;\n */\nint x = 1;\n/* END TASK lab1.y */\n' >"$file"
-    run "$kit/scripts/handout" --out "$kit/out" --no-git
-    assert_failure
-    assert_output --partial "END TASK lab1.y closes TASK lab1.x"
+    handout_refuses "$kit" '/* TASK lab1.x: open.\n */\nint x;\n' \
+        "TASK lab1.x is never closed"
+    handout_refuses "$kit" 'int x;\n/* END TASK lab1.x */\n' \
+        "END TASK without its TASK"
+    handout_refuses "$kit" '/* TASK lab1.x: bad.\n *     int x = 0; */\nint x = 1;\n/* END TASK lab1.x */\n' \
+        "a stub line cannot end the comment"
+    handout_refuses "$kit" '/* TASK lab1.x: ok.\n *     int x = 0;\n */\nint x = 1;\n/* END TASK lab1.y */\n' \
+        "END TASK lab1.y closes TASK lab1.x"
 }
 
 @test "handout: a stub that gives the answer away is refused" {

@@ -105,26 +105,26 @@ grade_tasks() {
     assert_output ""
 }
 
-@test "handout: grades 0 on every task (Tasks: 0/T)" {
-    local out="$BATS_FILE_TMPDIR/grade-handout" total name lab points
-    grade_tasks "$HANDOUT" "$out"
+# assert_tasks_graded KIT OUT MARKS: grade KIT's tasks (grade_tasks,
+# into OUT) and find every task, and the Tasks: line, given MARKS:
+# `none` of its points, or `all`.
+assert_tasks_graded() {
+    local total name lab points
+    grade_tasks "$1" "$2"
     total="$(tasks | awk '{ t += $3 } END { print t }')"
-    run cat "$out.txt"
-    assert_line "Tasks: 0/$total"
+    run cat "$2.txt"
+    assert_line "Tasks: $([ "$3" = all ] && echo "$total" || echo 0)/$total"
     while read -r name lab points; do
-        assert_line "task $name: 0/$points"
+        assert_line "task $name: $([ "$3" = all ] && echo "$points" || echo 0)/$points"
     done < <(tasks)
 }
 
+@test "handout: grades 0 on every task (Tasks: 0/T)" {
+    assert_tasks_graded "$HANDOUT" "$BATS_FILE_TMPDIR/grade-handout" none
+}
+
 @test "reference: grades full marks on every task (Tasks: T/T)" {
-    local out="$BATS_FILE_TMPDIR/grade-reference" total name lab points
-    grade_tasks "$KIT" "$out"
-    total="$(tasks | awk '{ t += $3 } END { print t }')"
-    run cat "$out.txt"
-    assert_line "Tasks: $total/$total"
-    while read -r name lab points; do
-        assert_line "task $name: $points/$points"
-    done < <(tasks)
+    assert_tasks_graded "$KIT" "$BATS_FILE_TMPDIR/grade-reference" all
 }
 
 # keep_one TASK DIR: the handout with TASK's reference code put back (its

@@ -102,6 +102,14 @@ assert_common_usage_errors() {
     assert_usage_error "$program" extra-argument
 }
 
+# assert_count_option_errors PROG OPTION: OPTION (a count of workers or
+# connections) given 0, a word, or no value at all is a usage error.
+assert_count_option_errors() {
+    assert_usage_error "$1" "$2" 0
+    assert_usage_error "$1" "$2" abc
+    assert_usage_error "$1" "$2"
+}
+
 # assert_failed_site_counted PROG [ARGS...]: a /status/503 site is
 # reported on stderr and counted, the other downloads still complete.
 assert_failed_site_counted() {
