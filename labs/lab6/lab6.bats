@@ -130,25 +130,17 @@ squares_below() {
 # a run costs does not (the kernel counts it for the program alone), so
 # the checks below compare CPU seconds, or count threads the kernel saw.
 
-# children_cpu COMMAND...: run COMMAND, print the CPU seconds (user +
-# system) it and its children used, from bash's `times`.
-children_cpu() {
-    ( "$@" >/dev/null || exit 1
-      times ) | awk 'NR == 2 {
-        split($1, user, /[ms]/); split($2, kernel, /[ms]/)
-        printf "%.3f\n", user[1] * 60 + user[2] + kernel[1] * 60 + kernel[2]
-        found = 1 }
-        END { exit !found }'
-}
-
 # cpu_cost PROGRAM ARGS...: the CPU seconds a quiet run of PROGRAM
-# costs, less what starting it costs (under the grader, scripts/grader/limit's
-# own work around it), measured on PROGRAM --help.
+# costs (kit_cpu: it and its children, as the kernel counted them), less
+# what starting it costs (under the grader, scripts/grader/limit's own
+# work around it), measured on PROGRAM --help.
 cpu_cost() {
     local program="$1" run start
     shift
-    run="$(children_cpu kit "$program" -q "$@")" || return 1
-    start="$(children_cpu kit "$program" --help)" || return 1
+    kit "$program" -q "$@" >/dev/null || return 1
+    run="$(kit_cpu)"
+    kit "$program" --help >/dev/null || return 1
+    start="$(kit_cpu)"
     awk -v r="$run" -v s="$start" 'BEGIN { printf "%.3f\n", r - s }'
 }
 
