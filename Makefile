@@ -29,6 +29,9 @@
 # program whose source, or its lab's lib/, includes one of its headers.
 # common/ is linked into all.  A file labs/labN/NAME.py is NAME's Python
 # twin (make -s list-python-programs): nothing to build.
+# A program whose source, or its lab's lib/, includes common/http.h is an
+# I/O program (make -s list-io-programs; make labN starts the simulator
+# for its lab).  How the kit-wide checks run each program: labs/labN/runs.
 
 CC       ?= cc
 SAN      ?=
