@@ -38,7 +38,9 @@ wait_for() {
     while :; do
         status=0
         "$@" || status=$?
-        [ "$status" -eq 1 ] && [ $((turns -= 1)) -gt 0 ] || break
+        if [ "$status" -ne 1 ] || [ $((turns -= 1)) -le 0 ]; then
+            break
+        fi
         read -rt 0.01 -u "$tick" _ || true
     done
     exec {tick}>&-
