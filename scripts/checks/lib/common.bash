@@ -295,12 +295,17 @@ wait_started() {
 # when it has come, 1 not yet, 2 when PID is gone or a zombie nobody has
 # waited for yet.  The signal mask seen goes in STARTED_MASK.
 is_started() {
-    local key value mask="" ignored=0 state=""
+    local text="" key value mask="" ignored=0 state=""
+    # read whole, in one go: read line by line, bash seeks back after
+    # each line and the kernel writes the file anew, its lines shifted
+    # when a number in it has grown meanwhile (a starting program's
+    # memory): a line can be lost
+    { IFS= read -r -d '' text <"/proc/$1/status"; } 2>/dev/null || true
     while read -r key value; do
         [ "$key" != SigCgt: ] || mask="$value"
         [ "$key" != SigIgn: ] || ignored="$value"
         [ "$key" != State: ] || state="$value"
-    done 2>/dev/null <"/proc/$1/status" || true
+    done <<<"$text"
     STARTED_MASK="$mask"
     if [ -z "$mask" ] || [ "${state:0:1}" = Z ]; then
         return 2
