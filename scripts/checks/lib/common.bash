@@ -296,10 +296,10 @@ wait_started() {
 # waited for yet.  The signal mask seen goes in STARTED_MASK.
 is_started() {
     local text="" key value mask="" ignored=0 state=""
-    # read whole, in one go: read line by line, bash seeks back after
-    # each line and the kernel writes the file anew, its lines shifted
-    # when a number in it has grown meanwhile (a starting program's
-    # memory): a line can be lost
+    # in one read (a builtin's: no fork a turn), never line by line: the
+    # kernel makes the file anew at each of bash's small reads, and a
+    # program gone from "R (running)" to "S (sleeping)" between two
+    # shifted every line after State: SigCgt went unfound in a live one
     { IFS= read -r -d '' text <"/proc/$1/status"; } 2>/dev/null || true
     while read -r key value; do
         [ "$key" != SigCgt: ] || mask="$value"
