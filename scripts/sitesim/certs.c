@@ -391,6 +391,14 @@ SSL_CTX *certs_server_context(const char *dir)
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
                           SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                           SSL_MODE_RELEASE_BUFFERS);
+    /* A client that closes its socket without close_notify (Python's
+     * ssl, most HTTP libraries) has taken its responses: its FIN reads
+     * as a plain end (SSL_ERROR_ZERO_RETURN), not as an error with a
+     * stale errno that could pass for a reset (a download taken in
+     * full then counted as "cut") */
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
     if (SSL_CTX_use_certificate_chain_file(ctx, cert_path) != 1) {
         tls_problem("cannot load", cert_path);
         goto out_free;

@@ -302,7 +302,10 @@ static void conn_close(struct conns *cs, struct conn *c)
 /* Turn the result of SSL_accept/SSL_read/SSL_write into a step. */
 static enum step tls_step(struct conn *c, int ret)
 {
-    switch (SSL_get_error(c->ssl, ret)) {
+    int err = errno;    /* what the socket said, before anything else runs */
+    int kind = SSL_get_error(c->ssl, ret);
+
+    switch (kind) {
     case SSL_ERROR_WANT_READ:
         c->wait_events = EPOLLIN;
         return STEP_AGAIN;
@@ -312,7 +315,9 @@ static enum step tls_step(struct conn *c, int ret)
     case SSL_ERROR_ZERO_RETURN:     /* the client sent close_notify */
         return STEP_EOF;
     default:                        /* e.g. it does not trust our CA */
-        if (reset_errno(errno))
+        /* errno speaks of the socket only in SSL_ERROR_SYSCALL; in the
+         * other kinds it is left from some earlier call */
+        if (kind == SSL_ERROR_SYSCALL && reset_errno(err))
             c->peer_reset = true;
         c->tls_failed = true;
         ERR_clear_error();
