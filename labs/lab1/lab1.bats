@@ -101,6 +101,7 @@ takes_turns_on_several_cpus() {
     return 1
 }
 
+# graded: 2 retry task:lab1.threads
 @test "models: threads take turns and run at once on more than one CPU" {
     need_cores 2
     takes_turns_on_several_cpus threads 3 10
@@ -109,6 +110,7 @@ takes_turns_on_several_cpus() {
 # Task lab1.threads (labs/lab1/models.c, run_threads): one thread per
 # train.  Evidence: the threads /proc counts while models runs (it cannot
 # print them).
+# graded: 3 task:lab1.threads
 @test "models: --only threads runs one thread per train" {
     kit_threads models --only threads -q --trains 3 --steps 10
     assert_success
@@ -118,6 +120,7 @@ takes_turns_on_several_cpus() {
         fail "task lab1.threads: /proc showed $THREADS_MOST threads at most while models ran 3 trains, not 4 (main + one per train): does run_threads() start each train with pthread_create()?"
 }
 
+# graded: 2
 @test "models: the tasks take turns in the same order in every run" {
     run kit models --only tasks -q
     assert_success
@@ -134,6 +137,7 @@ takes_turns_on_several_cpus() {
     assert_equal "$(order_of tasks)" "A1 B1 C1 D1 A2 B2 C2 D2 A3 B3 C3 D3"
 }
 
+# graded: 2
 @test "models: the tasks never use more than one CPU at a time" {
     run kit models --only tasks -q --trains 4
     assert_success
@@ -148,6 +152,7 @@ takes_turns_on_several_cpus() {
     }
 }
 
+# graded: 2
 @test "models: a global each child process sets is unchanged in the parent" {
     run kit models --only processes -q
     assert_success
@@ -155,6 +160,7 @@ takes_turns_on_several_cpus() {
     each_train_in_order "$(order_of processes)" 3 5
 }
 
+# graded: 1
 @test "models: threads and tasks share the global the trains change" {
     run kit models --only threads -q
     assert_success
@@ -166,11 +172,13 @@ takes_turns_on_several_cpus() {
     assert_line --regexp '^tasks: global before=0 after=3 '
 }
 
+# graded: 2 retry
 @test "models: processes take turns on several CPUs and report every step" {
     need_cores 2
     takes_turns_on_several_cpus processes 4 6
 }
 
+# graded: 1
 @test "models: the table shows each model, its switching and who decides" {
     run kit models
     assert_success
@@ -186,6 +194,7 @@ takes_turns_on_several_cpus() {
     assert_regex "${lines[-1]}" '^Execution time: [0-9]+\.[0-9]{2}s$'
 }
 
+# graded: 1
 @test "models: -q prints only the summary lines" {
     run kit models -q --steps 2 --work-ms 2
     assert_success
@@ -195,6 +204,7 @@ takes_turns_on_several_cpus() {
     assert_regex "${lines[-1]}" '^Execution time: '
 }
 
+# graded: 1
 @test "models: --trace writes one row per step of every model" {
     local trace="$BATS_TEST_TMPDIR/trace.csv"
     run kit models -q --steps 4 --work-ms 2 --trace "$trace"
@@ -209,6 +219,7 @@ takes_turns_on_several_cpus() {
     assert_equal "$(grep -c '^[0-9]*,1,[a-z]*:B step ' "$trace")" 12
 }
 
+# graded: 1
 @test "models: bad usage is one line on stderr, exit 2, and nothing run" {
     local args
     for args in "--steps 0" "--steps abc" "--trains 27" "--work-ms 0" \
@@ -225,6 +236,7 @@ takes_turns_on_several_cpus() {
         "models: --only must be one of threads, tasks, processes: 'fibers'"
 }
 
+# graded: 1
 @test "models: -h lists every option with its default and exits 0" {
     run kit models -h
     assert_success

@@ -7,10 +7,12 @@ load ../../scripts/checks/lib/lab
 # new connection cost something, as on a real network
 sim_for_file --latency 10 --jitter 0 --conn-delay 50
 
+# graded: 2
 @test "io_sync: every download of the default list succeeds with the right byte counts" {
     assert_default_downloads io_sync
 }
 
+# graded: 1
 @test "io_sync: --quiet prints only the summary and the timer line" {
     run --separate-stderr kit io_sync -q --repeat 5
     assert_success
@@ -18,6 +20,7 @@ sim_for_file --latency 10 --jitter 0 --conn-delay 50
     assert_line --index 0 "Downloaded 10 of 10 sites, $((5 * JYTHON_BYTES + 5 * DICE_BYTES)) bytes"
 }
 
+# graded: 1
 @test "io_sync: --help lists every option and exits 0" {
     run kit io_sync --help
     assert_success
@@ -26,19 +29,23 @@ sim_for_file --latency 10 --jitter 0 --conn-delay 50
     done
 }
 
+# graded: 1
 @test "io_sync: bad usage prints one line and exits 2" {
     assert_common_usage_errors io_sync
     assert_usage_error io_sync --timeout -1
 }
 
+# graded: 2
 @test "io_sync: a failing site is reported and counted, the rest complete" {
     assert_failed_site_counted io_sync
 }
 
+# graded: 1
 @test "io_sync: without the simulator, one line says how to start it" {
     assert_no_simulator_message io_sync
 }
 
+# graded: 2
 @test "io_sync: TLS is verified against the lab CA" {
     assert_lab_ca_required io_sync
 }
@@ -46,6 +53,7 @@ sim_for_file --latency 10 --jitter 0 --conn-delay 50
 # Task lab2.session (labs/lab2/io_sync.c, download_all_sites): one
 # handle made once and reused.  Evidence: the simulator's connection
 # counts for this run, which io_sync cannot print or reset.
+# graded: 2 task:lab2.session
 @test "io_sync: the session opens one connection per host" {
     local connections
     sim_reset
@@ -59,6 +67,7 @@ sim_for_file --latency 10 --jitter 0 --conn-delay 50
     assert_equal "$(sim_stat https_connections_total)" 1
 }
 
+# graded: 1
 @test "io_sync: --no-session opens one connection per download" {
     sim_reset
     run kit io_sync -q --repeat 10 --no-session
@@ -67,6 +76,7 @@ sim_for_file --latency 10 --jitter 0 --conn-delay 50
     assert_equal "$(sim_stat connections_total)" 20
 }
 
+# graded: 3 retry task:lab2.session
 # bats test_tags=serial
 @test "io_sync: --no-session is slower when connecting costs time" {
     local with_session
@@ -81,6 +91,7 @@ sim_for_file --latency 10 --jitter 0 --conn-delay 50
         fail "task lab2.session: with the session io_sync took ${with_session} s, without it $(kit_wall) s: does every download after a host's first reuse the open connection?"
 }
 
+# graded: 1
 @test "io_sync: redirects are followed" {
     file="$(sites_file redirect.txt "$(sim_url /redirect)")"
     run --separate-stderr kit io_sync --sites "$file"
@@ -88,6 +99,7 @@ sim_for_file --latency 10 --jitter 0 --conn-delay 50
     assert_line "Read $DICE_BYTES bytes from $(sim_url /redirect)"
 }
 
+# graded: 1
 @test "io_sync: --trace writes one row per download" {
     run kit io_sync -q --repeat 3 --trace "$BATS_TEST_TMPDIR/t.csv"
     assert_success

@@ -6,23 +6,28 @@ load ../../scripts/checks/lib/lab
 # 40 ms per request: waiting dominates, as on the real network
 sim_for_file --latency 40 --jitter 0 --conn-delay 20
 
+# graded: 2
 @test "io_threads: every download of the default list succeeds with the right byte counts" {
     assert_default_downloads io_threads
 }
 
+# graded: 1
 @test "io_threads: bad usage prints one line and exits 2" {
     assert_common_usage_errors io_threads
     assert_count_option_errors io_threads --workers
 }
 
+# graded: 2
 @test "io_threads: a failing site is reported and counted, the rest complete" {
     assert_failed_site_counted io_threads
 }
 
+# graded: 1
 @test "io_threads: without the simulator, one line says how to start it" {
     assert_no_simulator_message io_threads
 }
 
+# graded: 1
 @test "io_threads: TLS is verified against the lab CA" {
     assert_lab_ca_required io_threads
 }
@@ -67,6 +72,7 @@ faster_than_sync() {
 # Task lab3.pool (labs/lab3/io_threads.c, download_all_sites): the
 # threads.  Evidence: this check's own clock, the simulator's log of the
 # requests in flight, and the threads /proc counts while io_threads runs.
+# graded: 3 retry task:lab3.pool runs:io_sync,io_threads
 # bats test_tags=serial
 @test "io_threads: is at least 3x faster than io_sync at 40 ms latency" {
     # the ratio is near 5; a second sample only guards against a moment
@@ -83,6 +89,7 @@ assert_threads() {
         fail "task lab3.pool: io_threads $2: /proc showed $THREADS_MOST threads at most while it ran, not $1 (main + workers): does download_all_sites start one thread per worker, each running worker_main?"
 }
 
+# graded: 2 task:lab3.pool
 @test "io_threads: uses exactly --workers threads" {
     local trace="$BATS_TEST_TMPDIR/t.csv" peak
     # evidence: the threads the kernel ran, counted during a default run
@@ -106,6 +113,7 @@ assert_threads() {
 
 # Task lab3.session (get_session_for_thread): one handle per thread, kept
 # under the key.  Evidence: the simulator's connection count.
+# graded: 3 task:lab3.session
 @test "io_threads: each thread keeps one session (one connection per host per thread)" {
     local connections
     sim_reset
@@ -118,6 +126,7 @@ assert_threads() {
         fail "task lab3.session: the simulator saw $connections connections for 50 downloads by 5 threads from 2 hosts (10 at most): does each thread keep its handle under session_key and reuse it?"
 }
 
+# graded: 1
 @test "io_threads: --no-session opens one connection per download" {
     sim_reset
     run kit io_threads -q --repeat 10 --no-session
@@ -125,6 +134,7 @@ assert_threads() {
     assert_equal "$(sim_stat connections_total)" 20
 }
 
+# graded: 2
 @test "io_threads under ThreadSanitizer: the worker threads share no data unlocked" {
     # a curl handle shared by all threads without a lock is a data race
     tsan_build io_threads

@@ -7,15 +7,18 @@ load ../../scripts/checks/lib/lab
 # the same time, so "about one latency" can be checked
 sim_for_file --latency 100 --jitter 0 --conn-delay 20
 
+# graded: 2
 @test "io_async: every download of the default list succeeds with the right byte counts" {
     assert_default_downloads io_async
 }
 
+# graded: 1
 @test "io_async: bad usage prints one line and exits 2" {
     assert_common_usage_errors io_async
     assert_count_option_errors io_async --max-conns
 }
 
+# graded: 1
 @test "io_async: a --max-conns the open-file limit cannot hold is cut down, said once" {
     # a hard limit of 200 descriptors: one per connection, beside the
     # program's own (its epoll set, timerfd, libcurl's socketpair, ...)
@@ -38,6 +41,7 @@ sim_for_file --latency 100 --jitter 0 --conn-delay 20
     assert_fitted io_async --max-conns 100 20
 }
 
+# graded: 1
 @test "io_async: with ulimit -n 40, --max-conns 1 works and the default is cut down" {
     run --separate-stderr kit_limited 60 bash -c \
         'ulimit -n 40 && exec "$0" -q --repeat 2 --max-conns 1' \
@@ -54,6 +58,7 @@ sim_for_file --latency 100 --jitter 0 --conn-delay 20
         fail "$stderr"
 }
 
+# graded: 2
 # bats test_tags=serial
 @test "io_async: SIGINT stops it within a second: finished rows, cancelled rows, summary, exit 130" {
     local trace="$BATS_TEST_TMPDIR/t.csv"
@@ -74,6 +79,7 @@ sim_for_file --latency 100 --jitter 0 --conn-delay 20
         fail "$stderr"
 }
 
+# graded: 1
 # bats test_tags=serial
 @test "io_async: SIGTERM is the same contract, exit 143" {
     # 40 downloads one after another at 100 ms: about 4 s, so the signal
@@ -84,18 +90,22 @@ sim_for_file --latency 100 --jitter 0 --conn-delay 20
     assert_line --regexp '^Downloaded [0-9]+ of 40 sites, [0-9]+ bytes$'
 }
 
+# graded: 2
 @test "io_async: a failing site is reported and counted, the rest complete" {
     assert_failed_site_counted io_async
 }
 
+# graded: 1
 @test "io_async: without the simulator, one line says how to start it" {
     assert_no_simulator_message io_async
 }
 
+# graded: 1
 @test "io_async: TLS is verified against the lab CA" {
     assert_lab_ca_required io_async
 }
 
+# graded: 3 retry
 # bats test_tags=serial
 @test "io_async: 1,000 downloads at 100 ms latency are all in flight at once" {
     [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge 1064 ] ||
@@ -119,6 +129,7 @@ sim_for_file --latency 100 --jitter 0 --conn-delay 20
     ratio_at_least 10 "$(kit_wall)" 1
 }
 
+# graded: 2
 @test "io_async: runs every download on one thread" {
     # evidence: the threads the kernel ran, counted while it ran -- a
     # default run (100 connections at once) and one connection at a time
@@ -141,6 +152,7 @@ sim_for_file --latency 100 --jitter 0 --conn-delay 20
     done
 }
 
+# graded: 2
 @test "io_async: --max-conns 10 never has more than 10 connections open" {
     sim_reset
     run kit io_async -q --repeat 25 --max-conns 10
@@ -153,6 +165,7 @@ sim_for_file --latency 100 --jitter 0 --conn-delay 20
     ratio_at_least 2.5 "$(kit_wall)" 1
 }
 
+# graded: 2
 @test "io_async: a site slower than --timeout fails alone, the others finish" {
     local file
     file="$(sites_file slow.txt "$(sim_url /jython https)" \
@@ -167,6 +180,7 @@ sim_for_file --latency 100 --jitter 0 --conn-delay 20
     ratio_at_least 2 "$(kit_wall)" 1
 }
 
+# graded: 2
 @test "io_async: the session reuses connections, --no-session opens one per download" {
     sim_reset
     run kit io_async -q --repeat 250
@@ -182,6 +196,7 @@ sim_for_file --latency 100 --jitter 0 --conn-delay 20
     assert_equal "$(sim_stat connections_total)" 20
 }
 
+# graded: 1
 @test "io_async: --trace has one row per download, all in flight at once" {
     local trace="$BATS_TEST_TMPDIR/t.csv"
     run kit io_async -q --trace "$trace"
@@ -203,6 +218,7 @@ sim_for_file --latency 100 --jitter 0 --conn-delay 20
 # until it comes.
 # Evidence: the thread's state in /proc while it runs (asleep in epoll,
 # or running), and the simulator's in-flight peak.
+# graded: 3 task:lab4.callbacks
 @test "io_async: waits in the loop, not in a busy poll: asleep while downloads are in flight" {
     local urls=() i file peak
     for i in $(seq 40); do

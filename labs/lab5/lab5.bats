@@ -70,10 +70,12 @@ count() {
 
 # ====== The I/O contract, as for labs 2-3 ======
 
+# graded: 2
 @test "io_fork: every download of the default list succeeds with the right byte counts" {
     assert_default_downloads io_fork
 }
 
+# graded: 1
 @test "io_fork: --quiet prints only the summary and the timer line" {
     run --separate-stderr kit io_fork -q --repeat 5 --workers 2
     assert_success
@@ -82,6 +84,7 @@ count() {
         "Downloaded 10 of 10 sites, $((5 * JYTHON_BYTES + 5 * DICE_BYTES)) bytes"
 }
 
+# graded: 1
 @test "io_fork: --help lists every option and exits 0" {
     run kit io_fork --help
     assert_success
@@ -91,6 +94,7 @@ count() {
     done
 }
 
+# graded: 1
 @test "io_fork: bad usage prints one line and exits 2" {
     assert_common_usage_errors io_fork
     assert_count_option_errors io_fork --workers
@@ -98,20 +102,24 @@ count() {
     assert_usage_error io_fork --timeout -1
 }
 
+# graded: 1
 @test "io_fork: a failing site is reported and counted, the rest complete" {
     assert_failed_site_counted io_fork --workers 2
 }
 
+# graded: 1
 @test "io_fork: without the simulator, one line says how to start it" {
     assert_no_simulator_message io_fork
 }
 
+# graded: 1
 @test "io_fork: TLS is verified against the lab CA" {
     assert_lab_ca_required io_fork
 }
 
 # ====== Processes ======
 
+# graded: 2
 @test "io_fork: the ForkProcess-K names seen are exactly 1..--workers" {
     run --separate-stderr kit io_fork --repeat 10 --workers 3
     assert_success
@@ -125,6 +133,7 @@ count() {
     assert_equal "$(count '^ForkProcess-' "$output")" 4
 }
 
+# graded: 1
 @test "io_fork: --trace writes one row per download, worker column = K" {
     local trace="$BATS_TEST_TMPDIR/t.csv"
     run kit io_fork -q --repeat 5 --workers 4 --trace "$trace"
@@ -143,6 +152,7 @@ count() {
     assert_success
 }
 
+# graded: 2
 @test "io_fork: runs --workers child processes and leaves none behind" {
     start_io_fork -q --workers 4 --sites "$(slow_sites 8 300)"
     wait_for_workers 4
@@ -152,6 +162,7 @@ count() {
     assert_gone "${WORKER_PIDS[@]}"
 }
 
+# graded: 3 task:lab5.initializer
 @test "io_fork: each worker process keeps one session (one connection per host per worker)" {
     sim_reset
     run kit io_fork -q --repeat 10 --workers 3
@@ -162,6 +173,7 @@ count() {
         fail "task lab5.initializer: the simulator saw $(sim_stat connections_total) connections for 20 downloads by 3 workers from 2 hosts (6 at most): does worker_initializer() make the worker's session, once, after the fork?"
 }
 
+# graded: 1
 @test "io_fork: --no-session opens one connection per download" {
     sim_reset
     run kit io_fork -q --repeat 10 --workers 3 --no-session
@@ -169,6 +181,7 @@ count() {
     assert_equal "$(sim_stat connections_total)" 20
 }
 
+# graded: 2 retry
 @test "io_fork: work is handed out as workers free up (a slow site holds up only its worker)" {
     local urls=("$(sim_url /delay/1500)") i file
     for i in $(seq 20); do
@@ -188,6 +201,7 @@ count() {
         fail "$slow_worker did $its_downloads downloads"
 }
 
+# graded: 3 retry runs:io_sync,io_fork
 # bats test_tags=serial
 @test "io_fork: with 4 workers is at least 2x faster than io_sync on slow sites" {
     local file sync_seconds
@@ -205,6 +219,7 @@ count() {
 
 # ====== Signals and dying workers ======
 
+# graded: 1
 # bats test_tags=serial
 @test "io_fork: SIGINT mid-run is passed on to the workers, all reaped, exit 130" {
     # 10 s downloads: only a signal passed on to the workers ends them soon
@@ -221,6 +236,7 @@ count() {
     assert_gone "${WORKER_PIDS[@]}"
 }
 
+# graded: 1
 # bats test_tags=serial
 @test "io_fork: SIGTERM mid-run is passed on to the workers, all reaped, exit 143" {
     start_io_fork -q --workers 3 --sites "$(slow_sites 6 10000)"
@@ -237,6 +253,7 @@ count() {
     assert_gone "${WORKER_PIDS[@]}"
 }
 
+# graded: 2 task:lab5.reap
 @test "io_fork: a worker killed mid-run is reaped, its download reported lost, the rest finish" {
     start_io_fork --workers 2 --sites "$(slow_sites 30 100)"
     wait_for_workers 2
@@ -261,6 +278,7 @@ count() {
     assert_gone "${WORKER_PIDS[@]}"
 }
 
+# graded: 2 task:lab5.reap
 @test "io_fork: when every worker dies, every download not done is reported" {
     start_io_fork -q --workers 2 --sites "$(slow_sites 20 200)"
     wait_for_workers 2

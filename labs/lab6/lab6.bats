@@ -35,6 +35,7 @@ assert_results() {
 
 # ---- results: exact and identical in all four programs ----------------
 
+# graded: 2
 @test "all four programs: fib(35) x 20 gives 9227465 twenty times" {
     local expected="results=[9227465$(printf ', 9227465%.0s' {1..19})]"
     assert_equal "$(cat "$EXPECTED/fib-35.txt")" "$expected"
@@ -61,6 +62,7 @@ squares_below() {
     fi
 }
 
+# graded: 1
 @test "all four programs: squares gives the exact 128-bit sums, as Python" {
     # sum of i*i for i < m is (m-1)m(2m-1)/6, computed exactly here
     assert_equal "$(squares_below 10000)" 333283335000
@@ -74,16 +76,19 @@ squares_below() {
     assert_results "$expected" --work squares
 }
 
+# graded: 1
 @test "all four programs: math gives the same doubles as Python's loop" {
     assert_results "$(cat "$EXPECTED/math-200000.txt")" --work math \
         --n 200000
 }
 
+# graded: 1
 @test "all four programs: math matches Python over 1000 jobs" {
     assert_results "$(cat "$EXPECTED/math-1000-jobs1000.txt")" \
         --work math --n 1000 --jobs 1000
 }
 
+# graded: 1 runs:cpu_threads
 @test "cpu_threads --gil: the same results under the lock" {
     run kit cpu_threads -q --gil --work squares
     assert_success
@@ -95,6 +100,7 @@ squares_below() {
         "$(cat "$EXPECTED/math-200000.txt")"
 }
 
+# graded: 1
 @test "all four programs: one line per job, every job exactly once" {
     local program pattern='s/^job \([0-9]*\): fib(25) = 75025 (.*)$/\1/p'
     for program in "${PROGRAMS[@]}"; do
@@ -107,6 +113,7 @@ squares_below() {
 
 # ---- usage errors ------------------------------------------------------
 
+# graded: 1
 @test "all four programs: bad usage prints one line and exits 2" {
     local program
     for program in "${PROGRAMS[@]}"; do
@@ -160,6 +167,7 @@ work_scales() {
     costs_at_least 2.5 'cpu_sync --n 36 --jobs 1' 'cpu_sync --n 36 --jobs 4'
 }
 
+# graded: 1 retry runs:cpu_sync
 @test "cpu_sync: 4 jobs take about 4 times as long as 1 (nothing folded away)" {
     work_scales || work_scales
 }
@@ -275,11 +283,13 @@ keeps_two_cores_busy() {
         fail "task $2: $1 --workers 2 never kept 2 cores busy at once: $3"
 }
 
+# graded: 3 retry task:lab6.threads runs:cpu_threads
 @test "cpu_threads: its threads compute at once on 2 cores, none waits for a lock (no GIL in C)" {
     keeps_two_cores_busy cpu_threads lab6.threads \
         "does run_all_jobs() start --workers threads, each taking jobs?"
 }
 
+# graded: 3 retry task:lab6.processes runs:cpu_fork
 @test "cpu_fork: its worker processes compute at once on 2 cores" {
     keeps_two_cores_busy cpu_fork lab6.processes \
         "does start_workers() fork --workers workers?"
@@ -294,6 +304,7 @@ one_at_a_time() {
     ratio_at_least 1.25 "$CPUS" 1
 }
 
+# graded: 3 retry runs:cpu_threads
 @test "cpu_threads --gil: only one thread computes at a time, as Python's threads" {
     need_cores 2
     need_schedstat
@@ -306,12 +317,14 @@ async_not_faster() {
     costs_at_least 0.9 'cpu_sync --n 34' 'cpu_async --n 34'
 }
 
+# graded: 2 retry runs:cpu_async,cpu_sync
 @test "cpu_async: not faster than cpu_sync (one thread, plus the cost of yielding)" {
     async_not_faster || async_not_faster
 }
 
 # ---- how each model runs the jobs ----------------------------------------
 
+# graded: 2 runs:cpu_threads
 @test "cpu_threads --gil: the lock changes hands in the middle of jobs" {
     # 20 jobs: dropping the GIL only between jobs would hand it over
     # about 20 times; a 1 ms switch interval forces many more hand-overs
@@ -323,6 +336,7 @@ async_not_faster() {
     [ "$switches" -ge 40 ] || fail "only $switches hand-overs"
 }
 
+# graded: 2 runs:cpu_async
 @test "cpu_async: tasks interleave -- every job starts before any ends" {
     local trace="$BATS_TEST_TMPDIR/async.csv"
     run kit cpu_async -q --n 27 --jobs 5 --trace "$trace"
@@ -335,6 +349,7 @@ async_not_faster() {
     assert_success
 }
 
+# graded: 2 runs:cpu_async
 @test "cpu_async: a task that never yields runs to the end before the next starts" {
     local trace="$BATS_TEST_TMPDIR/async.csv"
     run kit cpu_async -q --n 27 --jobs 5 --yield-every 1000000000000 \
@@ -348,6 +363,7 @@ async_not_faster() {
     assert_success
 }
 
+# graded: 2 runs:cpu_async
 @test "cpu_async: a 10000-step job yielding every 1000 steps yields 9 times" {
     run kit cpu_async -q --work squares --n 10000 --jobs 1 \
         --yield-every 1000
@@ -356,6 +372,7 @@ async_not_faster() {
     assert_line "results=[333283335000]"
 }
 
+# graded: 2 runs:cpu_fork,cpu_threads
 @test "cpu_threads and cpu_fork: jobs spread over exactly --workers workers" {
     local trace="$BATS_TEST_TMPDIR/pool.csv"
     # threads are numbered 0..N-1, processes 1..N (as ForkProcess-K)
@@ -371,6 +388,7 @@ async_not_faster() {
     assert_output "$(seq 0 11 | paste -sd' ')"
 }
 
+# graded: 1 task:lab6.processes runs:cpu_fork
 @test "cpu_fork: SIGTERM to the parent stops and reaps every worker" {
     local parent workers status=0
     # fib(45) x 20 would run for minutes: only the signal can end it

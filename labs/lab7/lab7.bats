@@ -14,6 +14,7 @@ lost_of() {
     sed -n 's/^counter=[0-9]* expected=[0-9]* lost=\([0-9-]*\)$/\1/p' <<<"$1"
 }
 
+# graded: 1
 @test "race_condition: prints counter=, expected= and lost= that add up, then the timer" {
     run --separate-stderr kit race_condition --threads 3 --increments 1000 \
         --lock atomic
@@ -31,6 +32,7 @@ lost_of() {
     assert_equal "$((counter + lost))" 3000
 }
 
+# graded: 3 retry
 @test "race_condition: --lock none loses updates in at least 18 of 20 runs (graded)" {
     need_cores 2
     local run_number lost lossy=0
@@ -93,14 +95,17 @@ exact_in_20_runs() {
     done
 }
 
+# graded: 3 task:lab7.mutex
 @test "race_condition: --lock mutex is exact in 20 runs out of 20 (graded)" {
     exact_in_20_runs mutex
 }
 
+# graded: 3 task:lab7.atomic
 @test "race_condition: --lock atomic is exact in 20 runs out of 20 (graded)" {
     exact_in_20_runs atomic
 }
 
+# graded: 1
 @test "race_condition: --trace writes one row per thread" {
     local trace="$BATS_TEST_TMPDIR/race.csv"
     run --separate-stderr kit race_condition --threads 3 --increments 1000 \
@@ -112,6 +117,7 @@ exact_in_20_runs() {
     assert_line --index 3 --regexp '^2,2,add 1000 lock=mutex,[0-9]+,[0-9]+,ok$'
 }
 
+# graded: 1
 @test "race_condition: --help lists every option and exits 0" {
     run kit race_condition --help
     assert_success
@@ -120,6 +126,7 @@ exact_in_20_runs() {
     done
 }
 
+# graded: 1
 @test "race_condition: bad usage prints one line and exits 2" {
     assert_usage_error race_condition --lock bogus
     [[ "$stderr" == "race_condition: --lock must be one of none, mutex, atomic"*": 'bogus'" ]] ||
@@ -151,6 +158,7 @@ exact_or_skip() {
 # Task lab7.spin (add_with_spinlock): a lock that spins.  Evidence: the
 # count in 20 runs of the grader's choosing, and the kernel's count of
 # the times its threads went to sleep (GNU time's %w).
+# graded: 5 task:lab7.spin
 @test "race_condition: --lock spin is exact in 20 runs out of 20, and waits by spinning, never asleep in the kernel (graded)" {
     local run_number switches="$BATS_TEST_TMPDIR/switches" sleeps
     # 2 threads, each holding the lock across a long window: the one that
@@ -179,6 +187,7 @@ exact_or_skip() {
     exact_or_skip per-thread
 }
 
+# graded: 2
 @test "race_condition under ThreadSanitizer: --lock none is reported as a data race (graded)" {
     tsan_build race_condition
     run --separate-stderr tsan_run race_condition --lock none \
@@ -207,10 +216,12 @@ tsan_clean() {
 
 # Task lab7.mutex (add_with_mutex) and lab7.atomic (add_atomically).
 # Evidence: the grader's own ThreadSanitizer build.
+# graded: 2 task:lab7.mutex
 @test "race_condition under ThreadSanitizer: --lock mutex is clean (graded)" {
     tsan_clean mutex lab7.mutex
 }
 
+# graded: 2
 @test "race_condition under ThreadSanitizer: --lock atomic is clean (graded)" {
     tsan_clean atomic lab7.atomic
 }
@@ -230,6 +241,7 @@ explore_counts() {
     assert_line "lost an update: $LOSING of $SCHEDULES"
 }
 
+# graded: 2
 @test "race_condition --schedule: prints each step as it happens, then the count (graded)" {
     run --separate-stderr kit race_condition --threads 2 --increments 1 \
         --schedule ABABAB
@@ -253,6 +265,7 @@ explore_counts() {
     assert_line "counter=2 expected=2 lost=0"
 }
 
+# graded: 3
 @test "race_condition --explore: the counts of the small cases are the multinomial coefficients (graded)" {
     local case threads increments expected
     for case in "2 1" "3 1" "2 2"; do
@@ -281,6 +294,7 @@ explore_counts() {
     assert_equal "$LOSING" 0
 }
 
+# graded: 3
 @test "race_condition --explore: every schedule it calls losing loses when replayed, and no other (graded)" {
     local trace="$BATS_TEST_TMPDIR/explore.csv" row schedule counter verdict
     local replayed=0 case threads increments every
@@ -312,6 +326,7 @@ explore_counts() {
     [ "$replayed" -ge 50 ]
 }
 
+# graded: 1
 @test "race_condition --explore: prints the shortest losing schedule, and it loses when replayed" {
     run --separate-stderr kit race_condition --threads 2 --increments 1 \
         --explore
@@ -324,6 +339,7 @@ explore_counts() {
     assert_line "counter=1 expected=2 lost=1"
 }
 
+# graded: 3 task:lab7.mutex
 @test "race_condition --explore --lock mutex: no schedule loses an update, proved by exhaustion (graded)" {
     local case threads increments orders
     for case in "2 1" "3 1" "2 2"; do
@@ -345,6 +361,7 @@ explore_counts() {
     plain_exact mutex "no schedule of --explore lost an update"
 }
 
+# graded: 1
 @test "race_condition --explore: as tasks with no await inside an addition, far fewer schedules and none lose" {
     run --separate-stderr kit race_condition --threads 2 --increments 2 \
         --explore
@@ -394,6 +411,7 @@ explore_counts() {
         fail "not the one interrupt line: $stderr"
 }
 
+# graded: 2 task:lab7.mutex
 @test "race_condition --schedule: a thread blocked on the lock cannot move, and the run says so (graded)" {
     run --separate-stderr kit race_condition --threads 2 --increments 1 \
         --lock mutex --schedule ABAAAABBBB
@@ -410,6 +428,7 @@ explore_counts() {
     assert_line "counter=2 expected=2 lost=0"
 }
 
+# graded: 1
 @test "race_condition --schedule and --explore: bad schedules and oversized cases are usage errors" {
     local args
     for args in "ABAB" "ABABABA" "AAAABB" "ABCABC" "AB-ABA" "abbaab"; do
@@ -427,6 +446,7 @@ explore_counts() {
         fail "unexpected message: $stderr"
 }
 
+# graded: 1
 @test "race_condition under ThreadSanitizer: --schedule and --explore are clean (the turnstile orders every step)" {
     tsan_build race_condition
     run --separate-stderr tsan_run race_condition --threads 2 \
@@ -442,6 +462,7 @@ explore_counts() {
 
 # Task lab7.answers (labs/lab7/answers.txt).  The schedule is replayed on
 # the grader's own build of race_condition, never the student's.
+# graded: 3 task:lab7.answers
 @test "race_condition: labs/lab7/answers.txt holds a losing schedule found by hand and the predicted count for 2 threads x 3 increments (graded)" {
     local losing count
     # graded: the grader's copy, read as the student's user

@@ -55,6 +55,7 @@ broken_sums() {
     echo "the sum was wrong in $BROKEN of $runs runs"
 }
 
+# graded: 1 task:lab8.transfer
 @test "bank: prints seed=, initial=, one dot per transfer, final=, sum= and the timer" {
     run --separate-stderr kit bank --seed 7 --transfers 6 --mode threads \
         --lock mutex
@@ -68,10 +69,12 @@ broken_sums() {
     assert_line --index 5 --regexp '^Execution time: [0-9]+\.[0-9]{2}s$'
 }
 
+# graded: 2
 @test "bank: sync mode ends with the stored final= for every seed in expected/lab8 (graded)" {
     assert_golden --mode sync
 }
 
+# graded: 3 task:lab8.transfer
 @test "bank: threads --lock mutex ends with the stored final= for every seed (graded)" {
     assert_golden --mode threads --lock mutex
     # evidence that the lock kept the transfers apart (the right final=
@@ -85,10 +88,12 @@ broken_sums() {
     assert_success
 }
 
+# graded: 3
 @test "bank: async --lock mutex ends with the stored final= for every seed (graded)" {
     assert_golden --mode async --lock mutex
 }
 
+# graded: 1 task:lab8.transfer
 @test "bank: a run without --seed prints its seed, and --seed replays it" {
     run --separate-stderr kit bank -q --mode threads --lock mutex
     assert_success
@@ -104,6 +109,7 @@ broken_sums() {
     assert_line "$final"
 }
 
+# graded: 1
 @test "bank: --banks and --transfers change the shape, and sync keeps the sum" {
     run --separate-stderr kit bank --banks 3 --transfers 4 --seed 5
     assert_success
@@ -112,16 +118,19 @@ broken_sums() {
     assert_line "sum=3000"
 }
 
+# graded: 2 retry
 @test "bank: unlocked threads break the sum in at least 8 of 10 runs (graded)" {
     broken_sums 10 --mode threads --lock none
     [ "$BROKEN" -ge 8 ]
 }
 
+# graded: 2 retry
 @test "bank: unlocked async tasks break the sum in at least 8 of 10 runs (graded)" {
     broken_sums 10 --mode async --lock none
     [ "$BROKEN" -ge 8 ]
 }
 
+# graded: 2 retry
 # bats test_tags=serial
 @test "bank: threads with the lock are still at least 3x faster than sync (graded)" {
     run --separate-stderr kit bank -q --seed 1 --mode sync
@@ -136,6 +145,7 @@ broken_sums() {
     ratio_at_least "$sync_seconds" "$threads_seconds" 3
 }
 
+# graded: 1
 @test "bank: --trace writes one row per transfer" {
     local trace="$BATS_TEST_TMPDIR/bank.csv"
     run --separate-stderr kit bank -q --seed 3 --transfers 4 \
@@ -147,6 +157,7 @@ broken_sums() {
     assert_line --index 4 --regexp '^3,3,bank_[1-5]->bank_[1-5] [0-9]+,[0-9]+,[0-9]+,ok$'
 }
 
+# graded: 1
 @test "bank: --help lists every option and exits 0" {
     run kit bank --help
     assert_success
@@ -155,6 +166,7 @@ broken_sums() {
     done
 }
 
+# graded: 1
 @test "bank: bad usage prints one line and exits 2" {
     assert_usage_error bank --banks 1
     assert_equal "$stderr" "bank: --banks must be a whole number from 2 to 100: '1'"
@@ -166,6 +178,7 @@ broken_sums() {
     assert_usage_error bank extra-argument
 }
 
+# graded: 2
 @test "bank under ThreadSanitizer: unlocked threads are reported as a data race (graded)" {
     tsan_build bank
     run --separate-stderr tsan_run bank -q --seed 1 --transfers 10 \
@@ -177,6 +190,7 @@ broken_sums() {
         fail "the report does not name update_bank: $stderr"
 }
 
+# graded: 2 task:lab8.transfer
 @test "bank under ThreadSanitizer: the locked runs are clean (graded)" {
     tsan_build bank
     local mode final run_number
@@ -222,6 +236,7 @@ field_of() {
     sed -n "s/^$1\\([0-9]*\\).*/\\1/p" <<<"$output"
 }
 
+# graded: 3
 @test "bank --explore: 2 transfers over 3 banks, every interleaving counted and judged (graded)" {
     run --separate-stderr kit bank "${SMALL[@]}" --explore
     assert_success
@@ -239,6 +254,7 @@ field_of() {
     assert_line --regexp "^as tasks \\(--mode async, an await at every sleep\\): schedules: $(multinomial 6 6), broke the sum: [1-9][0-9]* of $(multinomial 6 6)\$"
 }
 
+# graded: 3
 @test "bank --explore: every schedule that breaks the sum breaks it when replayed, and no other (graded)" {
     local trace="$BATS_TEST_TMPDIR/explore.csv" row schedule sum verdict n=0
     run --separate-stderr kit bank "${SMALL[@]}" --explore --trace "$trace"
@@ -260,6 +276,7 @@ field_of() {
     assert_equal "$n" 70
 }
 
+# graded: 1
 @test "bank --schedule: prints each step as it happens and the balances it leaves" {
     run --separate-stderr kit bank "${SMALL[@]}" --schedule AAABBBBA
     assert_success
@@ -276,6 +293,7 @@ field_of() {
     assert_line "sum=3063"
 }
 
+# graded: 3 task:lab8.transfer
 @test "bank --explore --lock mutex: no schedule breaks the sum, proved by exhaustion (graded)" {
     run --separate-stderr kit bank "${SMALL[@]}" --explore --lock mutex
     assert_success
@@ -287,6 +305,7 @@ field_of() {
     assert_line --regexp '^as tasks \(--mode async, an await at every sleep\): schedules: [0-9]+, broke the sum: 0 of [0-9]+$'
 }
 
+# graded: 3
 @test "bank --explore --lock per-account --order transfer: finds the deadlock and does not hang (graded)" {
     KIT_TIMEOUT=30 run --separate-stderr kit bank "${SMALL[@]}" --explore \
         --lock per-account --order transfer
@@ -307,6 +326,7 @@ field_of() {
 
 # Task lab8.order (make_transfers): one lock order.  Evidence: the
 # turnstile runs every schedule and sees who waits for whom.
+# graded: 3 task:lab8.order
 @test "bank --explore --lock per-account --order global: no deadlock in any schedule (graded)" {
     KIT_TIMEOUT=30 run --separate-stderr kit bank "${SMALL[@]}" --explore \
         --lock per-account --order global
@@ -323,6 +343,7 @@ field_of() {
     assert_line --regexp '^broke the sum: 0 of [0-9]+$'
 }
 
+# graded: 2 task:lab8.order
 @test "bank --lock per-account: ends with the stored final= for every seed, in threads and async" {
     KIT_TIMEOUT=20 assert_golden --mode threads --lock per-account
     KIT_TIMEOUT=20 assert_golden --mode async --lock per-account
@@ -351,6 +372,7 @@ field_of() {
     assert_output 0
 }
 
+# graded: 1 task:lab8.transfer
 @test "bank --schedule: a transfer blocked on a lock cannot move, and the run says so" {
     run --separate-stderr kit bank "${SMALL[@]}" --lock mutex \
         --schedule ABAAAAABBBBB
@@ -361,6 +383,7 @@ field_of() {
         fail "unexpected message: $stderr"
 }
 
+# graded: 1
 @test "bank --schedule and --explore: bad schedules and oversized cases are usage errors" {
     local schedule
     for schedule in ABAB AAAAABBB ABC AAABBBBAA x; do
@@ -377,6 +400,7 @@ field_of() {
 
 # Task lab8.answers (labs/lab8/answers.txt).  The seed and the schedule
 # are replayed on the grader's own build of bank, never the student's.
+# graded: 3 task:lab8.answers
 @test "bank: labs/lab8/answers.txt names a seed whose 3 transfers deadlock in a cycle, and the schedule that does it (graded)" {
     local seed schedule
     # graded: the grader's copy, read as the student's user
@@ -398,6 +422,7 @@ field_of() {
     assert_line "sum=3000"
 }
 
+# graded: 1 task:lab8.order
 @test "bank under ThreadSanitizer: --explore sees the lock-order inversion of --order transfer, none in the global order" {
     tsan_build bank
     run --separate-stderr tsan_run bank "${SMALL[@]}" --explore \

@@ -50,6 +50,7 @@ trace_order() {
         paste -sd' '
 }
 
+# graded: 3
 @test "scrape_*: the twenty names, right and in input order, identical across the three (graded)" {
     local program
     for program in "${SCRAPERS[@]}"; do
@@ -68,12 +69,14 @@ trace_order() {
     done
 }
 
+# graded: 1 runs:scrape_async
 @test "scrape_async: all 118 pages carry the kit's element names" {
     run --separate-stderr kit scrape_async -q --pages 118
     assert_success
     assert_line "$(expected_results 118)"
 }
 
+# graded: 1 runs:scrape_sync
 @test "scrape_sync: pages start and end strictly one after another, in order" {
     run kit scrape_sync --pages 5
     assert_success
@@ -84,6 +87,7 @@ trace_order() {
     assert_equal "$(head -n 10 <<<"$output" | paste -sd' ') " "$expected"
 }
 
+# graded: 2 retry runs:scrape_async,scrape_threads
 @test "scrape_threads and scrape_async: the trace shows pages finishing out of input order (graded)" {
     local program trace="$BATS_TEST_TMPDIR/t.csv" inorder tries order
     inorder="$(seq 1 20 | paste -sd' ')"
@@ -104,6 +108,7 @@ trace_order() {
     done
 }
 
+# graded: 2
 @test "scrape_*: one failing page is exactly one error value at its index, the rest complete, exit 1 (graded)" {
     local program
     for program in "${SCRAPERS[@]}"; do
@@ -117,6 +122,7 @@ trace_order() {
     done
 }
 
+# graded: 2
 @test "scrape_*: a page that answers 204, 304 or an empty 200 is a failed page, said alike by all three, never the page before it (graded)" {
     local program how code session base
     for how in fail=204 fail=304 empty=1; do
@@ -142,6 +148,7 @@ trace_order() {
     done
 }
 
+# graded: 2
 @test "scrape_*: an <h1> with control bytes, quotes and 300 characters is printed escaped, cut visibly, and results= still parses (graded)" {
     local program start tail shown quoted control
     # the simulator's hostile heading (scripts/sitesim/http.c), escaped:
@@ -216,6 +223,7 @@ fail_fast_check() {
     assert_line --regexp "^Retrieved [0-9]+ of 20 pages, 1 failed, $cancelled cancelled$"
 }
 
+# graded: 3 runs:scrape_async
 @test "scrape_async --fail-fast: the failure cancels the rest mid-flight; no page request arrives after it (graded)" {
     # every page is on the wire at once; the failure drops the others
     fail_fast_check scrape_async
@@ -231,6 +239,7 @@ fail_fast_check() {
 # Task lab9.failfast (scrape_threads.c, download_page): the first failure
 # cancels the queued futures.  Evidence: the pages the simulator was
 # asked for.
+# graded: 3 task:lab9.failfast runs:scrape_threads
 @test "scrape_threads --fail-fast: queued pages are cancelled, none is started after the failure (graded)" {
     local trace="$BATS_TEST_TMPDIR/ff.csv" failed_end late requested ran
     sim_reset
@@ -256,6 +265,7 @@ fail_fast_check() {
     assert_equal "$requested" "$ran"
 }
 
+# graded: 2 task:lab9.failfast runs:scrape_threads
 @test "scrape_threads --fail-fast: a started page cannot be cancelled and keeps its result, a queued one is cancelled (graded)" {
     local trace="$BATS_TEST_TMPDIR/ff.csv" failed_end running page i
     # three workers: when page 3 fails, the two others are in the middle
@@ -286,6 +296,7 @@ fail_fast_check() {
 # Task lab9.gather (scrape_threads.c, future_result): main gathers the
 # pages in input order, asleep until each future settles.  Evidence: the
 # main thread's state in /proc while the pages are in flight.
+# graded: 3 task:lab9.gather runs:scrape_threads
 @test "scrape_threads: waits for its futures asleep, not polling (the main thread sleeps while pages are in flight)" {
     kit_running scrape_threads --pages 40 --workers 4 -q
     assert_success
@@ -296,6 +307,7 @@ fail_fast_check() {
         fail "task lab9.gather: /proc saw the main thread of scrape_threads running in $RUNNING_R of $RUNNING_SEEN looks while its pages waited on the network: does future_result() sleep on the future's condition variable (pthread_cond_wait) until a worker settles it?"
 }
 
+# graded: 3 retry
 # bats test_tags=serial
 @test "scrape_threads and scrape_async: at least 3x faster than scrape_sync (graded)" {
     local sync threads async
@@ -314,6 +326,7 @@ fail_fast_check() {
     ratio_at_least "$sync" "$async" 3
 }
 
+# graded: 1 runs:scrape_async,scrape_threads
 @test "scrape_threads and scrape_async: a session reuses connections, --no-session opens one per page" {
     local program
     for program in scrape_threads scrape_async; do
@@ -335,6 +348,7 @@ fail_fast_check() {
         fail "--max-conns 4 had $(sim_stat connections_peak) open at once"
 }
 
+# graded: 2
 @test "scrape_*: TSan finds no race in the threaded and async scrapers (graded)" {
     run timeout -k 5 600 make -C "$KIT" --no-print-directory -j2 \
         SAN=thread scrape_threads scrape_async
@@ -352,6 +366,7 @@ fail_fast_check() {
     done
 }
 
+# graded: 1
 @test "scrape_*: bad usage prints one line and exits 2" {
     local program
     for program in "${SCRAPERS[@]}"; do
@@ -373,6 +388,7 @@ fail_fast_check() {
     assert_usage_error scrape_async --max-conns 0
 }
 
+# graded: 1
 @test "scrape_*: -h lists every option with its default and exits 0" {
     local program option
     for program in "${SCRAPERS[@]}"; do
@@ -395,6 +411,7 @@ fail_fast_check() {
     assert_line --partial "--fail-fast"
 }
 
+# graded: 1
 @test "scrape_*: a server that refuses connections fails every page, said per page, exit 1" {
     local program port
     port="$(free_port)"
@@ -408,6 +425,7 @@ fail_fast_check() {
     done
 }
 
+# graded: 1 runs:scrape_async
 @test "scrape_async: with ulimit -n 40 the connections are cut down, said once, and every page still comes" {
     # under the limits (and, graded, as the student's user) of every run
     run --separate-stderr kit_limited 60 bash -c \
@@ -433,6 +451,7 @@ fail_fast_check() {
         fail "$stderr"
 }
 
+# graded: 1
 @test "scrape_*: the simulator's fault paths and bad redirects fail each page with a reason, never a crash or a hang" {
     local program fault
     for program in "${SCRAPERS[@]}"; do
@@ -452,6 +471,7 @@ fail_fast_check() {
     done
 }
 
+# graded: 1
 @test "scrape_*: without the simulator, one line says how to start it" {
     local program
     for program in "${SCRAPERS[@]}"; do
@@ -464,6 +484,7 @@ fail_fast_check() {
     done
 }
 
+# graded: 1
 @test "scrape_*: a page slower than --timeout fails alone, said once, exit 1" {
     local program
     for program in "${SCRAPERS[@]}"; do
@@ -476,6 +497,7 @@ fail_fast_check() {
     done
 }
 
+# graded: 2
 # bats test_tags=serial
 @test "scrape_*: SIGINT stops within a second: finished and cancelled rows, summary, exit 130; SIGTERM 143 (graded)" {
     local line program trace="$BATS_TEST_TMPDIR/int.csv" cancelled

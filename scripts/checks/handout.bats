@@ -23,17 +23,18 @@ handout_refuses() {
     assert_output --partial "$3"
 }
 
-@test "handout: the tasks marked in the source are the tasks of grade-points, each with its checks" {
-    local marked graded
+@test "handout: the tasks marked in the source are the tasks the graded checks name, each with its checks" {
+    local marked graded table
     marked="$("$KIT/scripts/handout" --list | cut -d' ' -f1 | sort -u)"
+    table="$("$KIT/scripts/grader/points-table")"
     # (an answers task, labN.answers, has a file, not a region)
-    graded="$(grep -v '^#' "$KIT/scripts/grader/grade-points" | grep -oP '[\t ]task:\K[^\t ]+' |
+    graded="$(grep -oP '[\t ]task:\K[^\t ]+' <<<"$table" |
         grep -v '\.answers$' | sort -u)"
     [ -n "$marked" ] || fail "no task marks"
     assert_equal "$marked" "$graded"
     local answers
-    for answers in $(grep -oP '[\t ]task:\Klab[0-9]+(?=\.answers)' \
-        "$KIT/scripts/grader/grade-points" | sort -u); do
+    for answers in $(grep -oP '[\t ]task:\Klab[0-9]+(?=\.answers)' <<<"$table" |
+        sort -u); do
         [ -f "$KIT/labs/$answers/answers.txt" ] ||
             fail "task $answers.answers: no labs/$answers/answers.txt in the reference"
     done

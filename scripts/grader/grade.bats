@@ -15,29 +15,49 @@ bats_require_minimum_version 1.5.0
 load ../checks/lib/common
 load grade
 
-# ====== scripts/grader/grade-points ======
+# ====== scripts/grader/points-table: the points the checks carry ======
 
-@test "grade-points: every check in the table exists in its lab's bats files" {
-    local lab points name flag needs extra missing=0 count=0 program
-    while IFS=$'\x1f' read -r lab points name flag needs extra; do
-        [[ "$lab" =~ ^lab[0-9]+$ ]] || continue
+@test "points-table: the graded checks' lines are read whole, and a malformed one is one error naming its file and line" {
+    local kit="$BATS_TEST_TMPDIR/kit" count lab points name flags programs where
+    # the kit's own: every lab's graded checks, each row complete
+    run --separate-stderr "$KIT/scripts/grader/points-table"
+    assert_success
+    count=0
+    # (\037 for TAB: read would fold the empty flags field away)
+    while IFS=$'\037' read -r lab points name flags programs where; do
         count=$((count + 1))
-        [[ "$points" =~ ^[0-9]+$ ]] || fail "bad points for '$name': '$points'"
-        [[ "$flag" =~ ^(retry|task:lab[0-9]+\.[a-z0-9_-]+|retry\ task:lab[0-9]+\.[a-z0-9_-]+)?$ ]] ||
-            fail "bad flag: '$flag'"
-        [ -z "$extra" ] || fail "too many fields on the line of '$name'"
-        if ! grep -qF "@test \"$name\" {" "$KIT/labs/$lab"/*.bats; then
-            echo "not in labs/$lab/*.bats: $name" >&2
-            missing=$((missing + 1))
-        fi
-        # the programs it needs are programs of the kit
-        for program in $needs; do
-            compgen -G "$KIT/labs/lab*/$program.c" >/dev/null ||
-                fail "'$name' needs '$program', which is no program"
-        done
-    done < <(tr '\t' '\037' <"$POINTS")
-    [ "$count" -gt 0 ] || fail "no checks in $POINTS"
-    [ "$missing" -eq 0 ]
+        [[ "$lab" =~ ^lab[0-9]+$ ]] || fail "bad lab: $lab"
+        [[ "$points" =~ ^[0-9]+$ ]] || fail "bad points for '$name'"
+        [ -n "$programs" ] || fail "no programs for '$name'"
+        grep -qF "@test \"$name\" {" "$KIT/${where%:*}" ||
+            fail "'$name' is not at $where"
+    done < <(tr '\t' '\037' <<<"$output")
+    [ "$count" -ge 100 ] || fail "only $count graded checks"
+    # a tiny kit: flags, runs:, comments between, a check without points
+    mkdir -p "$kit/labs/lab1" "$kit/labs/lab2"
+    touch "$kit/labs/lab1/one.c" "$kit/labs/lab1/two.c" "$kit/labs/lab2/three.c"
+    printf '%s\n' '# graded: 3 retry task:lab1.first' '# bats test_tags=serial' \
+        '@test "first" { true; }' '@test "not graded" { true; }' \
+        '# graded: 1 runs:two,three' '@test "second" { true; }' \
+        >"$kit/labs/lab1/lab1.bats"
+    run --separate-stderr "$KIT/scripts/grader/points-table" "$kit"
+    assert_success
+    assert_equal "$output" "$(printf 'lab1\t3\tfirst\tretry task:lab1.first\tone two\tlabs/lab1/lab1.bats:1\nlab1\t1\tsecond\t\ttwo three\tlabs/lab1/lab1.bats:5')"
+    # each malformed line: exit 2, one line with the file and line
+    local bad
+    for bad in "# graded: many" "# graded: 2 bonus" "# graded: 2 runs:nothing" \
+        $'# graded: 1\n# graded: 2' $'# graded: 2\ntrue'; do
+        printf '%s\n@test "x" { true; }\n' "$bad" >"$kit/labs/lab2/lab2.bats"
+        run --separate-stderr "$KIT/scripts/grader/points-table" "$kit"
+        assert_failure 2
+        [ "${#stderr_lines[@]}" -eq 1 ] || fail "not one line: $stderr"
+        [[ "$stderr" =~ ^points-table:\ labs/lab2/lab2\.bats:[12]:\  ]] ||
+            fail "no file and line: $stderr"
+    done
+    printf '@test "x" { true; }\n# graded: 2\n' >"$kit/labs/lab2/lab2.bats"
+    run --separate-stderr "$KIT/scripts/grader/points-table" "$kit"
+    assert_failure 2
+    assert_equal "$stderr" 'points-table: labs/lab2/lab2.bats:2: a "# graded:" line with no @test after it'
 }
 
 # ====== scripts/grader/limit ======
@@ -328,8 +348,8 @@ EOF
     cat >"$copy/tamper.sh" <<'SH'
 #!/bin/sh
 line="lab2	900	io_sync: --help lists every option and exits 0"
-for file in ../grader/scripts/grader/grade-points ../../scripts/grader/grade-points \
-    ../scripts/grader/grade-points; do
+for file in ../grader/labs/lab2/lab2.bats ../../labs/lab2/lab2.bats \
+    ../grade-points ../../grade-points; do
     echo "$line" >>"$file" 2>/dev/null && echo "tamper: wrote $file"
 done
 pid=$$
