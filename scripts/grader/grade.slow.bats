@@ -13,7 +13,6 @@ bats_require_minimum_version 1.5.0
 load ../checks/lib/common
 load grade
 
-
 # ====== scripts/grade ======
 
 @test "grade: the kit as it is scores full marks on lab2 and lab3" {
@@ -445,23 +444,4 @@ H
     assert_failure
 }
 
-@test "grade: a build step that sleeps forever is stopped at --build-time, and its programs fail" {
-    local copy
-    copy="$(copy_kit sleepy)"
-    printf '\nio_sync: sleeper\n.PHONY: sleeper\nsleeper:\n\tsh -c "sleep 100000" "$(CURDIR)"\n' \
-        >>"$copy/Makefile"
-    TABLE="$(points_file points \
-        "$(table_line lab2 "io_sync: --help lists every option and exits 0")")"
-    SECONDS=0
-    run --separate-stderr grade --kit "$copy" --points "$TABLE" \
-        --build-time 5
-    assert_failure 1
-    assert_line --partial "io_sync: --help lists every option and exits 0: FAIL (0/1) (io_sync did not build: build stopped after 5 s (build time limit)) see grade-output/build.log"
-    grep -q '^limit: [a-z]*: stopped after 5 s (time limit)' \
-        "$BATS_TEST_TMPDIR/out/grade-output/build.log"
-    # far below the default build limit (600 s) it would otherwise wait
-    [ "$SECONDS" -lt 300 ] || fail "grading took $SECONDS s"
-    run pgrep -f "$GRADE_TMP/"
-    assert_failure
-}
 # SPDX-License-Identifier: MIT
