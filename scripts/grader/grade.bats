@@ -2,14 +2,18 @@
 # grade.bats -- checks of the grader (scripts/grade) and of the limits it
 # runs students' programs under (scripts/grader/limit).
 #
-# The quick tier: the limits, the points table, usage, and gradings of a
-# copy of this kit (made once per file, with its binaries, so make has
-# little to do) on one or two checks it breaks -- seconds each.  The
-# grader end to end on whole kits (full marks, a class, Gradescope's
-# run_autograder, copies that fake or attack) is in grade.slow.bats
-# (make test-slow).  The helpers both share are in bats/grade.bash.  No
-# check asserts an absolute wall time: a limit that failed shows as a
-# lab that ran into its own time limit.
+# The quick tier: the limits, the points table, usage; the grader's own
+# logic -- points, skips, retries, tasks, the serial split, "did not
+# build", limits' reasons, a stopped lab, grade.json, junit.xml, a
+# class's CSV and summary, the build's time limit -- on a tiny kit whose
+# labs' results are canned TAP (CONKIT_GRADE_CANNED, mini_kit in
+# grade.bash), seconds each; and a few gradings of a copy of this kit
+# (made once per file, with its binaries) on one or two real checks a
+# hostile copy attacks.  The grader end to end on whole kits (full
+# marks, a class, Gradescope's run_autograder, copies that fake or
+# attack) is in grade.slow.bats (make test-slow).  The helpers both
+# share are in grade.bash.  No check asserts an absolute wall time: a
+# limit that failed shows as a lab that ran into its own time limit.
 
 bats_require_minimum_version 1.5.0
 load ../checks/lib/common
