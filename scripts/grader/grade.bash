@@ -25,6 +25,10 @@ setup_file() {
         --exclude=./grade-output --exclude=./grade.json -cf - . |
         tar -C "$PRISTINE" -xf -
     make -C "$PRISTINE" --no-print-directory -j2 all >/dev/null 2>&1 || true
+    # the tiny kit the grader's logic is checked on (canned TAP)
+    MINI="$BATS_FILE_TMPDIR/mini"
+    export MINI
+    mini_kit "$MINI"
 
     build_c forker <<'EOF'
 /* forker N [--setsid]: the parent alone forks N children that sleep
@@ -117,7 +121,8 @@ grade() {
         chmod o+x "$dir"
         dir="$(dirname "$dir")"
     done
-    TMPDIR="$GRADE_TMP" "$KIT/scripts/grade" --out "$BATS_TEST_TMPDIR/out" "$@"
+    TMPDIR="$GRADE_TMP" "${GRADER:-$KIT}/scripts/grade" \
+        --out "$BATS_TEST_TMPDIR/out" "$@"
 }
 
 setup() {
@@ -179,3 +184,69 @@ build_c() {
     cc -O2 -Wall -o "$TOOLS/$1" "$TOOLS/$1.c"
 }
 # SPDX-License-Identifier: MIT
+
+# ====== The grader's logic on canned TAP (CONKIT_GRADE_CANNED) ======
+
+# mini_kit DIR: a tiny kit whose grader is this kit's (its scripts/, the
+# code under test): a Makefile that builds two one-line programs, alpha
+# (labs/lab1) and beta (labs/lab2), and stand-ins for the simulator and
+# the reference programs; the labs' bats files only name the checks (the
+# grader reads canned TAP instead of running them), with their serial
+# tags.  Seconds to grade: no lab runs.
+mini_kit() {
+    local dir="$1"
+    mkdir -p "$dir/labs/lab1" "$dir/labs/lab2" "$dir/common"
+    cp -a "$KIT/scripts" "$dir/"
+    printf 'int main(void) { return 0; }\n' >"$dir/labs/lab1/alpha.c"
+    printf 'int main(void) { return 0; }\n' >"$dir/labs/lab2/beta.c"
+    printf '%s\n' 'all: alpha beta' \
+        'alpha: labs/lab1/alpha.c' $'\tcc -o $@ labs/lab1/alpha.c' \
+        'beta: labs/lab2/beta.c' $'\tcc -o $@ labs/lab2/beta.c' \
+        'sitesim io_sync scrape_sync race_condition bank:' \
+        $'\tprintf \'#!/bin/sh\\n\' >$@ && chmod +x $@' >"$dir/Makefile"
+    # the checks, by name (written with %test: a line starting with @test
+    # here would be a check of the file that calls this)
+    sed 's/^%test/@test/' >"$dir/labs/lab1/lab1.bats" <<'EOB'
+# bats file_tags=serial
+%test "alpha: runs" { true; }
+%test "alpha: stopped by a limit" { true; }
+%test "alpha: a reason of its own" { true; }
+%test "alpha: never reported" { true; }
+EOB
+    sed 's/^%test/@test/' >"$dir/labs/lab2/lab2.bats" <<'EOB'
+%test "selftest: passes" { true; }
+%test "selftest: skips" { true; }
+%test "selftest: task done" { true; }
+%test "selftest: task not done" { true; }
+%test "selftest: passes too" { true; }
+%test "selftest: fails" { true; }
+# the one run alone
+# bats test_tags=serial
+%test "selftest: flaky timing" { true; }
+%test "selftest: flaky, not timing" { true; }
+%test "beta: runs" { true; }
+%test "beta: needs alpha only" { true; }
+EOB
+}
+
+# canned NAME: a folder for canned TAP (CONKIT_GRADE_CANNED); prints it.
+canned() {
+    mkdir -p "$BATS_TEST_TMPDIR/$1"
+    echo "$BATS_TEST_TMPDIR/$1"
+}
+
+# grade_canned DIR ARGS...: grade as the tiny kit's grader does (see
+# grade), with DIR's canned TAP.
+grade_canned() {
+    local dir="$1"
+    shift
+    GRADER="$MINI" CONKIT_GRADE_CANNED="$dir" grade "$@"
+}
+
+# student NAME: a copy of the tiny kit, as a student hands it in; prints
+# its path.
+student() {
+    mkdir -p "$BATS_TEST_TMPDIR/kits"
+    cp -a "$MINI" "$BATS_TEST_TMPDIR/kits/$1"
+    echo "$BATS_TEST_TMPDIR/kits/$1"
+}
