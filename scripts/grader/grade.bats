@@ -566,14 +566,14 @@ SH
     printf '\nall: tamper\n.PHONY: tamper\ntamper:\n\t-@sh ./tamper.sh\n' \
         >>"$copy/Makefile"
     TABLE="$(points_file points "lab2	1	beta: runs")"
-    before="$(sha256sum "$TABLE" "$MINI/scripts/grader/grade-points" \
+    before="$(sha256sum "$TABLE" "$MINI/scripts/grader/points-table" \
         "$MINI/scripts/grade" "$MINI/labs/lab2/lab2.bats")"
     # (the tiny kit's grader, canned TAP: the attack is in the build)
     run --separate-stderr grade_canned "$canned" --kit "$copy" \
         --points "$TABLE"
     assert_success
     assert_line "Score: 1/1"
-    assert_equal "$(sha256sum "$TABLE" "$MINI/scripts/grader/grade-points" \
+    assert_equal "$(sha256sum "$TABLE" "$MINI/scripts/grader/points-table" \
         "$MINI/scripts/grade" "$MINI/labs/lab2/lab2.bats")" "$before"
     # the build ran (as the grading user) and wrote nothing outside its
     # own copy of the kit (a relative "scripts/..." is its own file)
