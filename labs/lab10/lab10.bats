@@ -9,6 +9,7 @@ sim_for_file --latency 40 --jitter 0 --conn-delay 20
 
 MODELS=(sync threads async async+threads)
 
+# graded: 1
 @test "mixed: -h lists every option with its default and exits 0" {
     run --separate-stderr kit mixed -h
     assert_success
@@ -21,6 +22,7 @@ MODELS=(sync threads async async+threads)
     assert_output --partial "(18000)"
 }
 
+# graded: 1
 @test "mixed: bad usage prints one line and exits 2" {
     assert_common_usage_errors mixed
     assert_usage_error mixed --model fork
@@ -30,10 +32,12 @@ MODELS=(sync threads async async+threads)
     assert_usage_error mixed --max-conns 0
 }
 
+# graded: 2
 @test "mixed: the default list's downloads all succeed with the right byte counts" {
     assert_default_downloads mixed --repeat 50 --rounds 0 --model async
 }
 
+# graded: 2
 @test "mixed: every model downloads every page once and computes the same digests" {
     local model digests="" served
     for model in "${MODELS[@]}"; do
@@ -54,6 +58,7 @@ MODELS=(sync threads async async+threads)
     refute_output --partial "digests $(head -n 1 <<<"$digests")"
 }
 
+# graded: 1
 @test "mixed: --trace has a download row and a hash row per page, hashes on the pool's lanes with async+threads" {
     local trace="$BATS_TEST_TMPDIR/t.csv"
     run kit mixed -q --model async+threads --workers 2 --rounds 100 \
@@ -78,20 +83,23 @@ printed_cpu() {
     sed -n 's/^CPU time \([0-9.]*\)s .*/\1/p' <<<"$output"
 }
 
+# graded: 2 retry
 # bats test_tags=serial
 @test "mixed: the CPU line tells waiting from computing, and agrees with the kernel's count" {
+    local waiting busy
     run --separate-stderr kit mixed -q --rounds 0
     assert_success
     assert_line --regexp 'CPUs busy on average of [0-9]+: waiting most of the time$'
+    waiting="$(sed -n 's/.* \([0-9.]*\) CPUs busy on average.*/\1/p' <<<"$output")"
     run --separate-stderr kit mixed -q --repeat 1 --rounds 300000
     assert_success
     # about 1.6 s of hashing against 0.2 s of waiting: computing, even
-    # when two busy loops leave it two thirds of a core (0.6 busy)
+    # when two busy loops (and whatever else) leave it a share of a core:
+    # at least 0.3 CPUs busy, and 4 times the run that only waited
     assert_line --regexp 'CPUs busy on average of [0-9]+: (computing most of the time|waiting and computing)$'
-    local busy
     busy="$(sed -n 's/.* \([0-9.]*\) CPUs busy on average.*/\1/p' <<<"$output")"
-    awk -v b="$busy" 'BEGIN { exit !(b >= 0.45) }' ||
-        fail "a run that hashed 1.6 s and waited 0.2 s: only $busy CPUs busy"
+    awk -v b="$busy" -v w="$waiting" 'BEGIN { exit !(b >= 0.3 && b >= 4 * w) }' ||
+        fail "a run that hashed 1.6 s and waited 0.2 s: only $busy CPUs busy (waiting alone: $waiting)"
     # the printed CPU time is the kernel's, give or take the set-up
     # outside the timed part (libcurl, the list): within 0.1 s + 20 %
     local printed kernel
@@ -119,6 +127,7 @@ pool_beats_loop() {
     ratio_at_least "$loop" "$pool" 1.3 && ratio_at_least "$sync" "$threads" 2
 }
 
+# graded: 3 retry
 # bats test_tags=serial
 @test "mixed: a pool beside the loop beats the loop that computes, and threads beat sync" {
     need_cores 2
@@ -145,6 +154,7 @@ pool_beats_loop() {
     rm -rf "$(dirname "$file")"
 }
 
+# graded: 1
 @test "mixed: at ulimit -n 20 every model fits its downloads to the limit, says so once, and does every page" {
     # each thread's session and each connection holds descriptors: the
     # old code ran --workers 64 threads anyway and pages failed with

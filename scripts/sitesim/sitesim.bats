@@ -405,15 +405,32 @@ second_sim() {
     [[ "$stderr" == *"CONKIT_HTTPS_PORT="* ]] || fail "no way to move: $stderr"
 }
 
+# sim_up_or_gone PIDFILE PID: the simulator wrote its pidfile, or ended.
+sim_up_or_gone() {
+    [ -s "$1" ] || ! kill -0 "$2" 2>/dev/null
+}
+
 @test "sitesim: two simulators on different ports both serve (two kits on one machine)" {
-    local dir="$BATS_TEST_TMPDIR/two" http https pid
+    local dir="$BATS_TEST_TMPDIR/two" http https pid try
     mkdir -p "$dir"
-    http="$(free_port)"
-    https="$(free_port)"
-    "${KIT_SITESIM:-$KIT/sitesim}" --dir "$dir" --pidfile "$dir/pid" \
-        --http-port "$http" --https-port "$https" >"$dir/out" 2>&1 3>&- &
-    pid=$!
-    for _ in $(seq 50); do [ -s "$dir/pid" ] && break; sleep 0.1; done
+    # a free port can be taken by another check's simulator between
+    # free_port and the bind: then try two new ones (at most 3 times)
+    for try in 1 2 3; do
+        http="$(free_port)"
+        https="$(free_port)"
+        rm -f "$dir/pid"
+        "${KIT_SITESIM:-$KIT/sitesim}" --dir "$dir" --pidfile "$dir/pid" \
+            --http-port "$http" --https-port "$https" >"$dir/out" 2>&1 3>&- &
+        pid=$!
+        # its pidfile says it serves (a loaded machine makes its
+        # certificates slowly: 30 s at most), unless it ended
+        wait_for 30 sim_up_or_gone "$dir/pid" "$pid" || true
+        [ -s "$dir/pid" ] && break
+        wait "$pid" || true
+        grep -q 'cannot listen' "$dir/out" ||
+            fail "the second simulator did not start: $(cat "$dir/out")"
+    done
+    [ -s "$dir/pid" ] || fail "no two free ports in 3 tries: $(cat "$dir/out")"
     run timeout -k 5 20 curl -s -o /dev/null -w '%{http_code}' \
         "http://127.0.0.1:$http/dice"
     local second="$output"
