@@ -37,7 +37,8 @@ struct io_program {
     /* A program with more options than the knob (lab 10's mixed) lists
      * their getopt_long rows (at most IO_MAX_EXTRA, their val not one of
      * the shared options' letters), their --help lines, and the function
-     * that reads one; extra_data is handed to it. */
+     * that reads one; extra_data is handed to it (mixed makes its rows
+     * from a table of rules: option_rules_rows(), option_rules_apply()). */
     const struct option *extra_options;
     const char *extra_usage;
     void (*extra_option)(int c, const char *value, void *extra_data);

@@ -119,4 +119,82 @@ void option_parse(int argc, char *argv[], const struct option *options,
     }
     option_no_operands(argc, argv);
 }
+
+/* ====== A table of rules ====== */
+
+void option_rules_rows(const struct option_rule rules[],
+                       struct option options[], size_t *rows, size_t room)
+{
+    for (size_t i = 0; rules != NULL && rules[i].name != NULL; i++) {
+        if (*rows + 1 >= room || i >= OPTION_MAX_RULES)
+            error_fatal("more options than the table has room for: '--%s'",
+                        rules[i].name);
+        options[(*rows)++] = (struct option){
+            rules[i].name,
+            rules[i].kind == OPTION_KIND_FLAG ? no_argument
+                                              : required_argument,
+            NULL, OPTION_RULE_VAL(i),
+        };
+    }
+    options[*rows] = (struct option){ NULL, 0, NULL, 0 };
+}
+
+bool option_rules_apply(const struct option_rule rules[], int c,
+                        const char *value)
+{
+    const struct option_rule *rule = NULL;
+    char option[64];
+
+    for (size_t i = 0; rules != NULL && rules[i].name != NULL; i++)
+        if (OPTION_RULE_VAL(i) == c)
+            rule = &rules[i];
+    if (rule == NULL)
+        return false;
+    snprintf(option, sizeof option, "--%s", rule->name);
+    switch (rule->kind) {
+    case OPTION_KIND_WHOLE:
+        *(long *)rule->to = option_long(option, value, rule->min, rule->max);
+        break;
+    case OPTION_KIND_NUMBER:
+        *(double *)rule->to = option_double(option, value, rule->low,
+                                            rule->high);
+        break;
+    case OPTION_KIND_CHOICE:
+        /* an enum of small values is an unsigned int, which an int *
+         * may write (C11 6.5p7); any other size is the table's bug */
+        if (rule->size != sizeof(int))
+            error_fatal("%s: a choice goes into an int or an enum", option);
+        *(int *)rule->to = option_choice(option, value, rule->choices);
+        break;
+    case OPTION_KIND_FLAG:
+        *(bool *)rule->to = true;
+        break;
+    case OPTION_KIND_TEXT:
+        *(const char **)rule->to = value;
+        break;
+    }
+    return true;
+}
+
+static bool rules_option(int c, const char *value, void *data)
+{
+    return option_rules_apply(data, c, value);
+}
+
+void option_parse_rules(int argc, char *argv[],
+                        const struct option_rule rules[],
+                        void (*usage)(void), bool *quiet,
+                        const char **trace)
+{
+    struct option options[OPTION_MAX_RULES + 5] = { { NULL, 0, NULL, 0 } };
+    static const struct option common[] = { COMMON_LONG_OPTIONS };
+    size_t rows = 0;
+
+    option_rules_rows(rules, options, &rows, OPTION_MAX_RULES + 1);
+    for (size_t i = 0; i < sizeof common / sizeof common[0]; i++)
+        options[rows++] = common[i];    /* after the program's own */
+    options[rows] = (struct option){ NULL, 0, NULL, 0 };
+    option_parse(argc, argv, options, rules_option, (void *)rules, usage,
+                 quiet, trace);
+}
 /* SPDX-License-Identifier: MIT */

@@ -101,46 +101,21 @@ static void usage(void)
            "  -h, --help            show this help\n", MAX_TRAINS);
 }
 
-static const struct option options[] = {
-    { "steps", required_argument, NULL, 's' },
-    { "trains", required_argument, NULL, 'n' },
-    { "work-ms", required_argument, NULL, 'w' },
-    { "only", required_argument, NULL, 'o' },
-    COMMON_LONG_OPTIONS,
-    { NULL, 0, NULL, 0 },
-};
-
-static bool models_option(int c, const char *value, void *data)
-{
-    struct settings *settings = data;
-
-    switch (c) {
-    case 's':
-        settings->steps = option_long("--steps", value, 1, MAX_STEPS);
-        break;
-    case 'n':
-        settings->trains = option_long("--trains", value, 1,
-                                       MAX_TRAINS);
-        break;
-    case 'w':
-        settings->work_ms = option_long("--work-ms", value, 1, 1000);
-        break;
-    case 'o':
-        settings->only = option_choice("--only", value, model_names);
-        break;
-    default:
-        return false;           /* --trace, --color, -q, -h, unknown */
-    }
-    return true;
-}
-
 static void parse_options(int argc, char *argv[], struct settings *settings)
 {
+    const struct option_rule rules[] = {
+        OPTION_WHOLE("steps", &settings->steps, 1, MAX_STEPS),
+        OPTION_WHOLE("trains", &settings->trains, 1, MAX_TRAINS),
+        OPTION_WHOLE("work-ms", &settings->work_ms, 1, 1000),
+        OPTION_CHOICE("only", &settings->only, model_names),
+        OPTION_END,
+    };
+
     *settings = (struct settings){
         .steps = 5, .trains = 3, .work_ms = 10, .only = -1,
     };
-    option_parse(argc, argv, options, models_option, settings, usage,
-                 &settings->quiet, &settings->trace);
+    option_parse_rules(argc, argv, rules, usage, &settings->quiet,
+                       &settings->trace);
 }
 
 /* ====== Model 1: threads, switched by the operating system ====== */

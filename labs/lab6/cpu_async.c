@@ -298,30 +298,19 @@ static void usage(void)
            DEFAULT_YIELD_EVERY);
 }
 
-static const struct option options[] = {
-    JOBS_LONG_OPTIONS,
-    { "yield-every", required_argument, NULL, 'y' },
-    COMMON_LONG_OPTIONS,
-    { NULL, 0, NULL, 0 },
-};
-
-static bool async_option(int c, const char *value, void *data)
-{
-    struct settings *settings = data;
-
-    if (c != 'y')               /* --work, --jobs, --n, or common */
-        return jobs_option(c, value, &settings->jobs);
-    settings->yield_every = option_long("--yield-every", value, 1,
-                                        1000000000000);
-    return true;
-}
-
 static void parse_options(int argc, char *argv[], struct settings *settings)
 {
+    const struct option_rule rules[] = {
+        JOBS_OPTIONS(&settings->jobs),
+        OPTION_WHOLE("yield-every", &settings->yield_every, 1,
+                     1000000000000),
+        OPTION_END,
+    };
+
     *settings = (struct settings){ .jobs.count = DEFAULT_JOBS,
                                    .yield_every = DEFAULT_YIELD_EVERY };
-    option_parse(argc, argv, options, async_option, settings, usage,
-                 &settings->quiet, &settings->trace);
+    option_parse_rules(argc, argv, rules, usage, &settings->quiet,
+                       &settings->trace);
     jobs_set_size(&settings->jobs);
 }
 

@@ -321,32 +321,21 @@ static void usage(void)
            sysconf(_SC_NPROCESSORS_ONLN));
 }
 
-static const struct option options[] = {
-    JOBS_LONG_OPTIONS,
-    { "workers", required_argument, NULL, 'W' },
-    COMMON_LONG_OPTIONS,
-    { NULL, 0, NULL, 0 },
-};
-
-static bool fork_option(int c, const char *value, void *data)
-{
-    struct settings *settings = data;
-
-    if (c != 'W')               /* --work, --jobs, --n, or common */
-        return jobs_option(c, value, &settings->jobs);
-    settings->workers = option_long("--workers", value, 1, MAX_WORKERS);
-    return true;
-}
-
 static void parse_options(int argc, char *argv[], struct settings *settings)
 {
+    const struct option_rule rules[] = {
+        JOBS_OPTIONS(&settings->jobs),
+        OPTION_WHOLE("workers", &settings->workers, 1, MAX_WORKERS),
+        OPTION_END,
+    };
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
     *settings = (struct settings){ .jobs.count = DEFAULT_JOBS,
                                    .workers = cpus > 0 ? cpus : 1 };
     if (settings->workers > MAX_WORKERS)
         settings->workers = MAX_WORKERS;
-    option_parse(argc, argv, options, fork_option, settings, usage,
-                 &settings->quiet, &settings->trace);
+    option_parse_rules(argc, argv, rules, usage, &settings->quiet,
+                       &settings->trace);
     jobs_set_size(&settings->jobs);
 }
 

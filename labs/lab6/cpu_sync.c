@@ -42,24 +42,16 @@ static void usage(void)
            JOBS_USAGE_COMMON);
 }
 
-static const struct option options[] = {
-    JOBS_LONG_OPTIONS,
-    COMMON_LONG_OPTIONS,
-    { NULL, 0, NULL, 0 },
-};
-
-static bool sync_option(int c, const char *value, void *data)
-{
-    struct settings *settings = data;
-
-    return jobs_option(c, value, &settings->jobs);  /* --work, --jobs, --n */
-}
-
 static void parse_options(int argc, char *argv[], struct settings *settings)
 {
+    const struct option_rule rules[] = {
+        JOBS_OPTIONS(&settings->jobs),
+        OPTION_END,
+    };
+
     *settings = (struct settings){ .jobs.count = DEFAULT_JOBS };
-    option_parse(argc, argv, options, sync_option, settings, usage,
-                 &settings->quiet, &settings->trace);
+    option_parse_rules(argc, argv, rules, usage, &settings->quiet,
+                       &settings->trace);
     jobs_set_size(&settings->jobs);
 }
 

@@ -173,43 +173,21 @@ static void usage(void)
            JOBS_USAGE_COMMON);
 }
 
-static const struct option options[] = {
-    JOBS_LONG_OPTIONS,
-    { "workers", required_argument, NULL, 'W' },
-    { "gil", no_argument, NULL, 'g' },
-    { "switch-interval", required_argument, NULL, 's' },
-    COMMON_LONG_OPTIONS,
-    { NULL, 0, NULL, 0 },
-};
-
-static bool threads_option(int c, const char *value, void *data)
-{
-    struct settings *settings = data;
-
-    if (jobs_option(c, value, &settings->jobs))
-        return true;            /* --work, --jobs or --n */
-    switch (c) {
-    case 'W':
-        settings->workers = option_long("--workers", value, 1, 1000);
-        break;
-    case 'g': settings->gil = true; break;
-    case 's':
-        settings->switch_ms = option_double("--switch-interval",
-                                            value, 0.01, 10000);
-        break;
-    default:
-        return false;           /* --trace, --color, -q, -h, unknown */
-    }
-    return true;
-}
-
 static void parse_options(int argc, char *argv[], struct settings *settings)
 {
+    const struct option_rule rules[] = {
+        JOBS_OPTIONS(&settings->jobs),
+        OPTION_WHOLE("workers", &settings->workers, 1, 1000),
+        OPTION_FLAG("gil", &settings->gil),
+        OPTION_NUMBER("switch-interval", &settings->switch_ms, 0.01, 10000),
+        OPTION_END,
+    };
+
     *settings = (struct settings){ .jobs.count = DEFAULT_JOBS,
                                    .workers = DEFAULT_WORKERS,
                                    .switch_ms = DEFAULT_SWITCH_MS };
-    option_parse(argc, argv, options, threads_option, settings, usage,
-                 &settings->quiet, &settings->trace);
+    option_parse_rules(argc, argv, rules, usage, &settings->quiet,
+                       &settings->trace);
     jobs_set_size(&settings->jobs);
 }
 

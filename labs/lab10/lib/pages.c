@@ -161,35 +161,12 @@ void pages_summarise(const struct settings *settings, struct page *pages,
 
 /* ====== Options ====== */
 
-/* The options the I/O labs share come from common/io_options.c; these are
- * mixed's own. */
-static const struct option mixed_options[] = {
-    { "model", required_argument, NULL, 'm' },
-    { "rounds", required_argument, NULL, 'R' },
-    { "workers", required_argument, NULL, 'w' },
-    { "max-conns", required_argument, NULL, 'c' },
-    { NULL, 0, NULL, 0 },
-};
-
-static void mixed_option(int c, const char *value, void *data)
+/* The options the I/O labs share come from common/io_options.c, which
+ * hands each of mixed's own to this function: one of the rules that
+ * mixed_parse_options() lists. */
+static void mixed_option(int c, const char *value, void *rules)
 {
-    struct settings *settings = data;
-
-    switch (c) {
-    case 'm':
-        settings->model = option_choice("--model", value, model_names);
-        break;
-    case 'R':
-        settings->rounds = option_long("--rounds", value, 0, MAX_ROUNDS);
-        break;
-    case 'w':
-        settings->workers = option_long("--workers", value, 1, MAX_WORKERS);
-        break;
-    case 'c':
-        settings->max_conns = option_long("--max-conns", value, 1,
-                                          MAX_MAX_CONNS);
-        break;
-    }
+    option_rules_apply(rules, c, value);
 }
 
 #define STRING(x) #x
@@ -197,13 +174,24 @@ static void mixed_option(int c, const char *value, void *data)
 
 void mixed_parse_options(int argc, char *argv[], struct settings *settings)
 {
+    const struct option_rule rules[] = {
+        OPTION_CHOICE("model", &settings->model, model_names),
+        OPTION_WHOLE("rounds", &settings->rounds, 0, MAX_ROUNDS),
+        OPTION_WHOLE("workers", &settings->workers, 1, MAX_WORKERS),
+        OPTION_WHOLE("max-conns", &settings->max_conns, 1, MAX_MAX_CONNS),
+        OPTION_END,
+    };
+    struct option rows[IO_MAX_EXTRA + 1];
+    size_t count = 0;
+
+    option_rules_rows(rules, rows, &count, IO_MAX_EXTRA + 1);
     const struct io_program program = {
         .name = "mixed",
         .summary = "Download pages and hash each one: waiting and "
                    "computing.",
         .default_repeat = DEFAULT_REPEAT,
         .trace_rows = "one CSV row per download and per hash",
-        .extra_options = mixed_options,
+        .extra_options = rows,
         .extra_usage =
             "  --model MODEL                sync, threads, async, "
             "async+threads (sync)\n"
@@ -216,7 +204,7 @@ void mixed_parse_options(int argc, char *argv[], struct settings *settings)
             "  --max-conns N                downloads at once on the loop "
             "(" VALUE(DEFAULT_MAX_CONNS) ")\n",
         .extra_option = mixed_option,
-        .extra_data = settings,
+        .extra_data = (void *)rules,
     };
 
     *settings = (struct settings){

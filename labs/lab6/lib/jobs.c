@@ -14,7 +14,7 @@
 
 /* ====== What a job computes ====== */
 
-static const char *const work_names[] = { "fib", "squares", "math", NULL };
+const char *const work_names[] = { "fib", "squares", "math", NULL };
 
 /* The default --n of each work, and the largest one allowed: fib(92) is
  * the last Fibonacci number that fits in 64 bits (though fib(50) already
@@ -190,23 +190,6 @@ void run_job_with_gil(const struct jobs *jobs, long k,
 }
 
 /* ====== Options every program shares ====== */
-
-bool jobs_option(int c, const char *value, struct jobs *jobs)
-{
-    switch (c) {
-    case 'w':
-        jobs->work = option_choice("--work", value, work_names);
-        return true;
-    case 'j':
-        jobs->count = option_long("--jobs", value, 1, MAX_JOBS);
-        return true;
-    case 'n':
-        jobs->n_text = value;
-        return true;
-    default:
-        return false;
-    }
-}
 
 void jobs_set_size(struct jobs *jobs)
 {

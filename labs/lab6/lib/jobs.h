@@ -101,17 +101,16 @@ void run_job_with_gil(const struct jobs *jobs, long k,
     "  -q, --quiet              print only the summary lines\n"         \
     "  -h, --help               show this help\n"
 
-/* The rows of getopt_long's table that every CPU program shares; each
- * program adds its own rows after them and handles these with
- * jobs_option(). */
-#define JOBS_LONG_OPTIONS                                               \
-    { "work", required_argument, NULL, 'w' },                           \
-    { "jobs", required_argument, NULL, 'j' },                           \
-    { "n", required_argument, NULL, 'n' }
+/* The names --work takes, in enum work's order. */
+extern const char *const work_names[];
 
-/* Handle option c if it is one of JOBS_LONG_OPTIONS: returns true when it
- * was (--n is only kept as text, for jobs_set_size()). */
-bool jobs_option(int c, const char *value, struct jobs *jobs);
+/* The rules (common/options.h) of the options every CPU program shares,
+ * first in each program's table; --n is only kept as text, for
+ * jobs_set_size(). */
+#define JOBS_OPTIONS(jobs)                                              \
+    OPTION_CHOICE("work", &(jobs)->work, work_names),                   \
+    OPTION_WHOLE("jobs", &(jobs)->count, 1, MAX_JOBS),                  \
+    OPTION_TEXT("n", &(jobs)->n_text)
 
 /* Call once the options are parsed: work, count and n_text are set.
  * --n is checked here, because its range depends on --work, which may

@@ -42,52 +42,24 @@ static void usage(void)
            MAX_THREADS, DEFAULT_WINDOW, INTERLEAVE_MAX_RUNS);
 }
 
-static const struct option options[] = {
-    { "threads", required_argument, NULL, 't' },
-    { "increments", required_argument, NULL, 'i' },
-    { "lock", required_argument, NULL, 'l' },
-    { "window", required_argument, NULL, 'w' },
-    { "schedule", required_argument, NULL, 'S' },
-    { "explore", no_argument, NULL, 'E' },
-    COMMON_LONG_OPTIONS,
-    { NULL, 0, NULL, 0 },
-};
-
-static bool race_option(int c, const char *value, void *data)
-{
-    struct settings *settings = data;
-
-    switch (c) {
-    case 't':
-        settings->threads = option_long("--threads", value, 1,
-                                        MAX_THREADS);
-        break;
-    case 'i':
-        settings->increments = option_long("--increments", value, 1,
-                                           100000000);
-        break;
-    case 'l':
-        settings->lock = option_choice("--lock", value, lock_names);
-        break;
-    case 'w':
-        settings->window = option_long("--window", value, 0, 100000);
-        break;
-    case 'S': settings->schedule = value; break;
-    case 'E': settings->explore = true; break;
-    default:
-        return false;           /* --trace, --color, -q, -h, unknown */
-    }
-    return true;
-}
-
 void parse_options(int argc, char *argv[], struct settings *settings)
 {
+    const struct option_rule rules[] = {
+        OPTION_WHOLE("threads", &settings->threads, 1, MAX_THREADS),
+        OPTION_WHOLE("increments", &settings->increments, 1, 100000000),
+        OPTION_CHOICE("lock", &settings->lock, lock_names),
+        OPTION_WHOLE("window", &settings->window, 0, 100000),
+        OPTION_TEXT("schedule", &settings->schedule),
+        OPTION_FLAG("explore", &settings->explore),
+        OPTION_END,
+    };
+
     *settings = (struct settings){
         .threads = 2, .increments = 1000000, .lock = LOCK_NONE,
         .window = DEFAULT_WINDOW,
     };
-    option_parse(argc, argv, options, race_option, settings, usage,
-                 &settings->quiet, &settings->trace);
+    option_parse_rules(argc, argv, rules, usage, &settings->quiet,
+                       &settings->trace);
     if (settings->schedule != NULL && settings->explore)
         error_usage("--schedule and --explore do not go together: "
                     "'--schedule %s'", settings->schedule);

@@ -90,62 +90,26 @@ static uint64_t random_seed(void)
     return splitmix64(&mix) % 1000000000u;
 }
 
-/* --seed was given (0 is a seed too) */
-static bool seed_given;
-
-static const struct option options[] = {
-    { "mode", required_argument, NULL, 'm' },
-    { "lock", required_argument, NULL, 'l' },
-    { "order", required_argument, NULL, 'o' },
-    { "schedule", required_argument, NULL, 'S' },
-    { "explore", no_argument, NULL, 'E' },
-    { "seed", required_argument, NULL, 's' },
-    { "transfers", required_argument, NULL, 'n' },
-    { "banks", required_argument, NULL, 'b' },
-    COMMON_LONG_OPTIONS,
-    { NULL, 0, NULL, 0 },
-};
-
-static bool bank_option(int c, const char *value, void *data)
-{
-    struct settings *settings = data;
-
-    switch (c) {
-    case 'm':
-        settings->mode = option_choice("--mode", value, mode_names);
-        break;
-    case 'l':
-        settings->lock = option_choice("--lock", value, lock_names);
-        break;
-    case 'o':
-        settings->order = option_choice("--order", value, order_names);
-        break;
-    case 'S': settings->schedule = value; break;
-    case 'E': settings->explore = true; break;
-    case 's':
-        settings->seed = option_long("--seed", value, 0, LONG_MAX);
-        seed_given = true;
-        break;
-    case 'n':
-        settings->transfers = option_long("--transfers", value, 1,
-                                          MAX_TRANSFERS);
-        break;
-    case 'b':
-        settings->banks = option_long("--banks", value, 2, MAX_BANKS);
-        break;
-    default:
-        return false;           /* --trace, --color, -q, -h, unknown */
-    }
-    return true;
-}
-
 void parse_options(int argc, char *argv[], struct settings *settings)
 {
+    long seed = -1;             /* -1: not given (0 is a seed too) */
+    const struct option_rule rules[] = {
+        OPTION_CHOICE("mode", &settings->mode, mode_names),
+        OPTION_CHOICE("lock", &settings->lock, lock_names),
+        OPTION_CHOICE("order", &settings->order, order_names),
+        OPTION_TEXT("schedule", &settings->schedule),
+        OPTION_FLAG("explore", &settings->explore),
+        OPTION_WHOLE("seed", &seed, 0, LONG_MAX),
+        OPTION_WHOLE("transfers", &settings->transfers, 1, MAX_TRANSFERS),
+        OPTION_WHOLE("banks", &settings->banks, 2, MAX_BANKS),
+        OPTION_END,
+    };
+
     *settings = (struct settings){
         .mode = MODE_SYNC, .lock = LOCK_NONE, .transfers = 20, .banks = 5,
     };
-    option_parse(argc, argv, options, bank_option, settings, usage,
-                 &settings->quiet, &settings->trace);
+    option_parse_rules(argc, argv, rules, usage, &settings->quiet,
+                       &settings->trace);
     if (settings->schedule != NULL && settings->explore)
         error_usage("--schedule and --explore do not go together: "
                     "'--schedule %s'", settings->schedule);
@@ -158,8 +122,7 @@ void parse_options(int argc, char *argv[], struct settings *settings)
         error_usage("--schedule and --explore name transfers A to Z: at "
                     "most %d transfers: '%ld'", TURNSTILE_MAX_THREADS,
                     settings->transfers);
-    if (!seed_given)
-        settings->seed = random_seed();
+    settings->seed = seed >= 0 ? (uint64_t)seed : random_seed();
 }
 
 /* ====== The transfers, made up front from the seed ====== */

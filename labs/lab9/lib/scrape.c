@@ -72,74 +72,42 @@ static void usage(const struct scrape_program *program)
            sites_http_port());
 }
 
-/* The program being parsed and its --base: for scrape_option() and
- * usage_of_parsed(), which option_parse() calls. */
+/* The program being parsed: for usage_of_parsed(), which
+ * option_parse_rules() calls. */
 static const struct scrape_program *parsed;
-static const char *base;
 
 static void usage_of_parsed(void)
 {
     usage(parsed);
 }
 
-static bool scrape_option(int c, const char *value, void *data)
-{
-    struct scrape_settings *settings = data;
-
-    switch (c) {
-    case 'p':
-        settings->pages = option_long("--pages", value, 1, SCRAPE_MAX_PAGES);
-        break;
-    case 'w':
-        settings->workers = option_long("--workers", value, 1, MAX_WORKERS);
-        break;
-    case 'm':
-        settings->max_conns = option_long("--max-conns", value, 1,
-                                          MAX_MAX_CONNS);
-        break;
-    case 'f':
-        settings->fail_page = option_long("--fail", value, 1,
-                                          SCRAPE_MAX_PAGES);
-        break;
-    case 'F': settings->fail_fast = true; break;
-    case 'n': settings->no_session = true; break;
-    case 't':
-        settings->timeout = option_double("--timeout", value, 0.001, 86400);
-        break;
-    case 'b': base = value; break;
-    default:
-        return false;           /* --trace, --color, -q, -h, unknown */
-    }
-    return true;
-}
-
 void scrape_parse_options(int argc, char *argv[],
                           const struct scrape_program *program,
                           struct scrape_settings *settings)
 {
-    static const struct option all_options[] = {
-        { "pages", required_argument, NULL, 'p' },
-        { "workers", required_argument, NULL, 'w' },
-        { "max-conns", required_argument, NULL, 'm' },
-        { "fail", required_argument, NULL, 'f' },
-        { "fail-fast", no_argument, NULL, 'F' },
-        { "no-session", no_argument, NULL, 'n' },
-        { "timeout", required_argument, NULL, 't' },
-        { "base", required_argument, NULL, 'b' },
-        COMMON_LONG_OPTIONS,
-        { NULL, 0, NULL, 0 },
+    const char *base = NULL;
+    const struct option_rule all_rules[] = {
+        OPTION_WHOLE("pages", &settings->pages, 1, SCRAPE_MAX_PAGES),
+        OPTION_WHOLE("workers", &settings->workers, 1, MAX_WORKERS),
+        OPTION_WHOLE("max-conns", &settings->max_conns, 1, MAX_MAX_CONNS),
+        OPTION_WHOLE("fail", &settings->fail_page, 1, SCRAPE_MAX_PAGES),
+        OPTION_FLAG("fail-fast", &settings->fail_fast),
+        OPTION_FLAG("no-session", &settings->no_session),
+        OPTION_NUMBER("timeout", &settings->timeout, 0.001, 86400),
+        OPTION_TEXT("base", &base),
+        OPTION_END,
     };
-    struct option options[sizeof all_options / sizeof all_options[0]];
+    struct option_rule rules[sizeof all_rules / sizeof all_rules[0]];
     int count = 0;
 
     /* an option this program does not take stays unknown to getopt */
-    for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
-        int value = all_options[i].val;
-        if ((value == 'w' && !program->workers) ||
-            (value == 'm' && !program->max_conns) ||
-            (value == 'F' && !program->fail_fast))
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
+        const void *to = all_rules[i].to;
+        if ((to == &settings->workers && !program->workers) ||
+            (to == &settings->max_conns && !program->max_conns) ||
+            (to == &settings->fail_fast && !program->fail_fast))
             continue;
-        options[count++] = all_options[i];
+        rules[count++] = all_rules[i];
     }
 
     *settings = (struct scrape_settings){
@@ -148,9 +116,8 @@ void scrape_parse_options(int argc, char *argv[],
         .max_conns = DEFAULT_MAX_CONNS,
     };
     parsed = program;
-    base = NULL;
-    option_parse(argc, argv, options, scrape_option, settings,
-                 usage_of_parsed, &settings->quiet, &settings->trace);
+    option_parse_rules(argc, argv, rules, usage_of_parsed,
+                       &settings->quiet, &settings->trace);
 
     if (base == NULL) {
         snprintf(settings->base, sizeof settings->base,
