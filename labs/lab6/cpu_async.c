@@ -300,8 +300,7 @@ static void usage(void)
 
 static void parse_options(int argc, char *argv[], struct settings *settings)
 {
-    const struct option_rule rules[] = {
-        JOBS_OPTIONS(&settings->jobs),
+    const struct option_rule own[] = {        /* after --work, --jobs, --n */
         OPTION_WHOLE("yield-every", &settings->yield_every, 1,
                      1000000000000),
         OPTION_END,
@@ -309,9 +308,8 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
 
     *settings = (struct settings){ .jobs.count = DEFAULT_JOBS,
                                    .yield_every = DEFAULT_YIELD_EVERY };
-    option_parse_rules(argc, argv, rules, usage, &settings->quiet,
-                       &settings->trace);
-    jobs_set_size(&settings->jobs);
+    jobs_parse_options(argc, argv, own, usage, &settings->jobs,
+                       &settings->quiet, &settings->trace);
 }
 
 int main(int argc, char *argv[])
@@ -323,12 +321,9 @@ int main(int argc, char *argv[])
     interrupt_install();
     parse_options(argc, argv, &settings);
     struct job_task *jobs = calloc(settings.jobs.count, sizeof *jobs);
-    struct job_result *results = calloc(settings.jobs.count,
-                                        sizeof *results);
-    if (jobs == NULL || results == NULL)
+    if (jobs == NULL)
         error_fatal("out of memory for %ld jobs", settings.jobs.count);
-    if (settings.trace != NULL)
-        trace_open(settings.trace);
+    struct job_result *results = jobs_start(&settings.jobs, settings.trace);
 
     timer_start(&timer);
     long yields = run_all_jobs(&settings, jobs);
@@ -347,10 +342,7 @@ int main(int argc, char *argv[])
     printf("yields=%ld\n", yields);
     timer_print(&timer);
 
-    free(results);
     free(jobs);
-    if (trace_close() != 0)
-        return EXIT_WORK_FAILED;
-    return interrupt_requested() ? interrupt_exit_status() : 0;
+    return jobs_finish(results, interrupt_exit_status());  /* 0: no ^C */
 }
 /* SPDX-License-Identifier: MIT */

@@ -323,8 +323,7 @@ static void usage(void)
 
 static void parse_options(int argc, char *argv[], struct settings *settings)
 {
-    const struct option_rule rules[] = {
-        JOBS_OPTIONS(&settings->jobs),
+    const struct option_rule own[] = {        /* after --work, --jobs, --n */
         OPTION_WHOLE("workers", &settings->workers, 1, MAX_WORKERS),
         OPTION_END,
     };
@@ -334,9 +333,8 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
                                    .workers = cpus > 0 ? cpus : 1 };
     if (settings->workers > MAX_WORKERS)
         settings->workers = MAX_WORKERS;
-    option_parse_rules(argc, argv, rules, usage, &settings->quiet,
-                       &settings->trace);
-    jobs_set_size(&settings->jobs);
+    jobs_parse_options(argc, argv, own, usage, &settings->jobs,
+                       &settings->quiet, &settings->trace);
 }
 
 int main(int argc, char *argv[])
@@ -347,13 +345,10 @@ int main(int argc, char *argv[])
     error_init(argv[0]);
     interrupt_install();        /* the workers ignore SIGINT/SIGTERM */
     parse_options(argc, argv, &settings);
-    struct job_result *results = calloc(settings.jobs.count,
-                                        sizeof *results);
     bool *received = calloc(settings.jobs.count, sizeof *received);
-    if (results == NULL || received == NULL)
+    if (received == NULL)
         error_fatal("out of memory for %ld results", settings.jobs.count);
-    if (settings.trace != NULL)
-        trace_open(settings.trace);
+    struct job_result *results = jobs_start(&settings.jobs, settings.trace);
 
     timer_start(&timer);
     int status = run_all_jobs(&settings, results, received);
@@ -365,11 +360,8 @@ int main(int argc, char *argv[])
     timer_print(&timer);
 
     free(received);
-    free(results);
-    if (trace_close() != 0)
-        status = -1;
-    if (interrupt_requested())
-        return interrupt_exit_status();
-    return status == 0 ? 0 : EXIT_WORK_FAILED;
+    status = jobs_finish(results, status == 0 ? 0 : EXIT_WORK_FAILED);
+    /* after Ctrl-C, 130 whatever else went wrong */
+    return interrupt_requested() ? interrupt_exit_status() : status;
 }
 /* SPDX-License-Identifier: MIT */

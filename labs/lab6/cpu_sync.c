@@ -44,15 +44,11 @@ static void usage(void)
 
 static void parse_options(int argc, char *argv[], struct settings *settings)
 {
-    const struct option_rule rules[] = {
-        JOBS_OPTIONS(&settings->jobs),
-        OPTION_END,
-    };
+    static const struct option_rule none[] = { OPTION_END };
 
     *settings = (struct settings){ .jobs.count = DEFAULT_JOBS };
-    option_parse_rules(argc, argv, rules, usage, &settings->quiet,
-                       &settings->trace);
-    jobs_set_size(&settings->jobs);
+    jobs_parse_options(argc, argv, none, usage, &settings->jobs,
+                       &settings->quiet, &settings->trace);
 }
 
 /* The whole "concurrency model": a for loop.  Ctrl-C stops it between
@@ -86,21 +82,13 @@ int main(int argc, char *argv[])
     error_init(argv[0]);
     interrupt_install();
     parse_options(argc, argv, &settings);
-    struct job_result *results = calloc(settings.jobs.count,
-                                        sizeof *results);
-    if (results == NULL)
-        error_fatal("out of memory for %ld results", settings.jobs.count);
-    if (settings.trace != NULL)
-        trace_open(settings.trace);
+    struct job_result *results = jobs_start(&settings.jobs, settings.trace);
 
     timer_start(&timer);
     long done = run_all_jobs(&settings, results);
     print_summary(&settings.jobs, results, done);
     timer_print(&timer);
 
-    free(results);
-    if (trace_close() != 0)
-        return EXIT_WORK_FAILED;
-    return interrupt_exit_status();     /* 0 when not interrupted */
+    return jobs_finish(results, interrupt_exit_status());  /* 0: no ^C */
 }
 /* SPDX-License-Identifier: MIT */

@@ -175,8 +175,7 @@ static void usage(void)
 
 static void parse_options(int argc, char *argv[], struct settings *settings)
 {
-    const struct option_rule rules[] = {
-        JOBS_OPTIONS(&settings->jobs),
+    const struct option_rule own[] = {        /* after --work, --jobs, --n */
         OPTION_WHOLE("workers", &settings->workers, 1, 1000),
         OPTION_FLAG("gil", &settings->gil),
         OPTION_NUMBER("switch-interval", &settings->switch_ms, 0.01, 10000),
@@ -186,9 +185,8 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
     *settings = (struct settings){ .jobs.count = DEFAULT_JOBS,
                                    .workers = DEFAULT_WORKERS,
                                    .switch_ms = DEFAULT_SWITCH_MS };
-    option_parse_rules(argc, argv, rules, usage, &settings->quiet,
-                       &settings->trace);
-    jobs_set_size(&settings->jobs);
+    jobs_parse_options(argc, argv, own, usage, &settings->jobs,
+                       &settings->quiet, &settings->trace);
 }
 
 int main(int argc, char *argv[])
@@ -203,18 +201,14 @@ int main(int argc, char *argv[])
     parse_options(argc, argv, &settings);
     struct pool pool = {
         .settings = &settings,
-        .results = calloc(settings.jobs.count, sizeof *pool.results),
+        .results = jobs_start(&settings.jobs, settings.trace),
         .gil = settings.gil ? &gil : NULL,
     };
-    if (pool.results == NULL)
-        error_fatal("out of memory for %ld results", settings.jobs.count);
     s = pthread_mutex_init(&pool.lock, NULL);
     if (s != 0)
         error_fatal_errno(s, "pthread_mutex_init");
     if (settings.gil)
         gil_init(&gil, settings.switch_ms);
-    if (settings.trace != NULL)
-        trace_open(settings.trace);
 
     timer_start(&timer);
     run_all_jobs(&pool);
@@ -233,9 +227,6 @@ int main(int argc, char *argv[])
     s = pthread_mutex_destroy(&pool.lock);
     if (s != 0)
         error_fatal_errno(s, "pthread_mutex_destroy");
-    free(pool.results);
-    if (trace_close() != 0)
-        return EXIT_WORK_FAILED;
-    return interrupt_exit_status();     /* 0 when not interrupted */
+    return jobs_finish(pool.results, interrupt_exit_status());  /* 0: no ^C */
 }
 /* SPDX-License-Identifier: MIT */

@@ -14,7 +14,7 @@
 
 /* ====== What a job computes ====== */
 
-const char *const work_names[] = { "fib", "squares", "math", NULL };
+static const char *const work_names[] = { "fib", "squares", "math", NULL };
 
 /* The default --n of each work, and the largest one allowed: fib(92) is
  * the last Fibonacci number that fits in 64 bits (though fib(50) already
@@ -191,13 +191,50 @@ void run_job_with_gil(const struct jobs *jobs, long k,
 
 /* ====== Options every program shares ====== */
 
-void jobs_set_size(struct jobs *jobs)
+void jobs_parse_options(int argc, char *argv[],
+                        const struct option_rule *own, void (*usage)(void),
+                        struct jobs *jobs, bool *quiet, const char **trace)
 {
+    struct option_rule rules[OPTION_MAX_RULES + 1] = {
+        OPTION_CHOICE("work", &jobs->work, work_names),
+        OPTION_WHOLE("jobs", &jobs->count, 1, MAX_JOBS),
+        OPTION_TEXT("n", &jobs->n_text),        /* checked below */
+    };
+    size_t rows = 3;            /* the rows above; the program's own next */
+
+    for (size_t i = 0; own[i].name != NULL; i++) {
+        if (rows == OPTION_MAX_RULES)
+            error_fatal("more than %d options", OPTION_MAX_RULES);
+        rules[rows++] = own[i];
+    }
+    rules[rows] = (struct option_rule)OPTION_END;
+    option_parse_rules(argc, argv, rules, usage, quiet, trace);
     if (jobs->n_text == NULL)
         jobs->n = work_default_n[jobs->work];
     else
         jobs->n = option_long("--n", jobs->n_text, 1,
                               work_max_n[jobs->work]);
+}
+
+/* ====== Before and after the run ====== */
+
+struct job_result *jobs_start(const struct jobs *jobs, const char *trace)
+{
+    struct job_result *results = calloc(jobs->count, sizeof *results);
+
+    if (results == NULL)
+        error_fatal("out of memory for %ld results", jobs->count);
+    if (trace != NULL)
+        trace_open(trace);
+    return results;
+}
+
+int jobs_finish(struct job_result *results, int status)
+{
+    free(results);
+    if (trace_close() != 0)
+        return EXIT_WORK_FAILED;
+    return status;
 }
 
 /* ====== Printing results ====== */

@@ -48,7 +48,7 @@ struct jobs {
     enum work work;             /* --work: fib, squares or math */
     long count;                 /* --jobs: how many jobs */
     long n;                     /* --n: size of each job */
-    const char *n_text;         /* --n as given, for jobs_set_size() */
+    const char *n_text;         /* --n as given, checked after --work */
 };
 
 /* One job's answer.  fib and squares are exact integers; math is the
@@ -101,21 +101,26 @@ void run_job_with_gil(const struct jobs *jobs, long k,
     "  -q, --quiet              print only the summary lines\n"         \
     "  -h, --help               show this help\n"
 
-/* The names --work takes, in enum work's order. */
-extern const char *const work_names[];
+struct option_rule;             /* common/options.h */
 
-/* The rules (common/options.h) of the options every CPU program shares,
- * first in each program's table; --n is only kept as text, for
- * jobs_set_size(). */
-#define JOBS_OPTIONS(jobs)                                              \
-    OPTION_CHOICE("work", &(jobs)->work, work_names),                   \
-    OPTION_WHOLE("jobs", &(jobs)->count, 1, MAX_JOBS),                  \
-    OPTION_TEXT("n", &(jobs)->n_text)
+/* Read argv: --work, --jobs and --n into *jobs, then the program's own
+ * rules (OPTION_END alone when it has none) and the options every kit
+ * program takes (option_parse_rules() in common/options.h).  --n is
+ * checked last, because its range depends on --work, which may come after
+ * it on the command line. */
+void jobs_parse_options(int argc, char *argv[],
+                        const struct option_rule *own, void (*usage)(void),
+                        struct jobs *jobs, bool *quiet, const char **trace);
 
-/* Call once the options are parsed: work, count and n_text are set.
- * --n is checked here, because its range depends on --work, which may
- * come after it on the command line. */
-void jobs_set_size(struct jobs *jobs);
+/* ====== Before and after the run ====== */
+
+/* Room for every job's result, and --trace opened when trace is not NULL:
+ * what each program does before it starts the clock. */
+struct job_result *jobs_start(const struct jobs *jobs, const char *trace);
+
+/* Free the results and close the trace; the exit status: status, or
+ * EXIT_WORK_FAILED when the trace could not be written. */
+int jobs_finish(struct job_result *results, int status);
 
 /* ====== Printing results ====== */
 
