@@ -318,7 +318,7 @@ int main(int argc, char *argv[])
     struct timer timer;
 
     error_init(argv[0]);
-    interrupt_install();
+    interrupt_install();        /* the loop watches interrupt_fd() */
     parse_options(argc, argv, &settings);
     struct job_task *jobs = calloc(settings.jobs.count, sizeof *jobs);
     if (jobs == NULL)

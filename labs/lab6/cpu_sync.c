@@ -80,7 +80,7 @@ int main(int argc, char *argv[])
     struct timer timer;
 
     error_init(argv[0]);
-    interrupt_install();
+    interrupt_install();        /* checked between two jobs */
     parse_options(argc, argv, &settings);
     struct job_result *results = jobs_start(&settings.jobs, settings.trace);
 
