@@ -24,23 +24,21 @@ need_root() {
         skip "needs root: the student's code runs as its own user only then"
 }
 
-# table LAB NAME...: a points table of those checks (their lines in the
-# kit's table); prints its path.
-table() {
-    local lab="$1" file="$BATS_TEST_TMPDIR/points.$RANDOM" name
-    shift
-    echo '# a points table for one check of grade-attacks.slow.bats' >"$file"
-    for name in "$@"; do
-        table_line "$lab" "$name" >>"$file"
-        grep -qF "$name" "$file" || fail "not in the points table: $name"
-    done
-    echo "$file"
-}
-
 # patch_c FILE: append the C on stdin to a program's source (a student's
 # "small patch": e.g. a constructor that runs before main).
 patch_c() {
     cat >>"$1"
+}
+
+# bank_lock_only_if KIT LINE: bank's transaction lock is taken only where
+# the preprocessor line LINE (#ifdef NAME, #if ...) holds, and is nothing
+# otherwise.
+bank_lock_only_if() {
+    sed -i -e "/^ *TURNSTILE_\(UN\)\{0,1\}LOCK(&transaction_lock,/{
+                   i $2
+                   a #else\n        (void)&transaction_lock;\n#endif
+               }" "$1/labs/lab8/bank.c"
+    [ "$(grep -cxF -- "$2" "$1/labs/lab8/bank.c")" -eq 2 ]
 }
 
 # users_of OUT: the grading users the grade.json files under OUT name.
@@ -150,8 +148,7 @@ __attribute__((constructor)) static void attack(int argc, char **argv)
     atexit(attack_exit);
 }
 EOF
-    TABLE="$(table lab2 "$LAB2_HELP" "$LAB2_TRACE" "$LAB2_ALL")"
-    run --separate-stderr grade --kit "$copy" --points "$TABLE" lab2
+    grade_check "$copy" lab2 "$LAB2_HELP" "$LAB2_TRACE" "$LAB2_ALL"
     # the canary is as it was: no write of root's went through a link
     assert_equal "$(cat "$canary/file")" canary
     # the secret reached no output of the grader's
@@ -159,9 +156,9 @@ EOF
         fail "the secret is in: $(grep -rlF "$secret" "$BATS_TEST_TMPDIR/out")"
     # the checks the links do not touch pass; the trace, a link to a file
     # the student cannot read, is no trace
-    assert_line --regexp "^lab2: $(sed 's/[][\.*^$+?(){}|]/\\&/g' <<<"$LAB2_HELP"): OK"
-    assert_line --regexp "^lab2: $(sed 's/[][\.*^$+?(){}|]/\\&/g' <<<"$LAB2_ALL"): OK"
-    assert_line --regexp "^lab2: $(sed 's/[][\.*^$+?(){}|]/\\&/g' <<<"$LAB2_TRACE"): FAIL"
+    assert_line --regexp "^lab2: $(regex_quote "$LAB2_HELP"): OK"
+    assert_line --regexp "^lab2: $(regex_quote "$LAB2_ALL"): OK"
+    assert_line --regexp "^lab2: $(regex_quote "$LAB2_TRACE"): FAIL"
     local user
     for user in $(users_of "$BATS_TEST_TMPDIR/out"); do
         assert_user_gone "$user"
@@ -244,7 +241,7 @@ EOF
     make -C "$class/a-attacker" --no-print-directory io_sync >/dev/null 2>&1
     copy_kit b-victim "$class" >/dev/null
     copy_kit c-victim "$class" >/dev/null
-    TABLE="$(table lab2 "$LAB2_HELP" "$LAB2_ALL")"
+    TABLE="$(points_table lab2 "$LAB2_HELP" "$LAB2_ALL")"
     for cgroup in yes no; do
         out="$BATS_TEST_TMPDIR/out-$cgroup"
         if [ "$cgroup" = yes ]; then
@@ -316,8 +313,7 @@ EOF
             "$copy/labs/lab9/scrape_sync.c" >"$copy/labs/lab9/$program.c"
         grep -q 'timer.start_us +=' "$copy/labs/lab9/$program.c"
     done
-    TABLE="$(table lab9 "scrape_threads and scrape_async: at least 3x faster than scrape_sync (graded)")"
-    run --separate-stderr grade --kit "$copy" --points "$TABLE" lab9
+    grade_check "$copy" lab9 "scrape_threads and scrape_async: at least 3x faster than scrape_sync (graded)"
     assert_failure
     assert_line --regexp '^lab9: scrape_threads and scrape_async: at least 3x faster than scrape_sync \(graded\): FAIL \(0/3\) \(.*measured [0-9.]+ against [0-9.]+: not 3x'
     assert_line "Score: 0/3"
@@ -328,16 +324,11 @@ EOF
     copy="$(copy_kit tsan)"
     # bank's lock does nothing, unless built with -DREAL_LOCK, which the
     # student's Makefile adds to its SAN=thread build only
-    sed -i -e '/^ *TURNSTILE_\(UN\)\{0,1\}LOCK(&transaction_lock,/{
-                   i #ifdef REAL_LOCK
-                   a #else\n        (void)&transaction_lock;\n#endif
-               }' "$copy/labs/lab8/bank.c"
-    [ "$(grep -c '^#ifdef REAL_LOCK$' "$copy/labs/lab8/bank.c")" -eq 2 ]
+    bank_lock_only_if "$copy" '#ifdef REAL_LOCK'
     sed -i 's/^  CFLAGS += -fsanitize=thread -fno-omit-frame-pointer$/& -DREAL_LOCK/' \
         "$copy/Makefile"
     grep -q -- '-DREAL_LOCK' "$copy/Makefile"
-    TABLE="$(table lab8 "bank under ThreadSanitizer: the locked runs are clean (graded)")"
-    run --separate-stderr grade --kit "$copy" --points "$TABLE" lab8
+    grade_check "$copy" lab8 "bank under ThreadSanitizer: the locked runs are clean (graded)"
     assert_line --regexp '^lab8: bank under ThreadSanitizer: the locked runs are clean \(graded\): FAIL \(0/2\) \[task lab8\.transfer\] \(ThreadSanitizer \(the grader.s build\) found a data race'
     assert_line "Tasks: 0/2"
 }
@@ -347,13 +338,8 @@ EOF
     copy="$(copy_kit sanitized)"
     # bank's lock is taken only in a build with -fsanitize=thread, which
     # defines __SANITIZE_THREAD__: the grader's own TSan build too
-    sed -i -e '/^ *TURNSTILE_\(UN\)\{0,1\}LOCK(&transaction_lock,/{
-                   i #if defined(__SANITIZE_THREAD__)
-                   a #else\n        (void)&transaction_lock;\n#endif
-               }' "$copy/labs/lab8/bank.c"
-    [ "$(grep -c '^#if defined(__SANITIZE_THREAD__)$' "$copy/labs/lab8/bank.c")" -eq 2 ]
-    TABLE="$(table lab8 "bank under ThreadSanitizer: the locked runs are clean (graded)")"
-    run --separate-stderr grade --kit "$copy" --points "$TABLE" lab8
+    bank_lock_only_if "$copy" '#if defined(__SANITIZE_THREAD__)'
+    grade_check "$copy" lab8 "bank under ThreadSanitizer: the locked runs are clean (graded)"
     assert_line --regexp '^lab8: bank under ThreadSanitizer: the locked runs are clean \(graded\): FAIL \(0/2\) \[task lab8\.transfer\] \(.*bank --mode threads --lock mutex: the plain build ended otherwise than the grader.s ThreadSanitizer build'
     assert_line "Tasks: 0/2"
 }
@@ -367,8 +353,7 @@ EOF
         -e 's|^        TURNSTILE_UNLOCK(&counter_lock, "release lock");$|        if (turnstile_on) { TURNSTILE_UNLOCK(\&counter_lock, "release lock"); }|' \
         "$copy/labs/lab7/race_condition.c"
     [ "$(grep -c 'if (turnstile_on) { TURNSTILE_' "$copy/labs/lab7/race_condition.c")" -eq 2 ]
-    TABLE="$(table lab7 "race_condition --explore --lock mutex: no schedule loses an update, proved by exhaustion (graded)")"
-    run --separate-stderr grade --kit "$copy" --points "$TABLE" lab7
+    grade_check "$copy" lab7 "race_condition --explore --lock mutex: no schedule loses an update, proved by exhaustion (graded)"
     assert_line --regexp '^lab7: race_condition --explore --lock mutex: no schedule loses an update, proved by exhaustion \(graded\): FAIL \(0/3\) \[task lab7\.mutex\] \(.*race_condition --lock mutex: no schedule of --explore lost an update, yet a plain run without them counted [0-9]+ of 2000000'
     assert_line "Tasks: 0/3"
 }
@@ -409,8 +394,7 @@ __attribute__((constructor)) static void fake_race(int argc, char **argv)
     exit(0);
 }
 EOF
-    TABLE="$(table lab7 "race_condition: --lock none loses updates in at least 18 of 20 runs (graded)")"
-    run --separate-stderr grade --kit "$copy" --points "$TABLE" lab7
+    grade_check "$copy" lab7 "race_condition: --lock none loses updates in at least 18 of 20 runs (graded)"
     assert_line --regexp '^lab7: race_condition: --lock none loses updates in at least 18 of 20 runs \(graded\): FAIL \(0/3\) \(.*race_condition --lock none: printed lost updates, but the grader.s ThreadSanitizer build saw no two threads touch the counter at once'
     assert_line "Score: 0/3"
 }
@@ -459,8 +443,7 @@ __attribute__((constructor)) static void replay_arm(int argc, char **argv)
             atexit(replay);
 }
 EOF
-    TABLE="$(table lab2 "io_sync: --no-session opens one connection per download")"
-    run --separate-stderr grade --kit "$copy" --points "$TABLE" lab2
+    grade_check "$copy" lab2 "io_sync: --no-session opens one connection per download"
     assert_line --regexp '^lab2: io_sync: --no-session opens one connection per download: FAIL \(0/1\)'
     assert_line "Score: 0/1"
 }
@@ -527,10 +510,9 @@ size_t cheat_head_only(const char *url)
     return length;
 }
 EOF
-    TABLE="$(table lab2 "$LAB2_HELP" "$LAB2_ALL")"
-    run --separate-stderr grade --kit "$copy" --points "$TABLE" lab2
-    assert_line --regexp "^lab2: $(sed 's/[][\.*^$+?(){}|]/\\&/g' <<<"$LAB2_HELP"): OK"
-    assert_line --regexp "^lab2: $(sed 's/[][\.*^$+?(){}|]/\\&/g' <<<"$LAB2_ALL"): FAIL \(0/2\) \(io_sync: printed 50 /[a-z]+ downloads, the simulator served [0-9]+ \(and [0-9]+ [a-z]+(, [0-9]+ [a-z]+)*: no downloads\)"
+    grade_check "$copy" lab2 "$LAB2_HELP" "$LAB2_ALL"
+    assert_line --regexp "^lab2: $(regex_quote "$LAB2_HELP"): OK"
+    assert_line --regexp "^lab2: $(regex_quote "$LAB2_ALL"): FAIL \(0/2\) \(io_sync: printed 50 /[a-z]+ downloads, the simulator served [0-9]+ \(and [0-9]+ [a-z]+(, [0-9]+ [a-z]+)*: no downloads\)"
     assert_line "Score: 1/3"
 }
 
@@ -578,7 +560,7 @@ __attribute__((constructor)) static void detect(int argc, char **argv)
     }
 }
 EOF
-    TABLE="$(table lab2 "$LAB2_HELP")"
+    TABLE="$(points_table lab2 "$LAB2_HELP")"
     # without a cgroup, limit finds what a run left by its user's uid,
     # never by a mark the program could read (or forge)
     for cgroup in yes no; do
@@ -614,9 +596,8 @@ __attribute__((constructor)) static void slow_baseline(int argc, char **argv)
         sleep(10);
 }
 EOF
-    TABLE="$(table lab3 "io_threads: uses exactly --workers threads" \
-        "io_threads: is at least 3x faster than io_sync at 40 ms latency")"
-    run --separate-stderr grade --kit "$copy" --points "$TABLE" lab3
+    grade_check "$copy" lab3 "io_threads: uses exactly --workers threads" \
+        "io_threads: is at least 3x faster than io_sync at 40 ms latency"
     assert_line --regexp '^lab3: io_threads: uses exactly --workers threads: FAIL \(0/2\)'
     assert_line --regexp '^lab3: io_threads: is at least 3x faster than io_sync at 40 ms latency: FAIL \(0/3\) \[task lab3\.pool\] \(.*(requests were in flight on average|measured)'
     assert_line "Tasks: 0/5"     # (both checks are task lab3.pool's)
@@ -631,8 +612,7 @@ EOF
     chmod 600 "$secret/answers"
     copy="$(copy_kit answers)"
     ln -sfn "$secret/answers" "$copy/labs/lab7/answers.txt"
-    TABLE="$(table lab7 "race_condition: labs/lab7/answers.txt holds a losing schedule found by hand and the predicted count for 2 threads x 3 increments (graded)")"
-    run --separate-stderr grade --kit "$copy" --points "$TABLE" lab7
+    grade_check "$copy" lab7 "race_condition: labs/lab7/answers.txt holds a losing schedule found by hand and the predicted count for 2 threads x 3 increments (graded)"
     rm -rf "$secret"
     # the student's user cannot read it: for the grader there is no file
     assert_line --regexp '^lab7: race_condition: labs/lab7/answers.txt .*: FAIL \(0/3\)'

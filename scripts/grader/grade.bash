@@ -109,6 +109,29 @@ table_line() {
     awk -F'\t' -v lab="$1" -v name="$2" '$1 == lab && $3 == name' "$POINTS"
 }
 
+# points_table LAB NAME...: a points table of only those checks (their
+# lines in the kit's table), in this test's folder; prints its path.
+points_table() {
+    local lab="$1" file="$BATS_TEST_TMPDIR/points.$RANDOM" name
+    shift
+    echo '# a points table for one check of grade-attacks.slow.bats' >"$file"
+    for name in "$@"; do
+        table_line "$lab" "$name" >>"$file"
+        grep -qF "$name" "$file" || fail "not in the points table: $name"
+    done
+    echo "$file"
+}
+
+# grade_check KIT LAB NAME...: `run` the grader on KIT's LAB, graded on
+# only those checks (their table in $TABLE, for assert_check), its stderr
+# apart.
+grade_check() {
+    local kit="$1" lab="$2"
+    shift 2
+    TABLE="$(points_table "$lab" "$@")"
+    run --separate-stderr grade --kit "$kit" --points "$TABLE" "$lab"
+}
+
 # grade ARGS...: run the grader with its results in this test's folder,
 # and its temporary folders in $BATS_TEST_TMPDIR/tmp (GRADE_TMP), so that
 # a check looking for what it left behind (`pgrep -f "$GRADE_TMP/"`)
