@@ -306,8 +306,7 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
         OPTION_END,
     };
 
-    *settings = (struct settings){ .jobs.count = DEFAULT_JOBS,
-                                   .yield_every = DEFAULT_YIELD_EVERY };
+    *settings = (struct settings){ .yield_every = DEFAULT_YIELD_EVERY };
     jobs_parse_options(argc, argv, own, usage, &settings->jobs,
                        &settings->quiet, &settings->trace);
 }

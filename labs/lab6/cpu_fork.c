@@ -329,8 +329,7 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
     };
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
-    *settings = (struct settings){ .jobs.count = DEFAULT_JOBS,
-                                   .workers = cpus > 0 ? cpus : 1 };
+    *settings = (struct settings){ .workers = cpus > 0 ? cpus : 1 };
     if (settings->workers > MAX_WORKERS)
         settings->workers = MAX_WORKERS;
     jobs_parse_options(argc, argv, own, usage, &settings->jobs,

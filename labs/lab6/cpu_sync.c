@@ -46,7 +46,7 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
 {
     static const struct option_rule none[] = { OPTION_END };
 
-    *settings = (struct settings){ .jobs.count = DEFAULT_JOBS };
+    *settings = (struct settings){ .quiet = false };
     jobs_parse_options(argc, argv, none, usage, &settings->jobs,
                        &settings->quiet, &settings->trace);
 }

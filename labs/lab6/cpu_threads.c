@@ -182,8 +182,7 @@ static void parse_options(int argc, char *argv[], struct settings *settings)
         OPTION_END,
     };
 
-    *settings = (struct settings){ .jobs.count = DEFAULT_JOBS,
-                                   .workers = DEFAULT_WORKERS,
+    *settings = (struct settings){ .workers = DEFAULT_WORKERS,
                                    .switch_ms = DEFAULT_SWITCH_MS };
     jobs_parse_options(argc, argv, own, usage, &settings->jobs,
                        &settings->quiet, &settings->trace);

@@ -202,6 +202,8 @@ void jobs_parse_options(int argc, char *argv[],
     };
     size_t rows = 3;            /* the rows above; the program's own next */
 
+    *jobs = (struct jobs){ .work = WORK_FIB, .count = DEFAULT_JOBS };
+
     for (size_t i = 0; own[i].name != NULL; i++) {
         if (rows == OPTION_MAX_RULES)
             error_fatal("more than %d options", OPTION_MAX_RULES);

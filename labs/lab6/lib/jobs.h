@@ -103,11 +103,12 @@ void run_job_with_gil(const struct jobs *jobs, long k,
 
 struct option_rule;             /* common/options.h */
 
-/* Read argv: --work, --jobs and --n into *jobs, then the program's own
- * rules (OPTION_END alone when it has none) and the options every kit
- * program takes (option_parse_rules() in common/options.h).  --n is
- * checked last, because its range depends on --work, which may come after
- * it on the command line. */
+/* Read argv: --work, --jobs and --n into *jobs (fib, 20 jobs and the
+ * work's n when not given), then the program's own rules (OPTION_END
+ * alone when it has none) and the options every kit program takes
+ * (option_parse_rules() in common/options.h).  --n is checked last,
+ * because its range depends on --work, which may come after it on the
+ * command line. */
 void jobs_parse_options(int argc, char *argv[],
                         const struct option_rule *own, void (*usage)(void),
                         struct jobs *jobs, bool *quiet, const char **trace);
