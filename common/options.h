@@ -6,11 +6,13 @@
  *     file, so the options a lab teaches stay visible there: name, kind
  *     of value, where it goes, what range it may take.  The four I/O labs
  *     (io_sync, io_threads, io_async, io_fork) and lab 10's mixed, whose
- *     options are alike but for one knob, share common/io_options.c, and
- *     hand it a table of their own few more (io_threads' --gil, mixed's
- *     --model) as the struct io_program's extra_rules.  Lab 6's four
- *     programs share --work, --jobs and --n (JOBS_OPTIONS in
- *     labs/lab6/lib/jobs.h), and lab 9's three scrapers their whole
+ *     options are alike but for one knob, share common/io_options.c,
+ *     which takes the few more of a program's own as getopt_long rows and
+ *     a function (io_threads' --gil and --hold-gil: the last one given
+ *     wins); mixed makes both from its table of rules with
+ *     option_rules_rows() and option_rules_apply().  Lab 6's four programs
+ *     share --work, --jobs and --n (jobs_parse_options() in
+ *     labs/lab6/lib/jobs.c), and lab 9's three scrapers their whole
  *     command line (labs/lab9/lib/scrape.c).  The site simulator is no lab
  *     program: scripts/sitesim/config.c reads its options with
  *     getopt_long itself, and checks their numbers with option_long().

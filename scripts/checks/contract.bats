@@ -66,19 +66,22 @@ sim_for_file --latency 5 --jitter 0 --conn-delay 5
 }
 
 @test "every command line follows common/options.h's story" {
-    # every table of options a program has takes COMMON_LONG_OPTIONS and
-    # is read by option_parse(), which hands --trace, --color, -q, -h and
-    # the unknown to one place -- or, in an I/O program, is the
-    # extra_options of its struct io_program, read by
+    # every table of options a program has is a table of rules read by
+    # option_parse_rules() (lab 6's through jobs_parse_options()), or
+    # takes COMMON_LONG_OPTIONS and is read by option_parse(): both hand
+    # --trace, --color, -q, -h and the unknown to one place -- or, in an
+    # I/O program, is the extra_options of its struct io_program, read by
     # io_parse_options(); nothing else calls getopt_long itself
     local file bad=""
     while read -r file; do
-        { { grep -q 'COMMON_LONG_OPTIONS' "$file" &&
+        { { grep -q 'struct option_rule ' "$file" &&
+              grep -qE 'option_parse_rules\(|jobs_parse_options\(' "$file"; } ||
+          { grep -q 'COMMON_LONG_OPTIONS' "$file" &&
               grep -q 'option_parse(' "$file"; } ||
           { grep -q '\.extra_options = ' "$file" &&
               grep -q 'io_parse_options(' "$file"; }; } &&
             ! grep -q 'getopt_long(' "$file" || bad+=" ${file#"$KIT"/}"
-    done < <(grep -lE 'struct option |getopt_long\(' "$KIT"/labs/lab*/*.c \
+    done < <(grep -lE 'struct option(_rule)? |getopt_long\(' "$KIT"/labs/lab*/*.c \
                  "$KIT"/labs/lab*/lib/*.c "$KIT"/common/*.c 2>/dev/null |
              grep -v '/common/options.c$')
     [ -z "$bad" ] || fail "parses its options another way:$bad"
