@@ -230,11 +230,8 @@ load grade
             --time 20 --pidfile "$pidfile" -- \
             bash -c 'trap "exit 7" TERM INT; while :; do sleep 0.1; done' 3>&- &
         pid=$!
-        for _ in $(seq 100); do
-            [ -s "$pidfile" ] && break
-            sleep 0.05
-        done
-        [ -s "$pidfile" ] || fail "no pidfile (CONKIT_NO_CGROUP=$method)"
+        wait_for 5 test -s "$pidfile" ||
+            fail "no pidfile (CONKIT_NO_CGROUP=$method)"
         grep -q 'trap' "/proc/$(cat "$pidfile")/cmdline" ||
             fail "the pidfile names another process (CONKIT_NO_CGROUP=$method)"
         # the pidfile is out when the command starts, its trap a moment
@@ -242,15 +239,8 @@ load grade
         # machine.  bash has a SIGTERM handler of its own before the
         # trap, so /proc's signal masks cannot tell; its first `sleep`,
         # which comes after the trap, can.
-        local past=""
-        for _ in $(seq 200); do
-            if pgrep -x -P "$(cat "$pidfile")" sleep >/dev/null; then
-                past=yes
-                break
-            fi
-            sleep 0.05
-        done
-        [ -n "$past" ] || fail "the command never got past its trap"
+        wait_for 10 pgrep -x -P "$(cat "$pidfile")" sleep >/dev/null ||
+            fail "the command never got past its trap"
         kill -TERM "$pid"
         local status=0
         wait "$pid" || status=$?

@@ -284,22 +284,32 @@ seconds_for() {
 }
 
 # own_sim DIR [options]: start another simulator (not the file's one) with
-# its own folder and ports; sets OWN_PID and OWN_HTTP, waits for its pidfile.
+# its own folder and ports; sets OWN_PID and OWN_HTTP, waits for its
+# pidfile (a loaded machine makes certificates slowly: 30 s at most).  A
+# free port can be taken by another check's simulator between free_port
+# and the bind: then it tries two new ones, 3 times at most.
 own_sim() {
-    local dir="$1"
+    local dir="$1" try
     shift
     mkdir -p "$dir"
-    OWN_HTTP="$(free_port)"
-    "${KIT_SITESIM:-$KIT/sitesim}" --dir "$dir" --pidfile "$dir/pid" \
-        --http-port "$OWN_HTTP" --https-port "$(free_port)" "$@" \
-        >"$dir/out" 2>&1 3>&- &
-    OWN_PID=$!
-    for _ in $(seq 100); do
+    for try in 1 2 3; do
+        OWN_HTTP="$(free_port)"
+        rm -f "$dir/pid"
+        "${KIT_SITESIM:-$KIT/sitesim}" --dir "$dir" --pidfile "$dir/pid" \
+            --http-port "$OWN_HTTP" --https-port "$(free_port)" "$@" \
+            >"$dir/out" 2>&1 3>&- &
+        OWN_PID=$!
+        wait_for 30 sim_up_or_gone "$dir/pid" "$OWN_PID" || true
         [ -s "$dir/pid" ] && return 0
-        kill -0 "$OWN_PID" 2>/dev/null || break
-        sleep 0.1
+        wait "$OWN_PID" || true
+        grep -q 'cannot listen' "$dir/out" || break
     done
     fail "the second simulator did not start: $(cat "$dir/out")"
+}
+
+# sim_up_or_gone PIDFILE PID: the simulator wrote its pidfile, or ended.
+sim_up_or_gone() {
+    [ -s "$1" ] || ! kill -0 "$2" 2>/dev/null
 }
 
 # rss_kb PID: the resident memory of PID, in kB, as the kernel counts it.
@@ -405,40 +415,14 @@ second_sim() {
     [[ "$stderr" == *"CONKIT_HTTPS_PORT="* ]] || fail "no way to move: $stderr"
 }
 
-# sim_up_or_gone PIDFILE PID: the simulator wrote its pidfile, or ended.
-sim_up_or_gone() {
-    [ -s "$1" ] || ! kill -0 "$2" 2>/dev/null
-}
-
 @test "sitesim: two simulators on different ports both serve (two kits on one machine)" {
-    local dir="$BATS_TEST_TMPDIR/two" http https pid try
-    mkdir -p "$dir"
-    # a free port can be taken by another check's simulator between
-    # free_port and the bind: then try two new ones (at most 3 times)
-    for try in 1 2 3; do
-        http="$(free_port)"
-        https="$(free_port)"
-        rm -f "$dir/pid"
-        "${KIT_SITESIM:-$KIT/sitesim}" --dir "$dir" --pidfile "$dir/pid" \
-            --http-port "$http" --https-port "$https" >"$dir/out" 2>&1 3>&- &
-        pid=$!
-        # its pidfile says it serves (a loaded machine makes its
-        # certificates slowly: 30 s at most), unless it ended
-        wait_for 30 sim_up_or_gone "$dir/pid" "$pid" || true
-        [ -s "$dir/pid" ] && break
-        wait "$pid" || true
-        grep -q 'cannot listen' "$dir/out" ||
-            fail "the second simulator did not start: $(cat "$dir/out")"
-    done
-    [ -s "$dir/pid" ] || fail "no two free ports in 3 tries: $(cat "$dir/out")"
+    own_sim "$BATS_TEST_TMPDIR/two"
     run timeout -k 5 20 curl -s -o /dev/null -w '%{http_code}' \
-        "http://127.0.0.1:$http/dice"
+        "http://127.0.0.1:$OWN_HTTP/dice"
     local second="$output"
-    run timeout -k 5 20 curl -s "http://127.0.0.1:$http/stats"
-    kill "$pid"
-    wait "$pid" || true
+    run timeout -k 5 20 curl -s "http://127.0.0.1:$OWN_HTTP/stats"
     assert_equal "$second" 200
-    assert_line "pid=$pid"
+    assert_line "pid=$OWN_PID"
     assert_equal "$(code /dice)" 200
 }
 # SPDX-License-Identifier: MIT
